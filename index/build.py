@@ -1,0 +1,137 @@
+"""Incrementally index a corpus: embed new and changed files, drop removed ones."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from langchain_chroma import Chroma
+from tqdm import tqdm
+
+from index import loaders, store
+from index.chunking import chunk_document
+from index.documents import Chunk, Document
+from index.embedder import embeddings
+
+EMBED_BATCH = 256
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """Return the one-line summary printed after indexing."""
+        return (
+            f"indexed {len(self.added)} new, {len(self.updated)} changed, "
+            f"{len(self.removed)} removed, {self.unchanged} unchanged documents; "
+            f"{self.chunks} chunks embedded in {self.seconds:.1f} s"
+        )
+
+
+def vector_store(cfg: store.StoreConfig, api: ClientAPI | None = None) -> Chroma:
+    """Return the langchain Chroma store over the chunk collection."""
+    return Chroma(
+        collection_name=cfg.collection,
+        embedding_function=embeddings(),
+        client=api or store.client(cfg),
+        collection_metadata={"hnsw:space": "cosine"},
+    )
+
+
+def chunk_metadata(doc: Document, chunk: Chunk) -> dict[str, str | int]:
+    """Return the Chroma metadata stored with a chunk."""
+    return {
+        "doc_id": doc.id,
+        "title": doc.title,
+        "url": doc.url,
+        "heading": chunk.heading,
+        "start": chunk.start,
+        "end": chunk.end,
+        "sentences": json.dumps([[s.start, s.end] for s in chunk.sentences]),
+    }
+
+
+def index_documents(
+    docs: Iterable[Document],
+    cfg: store.StoreConfig,
+    keep: Callable[[str], bool] | None = None,
+    progress: bool = True,
+) -> IndexReport:
+    """Bring the index in line with `docs`; ids not in `docs` are removed unless `keep` says so."""
+    began = time.perf_counter()
+    report = IndexReport()
+    api = store.client(cfg)
+    records = store.docs_collection(api, cfg.collection)
+    known = records.get(include=["metadatas"])
+    indexed = {i: str((m or {}).get("fingerprint", "")) for i, m in
+               zip(known["ids"], known["metadatas"] or [], strict=False)}
+    seen: set[str] = set()
+    pending: list[tuple[Document, Chunk]] = []
+    for doc in docs:
+        seen.add(doc.id)
+        if indexed.get(doc.id) == doc.fingerprint:
+            report.unchanged += 1
+            continue
+        (report.updated if doc.id in indexed else report.added).append(doc.id)
+        pending.extend((doc, c) for c in chunk_document(doc))
+    for doc_id in indexed.keys() - seen:
+        if keep is None or not keep(doc_id):
+            report.removed.append(doc_id)
+    stale = report.updated + report.removed
+    if stale:
+        # Forget the record first: a run that dies mid-way then re-indexes these files.
+        records.delete(ids=stale)
+        chunks = store.chunks_collection(api, cfg.collection)
+        chunks.delete(where=store.where_doc_in(stale))
+    if pending:
+        _embed(vector_store(cfg, api), pending, progress)
+    _record(records, {d.id: d for d, _ in pending})
+    report.chunks = len(pending)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _embed(vectors: Chroma, pending: list[tuple[Document, Chunk]], progress: bool) -> None:
+    """Embed and store chunks in batches, with a progress bar."""
+    bar = tqdm(total=len(pending), unit="chunk", desc="embedding", disable=not progress)
+    for i in range(0, len(pending), EMBED_BATCH):
+        batch = pending[i:i + EMBED_BATCH]
+        vectors.add_texts(
+            texts=[d.text[c.start:c.end] for d, c in batch],
+            metadatas=[chunk_metadata(d, c) for d, c in batch],
+            ids=[c.id for _, c in batch],
+        )
+        bar.update(len(batch))
+    bar.close()
+
+
+def _record(records: Collection, docs: dict[str, Document]) -> None:
+    """Store full texts and fingerprints so documents can be served and compared."""
+    if not docs:
+        return
+    records.upsert(
+        ids=list(docs),
+        embeddings=store.placeholder_vectors(len(docs)),
+        documents=[d.text for d in docs.values()],
+        metadatas=[{"title": d.title, "url": d.url, "fingerprint": d.fingerprint,
+                    "length": len(d.text)}
+                   for d in docs.values()],
+    )
+
+
+def index_corpus(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
+    """Index every loadable file under `corpus_dir`."""
+    return index_documents(loaders.load_corpus(corpus_dir), cfg, progress=progress)

@@ -1,0 +1,41 @@
+"""The units that flow through indexing: documents, their sentences and chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file as text, with the metadata citations show."""
+
+    id: str
+    title: str
+    url: str
+    text: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Span:
+    """A character range `[start, end)` in a document's text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage: consecutive sentences of one section of a document."""
+
+    doc_id: str
+    index: int
+    start: int
+    end: int
+    heading: str
+    sentences: tuple[Span, ...] = field(default_factory=tuple)
+
+    @property
+    def id(self) -> str:
+        """Return the chunk's stable id in the vector store."""
+        return f"{self.doc_id}::{self.index}"

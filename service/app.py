@@ -1,0 +1,30 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from service import api, errors
+from service.engine import Engine
+from service.settings import Config
+
+
+def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False) -> Flask:
+    """Build the app; the index loads in the background unless `load_sync`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = Config.from_env(**(overrides or {}))
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    engine = Engine(config)
+    app.extensions["citeqa.engine"] = engine
+    errors.init_app(app)
+    app.register_blueprint(api.bp)
+    if load_sync:
+        engine.load()
+    else:
+        engine.load_in_background()
+    return app

@@ -1,0 +1,104 @@
+"""The `citeqa` command: index a corpus, ask a question, serve the API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from service.settings import Config
+
+
+def _config(args: argparse.Namespace) -> Config:
+    """Return settings from the environment, overridden by command-line flags."""
+    overrides = {k: v for k, v in {
+        "corpus_dir": getattr(args, "corpus", None),
+        "data_dir": args.data_dir,
+        "collection": args.collection,
+    }.items() if v is not None}
+    return Config.from_env(**overrides)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Index the corpus incrementally and print a summary."""
+    from index.build import index_corpus
+    from index.loaders import LoaderError
+    from index.store import StoreConfig
+
+    cfg = _config(args)
+    try:
+        report = index_corpus(cfg.corpus_dir, StoreConfig(cfg.data_dir, cfg.collection,
+                                                          cfg.chroma_url))
+    except LoaderError as exc:
+        print(f"citeqa index: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question from the command line."""
+    from service.contract import AnswerRequest
+    from service.engine import Engine
+
+    engine = Engine(_config(args))
+    engine.load()
+    if engine.status:
+        print(f"citeqa ask: {engine.status}", file=sys.stderr)
+        return 3
+    result = engine.answer(AnswerRequest(question=args.question))
+    if args.json:
+        print(json.dumps(result.model_dump(), indent=2))
+        return 0
+    print(result.answer)
+    if result.abstained:
+        print(f"\n(reason: {result.reason})")
+    for c in result.citations:
+        print(f"\n[{c.id}] {c.title} ({c.document_id}, chars {c.start}-{c.end})\n    {c.text}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the API under gunicorn, a production WSGI server."""
+    cfg = _config(args)
+    env = dict(os.environ, CITEQA_DATA_DIR=str(cfg.data_dir), CITEQA_COLLECTION=cfg.collection)
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
+            "--workers", str(args.workers), "--threads", str(args.threads),
+            "--timeout", "60", "--access-logfile", "-", "service.app:create_app()"]
+    os.execve(sys.executable, argv, env)
+    return 0  # not reached: execve replaces the process
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
+    top = argparse.ArgumentParser(prog="citeqa", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="index folder (CITEQA_DATA_DIR)")
+    common.add_argument("--collection", help="collection name (CITEQA_COLLECTION)")
+    index = sub.add_parser("index", parents=[common], help="index a corpus folder")
+    index.add_argument("--corpus", type=Path, help="corpus folder (CITEQA_CORPUS_DIR)")
+    index.set_defaults(func=cmd_index)
+    ask = sub.add_parser("ask", parents=[common], help="answer a question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    ask.set_defaults(func=cmd_ask)
+    serve = sub.add_parser("serve", parents=[common], help="serve the web API")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "2")))
+    serve.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "4")))
+    serve.set_defaults(func=cmd_serve)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line."""
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Typed request and response models of the HTTP API; the OpenAPI document comes from these."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Message(BaseModel):
+    """One earlier turn of the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20000)
+
+
+class AnswerRequest(BaseModel):
+    """A question, the conversation so far, and how many passages to retrieve."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, description="The question to answer.")
+    history: list[Message] = Field(default_factory=list, description="Earlier turns, oldest first.")
+    top_k: int | None = Field(default=None, ge=1, description="Passages to retrieve.")
+
+
+class Citation(BaseModel):
+    """The exact passage that supports a claim: `text == document_text[start:end]`."""
+
+    id: int = Field(description="The number used in the answer's `[n]` markers.")
+    document_id: str
+    title: str
+    url: str = ""
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    score: float = Field(description="Similarity of the cited passage to the question, 0..1.")
+
+
+class Verification(BaseModel):
+    """What checking the draft against its citations changed."""
+
+    removed: int = 0
+    recited: int = 0
+
+
+class AnswerResponse(BaseModel):
+    """An answer whose every `[n]` is a citation, or an abstention with its reason."""
+
+    answer: str
+    abstained: bool
+    reason: str = ""
+    citations: list[Citation]
+    query: str = Field(description="The standalone query used for retrieval.")
+    backend: str = "extractive"
+    verification: Verification = Field(default_factory=Verification)
+
+
+class SearchRequest(BaseModel):
+    """A query for ranked passages."""
+
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(min_length=1)
+    top_k: int | None = Field(default=None, ge=1)
+
+
+class SearchHit(BaseModel):
+    """One ranked passage with its offsets and scores."""
+
+    document_id: str
+    title: str
+    url: str = ""
+    heading: str = ""
+    text: str
+    start: int
+    end: int
+    score: float = Field(description="Fused rank score (reciprocal rank fusion).")
+    dense: float = Field(description="Cosine similarity of the passage to the query.")
+    lexical: float = Field(description="BM25 score of the passage for the query.")
+
+
+class SearchResponse(BaseModel):
+    """Ranked passages, best first."""
+
+    query: str
+    results: list[SearchHit]
+
+
+class DocumentSummary(BaseModel):
+    """A document's metadata."""
+
+    id: str
+    title: str
+    url: str = ""
+    length: int
+
+
+class DocumentList(BaseModel):
+    """Every indexed document."""
+
+    documents: list[DocumentSummary]
+
+
+class DocumentDetail(DocumentSummary):
+    """A document with its full text, for showing a cited passage in context."""
+
+    text: str
+
+
+class ErrorBody(BaseModel):
+    """A machine-readable code and a human-readable message."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns."""
+
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    """Liveness or readiness."""
+
+    status: str
+    documents: int = 0
+    chunks: int = 0

@@ -1,0 +1,121 @@
+"""The offline answer: the best-supported sentences of the retrieved passages, verbatim."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.documents import Span
+from service import evidence
+from service.backends import AnswerBackend
+from service.drafts import Claim, Draft, Evidence
+from service.questions import Question
+from service.retrieval import Passage, Retriever
+from service.terms import content_terms
+
+PASSAGES_READ = 5
+MIN_COVERAGE = 0.5
+MIN_COVERAGE_WITH_MEANING = 0.3
+MIN_MEANING = 0.5
+SECOND_SENTENCE_GAIN = 0.25
+MIN_QUOTE = 30
+# "…, and is making the following contributions under its new approach:" adds nothing.
+_LIST_TAIL = re.compile(r",?\s+(?:and\s+)?[^,]*\bthe following\b[^,]*:\s*$")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage and how well it answers the question."""
+
+    passage: Passage
+    span: Span
+    text: str
+    coverage: float
+    score: float
+
+    @property
+    def usable(self) -> str:
+        """Return the sentence without a trailing announcement of a list it does not hold."""
+        if not evidence.announces_list(self.text):
+            return self.text
+        tail = _LIST_TAIL.search(self.text)
+        if tail and tail.start() >= MIN_QUOTE:
+            return self.text[:tail.start()].rstrip()
+        return ""
+
+
+class ExtractiveBackend(AnswerBackend):
+    """Answer with verbatim sentences, or abstain when none holds what is asked."""
+
+    name = "extractive"
+
+    def draft(self, question: Question, passages: list[Passage], retriever: Retriever) -> Draft:
+        """Pick the best sentence (and a second one if it adds), then decide to abstain."""
+        ranked = sorted(self._candidates(question, passages[:PASSAGES_READ], retriever),
+                        key=lambda c: -c.score)
+        if not ranked:
+            return Draft(reason="nothing in the indexed documents matches the question")
+        best = ranked[0]
+        refusal = self._refusal(question, best, retriever)
+        if refusal:
+            return Draft(reason=refusal)
+        chosen = [best]
+        if question.expects in (None, "list"):
+            covered = set(content_terms(best.usable))
+            for cand in ranked[1:4]:
+                gain = [t for t in question.terms
+                        if t in set(content_terms(cand.usable)) - covered]
+                weight = sum(retriever.idf(t) for t in gain)
+                total = sum(retriever.idf(t) for t in question.terms) or 1.0
+                if (weight / total >= SECOND_SENTENCE_GAIN
+                        and self._refusal(question, cand, retriever) is None):
+                    chosen.append(cand)
+                    break
+        return Draft(claims=[self._claim(c) for c in chosen])
+
+    def _candidates(self, question: Question, passages: list[Passage],
+                    retriever: Retriever) -> list[Candidate]:
+        """Score every sentence of the passages by term coverage, meaning and kind."""
+        out: list[Candidate] = []
+        for rank, passage in enumerate(passages):
+            context = f"{passage.title} {passage.heading}"
+            for span in passage.sentences:
+                text = passage.sentence_text(span)
+                cov = evidence.coverage(question.terms, text, context, retriever.idf)
+                score = cov + 0.5 * passage.dense - 0.02 * rank
+                if question.expects and evidence.has_kind(question.expects, text):
+                    score += 0.15
+                if evidence.announces_list(text) and question.expects == "list":
+                    score -= 0.05
+                out.append(Candidate(passage, span, text, cov, score))
+        return out
+
+    @staticmethod
+    def _refusal(question: Question, cand: Candidate, retriever: Retriever) -> str | None:
+        """Return why a sentence cannot answer the question, or None if it can."""
+        context = f"{cand.passage.title} {cand.passage.heading}"
+        if cand.usable != cand.text and (
+            not cand.usable
+            or evidence.coverage(question.terms, cand.usable, context, retriever.idf)
+            < MIN_COVERAGE_WITH_MEANING
+        ):
+            return ("the source announces a list for this, but the list's items are not in "
+                    "the document text")
+        if not evidence.has_kind(question.expects, cand.usable):
+            return f"no passage gives the {question.expects} this question asks for"
+        scope = f"{cand.passage.title} {cand.passage.heading} {cand.passage.text}"
+        missing = evidence.missing_names(question.names, scope)
+        if missing:
+            return f"the sources do not mention {', '.join(missing)}"
+        if cand.coverage >= MIN_COVERAGE:
+            return None
+        if cand.coverage >= MIN_COVERAGE_WITH_MEANING and cand.passage.dense >= MIN_MEANING:
+            return None
+        return "no passage addresses what the question asks"
+
+    @staticmethod
+    def _claim(cand: Candidate) -> Claim:
+        """Quote a sentence, without a dangling list announcement, citing its exact span."""
+        text = cand.usable
+        end = cand.span.start + len(text)
+        return Claim(text=text, evidence=[Evidence(cand.passage, cand.span.start, end)])

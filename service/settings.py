@@ -1,0 +1,78 @@
+"""Every setting citeqa reads from the environment, with its default and meaning."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: environment variable, default and description."""
+
+    env: str
+    default: str
+    description: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("CITEQA_CORPUS_DIR", "corpus",
+            "Folder of documents to index (.txt, .md, .html, .pdf)."),
+    Setting("CITEQA_DATA_DIR", "data", "Folder where the embedded Chroma store keeps the index."),
+    Setting("CITEQA_COLLECTION", "citeqa", "Name of the Chroma collection (3+ characters)."),
+    Setting("CITEQA_CHROMA_URL", "",
+            "URL of a `chroma run` server; empty uses the embedded store."),
+    Setting("CITEQA_TOP_K", "5", "Passages retrieved per question when the request sets none."),
+    Setting("CITEQA_MAX_TOP_K", "20", "Largest `top_k` a request may ask for."),
+    Setting("CITEQA_MAX_BODY_BYTES", "65536", "Largest request body accepted (bytes)."),
+    Setting("CITEQA_MAX_QUESTION_CHARS", "1000", "Longest question accepted (characters)."),
+    Setting("CITEQA_MAX_HISTORY_TURNS", "20", "Most history messages accepted with a question."),
+    Setting("CITEQA_BACKEND", "extractive", "Answer backend: `extractive` (offline) or `openai`."),
+)
+
+
+def _read(env: str) -> str:
+    """Return the environment value of a setting, or its default."""
+    spec = next(s for s in SETTINGS if s.env == env)
+    return os.environ.get(env, spec.default)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings of one process."""
+
+    corpus_dir: Path
+    data_dir: Path
+    collection: str
+    chroma_url: str
+    top_k: int
+    max_top_k: int
+    max_body_bytes: int
+    max_question_chars: int
+    max_history_turns: int
+    backend: str
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Config:
+        """Build the configuration from the environment, then apply overrides."""
+        values: dict[str, Any] = {
+            "corpus_dir": Path(_read("CITEQA_CORPUS_DIR")),
+            "data_dir": Path(_read("CITEQA_DATA_DIR")),
+            "collection": _read("CITEQA_COLLECTION"),
+            "chroma_url": _read("CITEQA_CHROMA_URL"),
+            "top_k": int(_read("CITEQA_TOP_K")),
+            "max_top_k": int(_read("CITEQA_MAX_TOP_K")),
+            "max_body_bytes": int(_read("CITEQA_MAX_BODY_BYTES")),
+            "max_question_chars": int(_read("CITEQA_MAX_QUESTION_CHARS")),
+            "max_history_turns": int(_read("CITEQA_MAX_HISTORY_TURNS")),
+            "backend": _read("CITEQA_BACKEND"),
+        }
+        unknown = set(overrides) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        values.update(overrides)
+        if len(values["collection"]) < 3:
+            raise ValueError("CITEQA_COLLECTION needs at least 3 characters")
+        return cls(**values)

@@ -1,0 +1,50 @@
+"""Shared fixtures: a real index of the default corpus, built once, and the Flask app over it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from index.build import index_corpus
+from index.store import StoreConfig
+from service.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def default_index(tmp_path_factory: pytest.TempPathFactory) -> StoreConfig:
+    """Index the shipped corpus once per session into a temporary Chroma store."""
+    cfg = StoreConfig(tmp_path_factory.mktemp("index"), "citeqa")
+    index_corpus(ROOT / "corpus", cfg, progress=False)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def app(default_index: StoreConfig) -> Flask:
+    """Return the app over the default index, loaded before the first request."""
+    return create_app({"data_dir": default_index.data_dir, "collection": default_index.collection,
+                       "corpus_dir": ROOT / "corpus"}, load_sync=True)
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    """Return a test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path: Path) -> Iterator[Path]:
+    """Return a private copy of the format fixtures to change freely."""
+    target = tmp_path / "corpus"
+    shutil.copytree(FIXTURES / "formats", target)
+    yield target

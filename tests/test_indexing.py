@@ -1,0 +1,71 @@
+"""Incremental indexing with the real model and a real Chroma store on disk."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from index.build import index_corpus, vector_store
+from index.store import StoreConfig
+from service.retrieval import Retriever
+
+
+def _doc_ids(cfg: StoreConfig) -> set[str]:
+    """Return the document ids that have chunks in the index."""
+    metas = vector_store(cfg)._collection.get(include=["metadatas"])["metadatas"] or []
+    return {str(m["doc_id"]) for m in metas}
+
+
+def test_add_change_and_delete_files(corpus_copy: Path, tmp_path: Path) -> None:
+    cfg = StoreConfig(tmp_path / "data", "incremental")
+    first = index_corpus(corpus_copy, cfg, progress=False)
+    assert sorted(first.added) == ["bridge.html", "guide.md", "notes.txt", "report.pdf"]
+    assert first.chunks > 0
+
+    again = index_corpus(corpus_copy, cfg, progress=False)
+    assert (again.added, again.updated, again.removed, again.chunks) == ([], [], [], 0)
+    assert again.unchanged == 4
+
+    (corpus_copy / "notes.txt").write_text("Harbour notes\n\nThe survey found 17 wrecks.\n")
+    (corpus_copy / "report.pdf").unlink()
+    (corpus_copy / "extra.md").write_text("# Extra\n\nThe kiln fires at 1,280 degrees.\n")
+    third = index_corpus(corpus_copy, cfg, progress=False)
+    assert (third.added, third.updated, third.removed) == (["extra.md"], ["notes.txt"],
+                                                            ["report.pdf"])
+    assert third.unchanged == 2
+    assert _doc_ids(cfg) == {"bridge.html", "guide.md", "notes.txt", "extra.md"}
+
+    retriever = Retriever(vector_store(cfg))
+    texts = " ".join(retriever.texts)
+    assert "17 wrecks" in texts and "42 stations" not in texts and "318 members" not in texts
+    assert retriever.search("kiln temperature", 1)[0].doc_id == "extra.md"
+
+
+def test_metadata_change_alone_reindexes(corpus_copy: Path, tmp_path: Path) -> None:
+    cfg = StoreConfig(tmp_path / "data", "metadata")
+    index_corpus(corpus_copy, cfg, progress=False)
+    (corpus_copy / "guide.meta.json").write_text('{"title": "Pruning, revised"}')
+    report = index_corpus(corpus_copy, cfg, progress=False)
+    assert report.updated == ["guide.md"]
+    hit = Retriever(vector_store(cfg)).search("prune apple trees winter", 1)[0]
+    assert hit.title == "Pruning, revised"
+
+
+def test_index_survives_process_exit(corpus_copy: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from index.build import index_corpus
+        from index.store import StoreConfig
+        index_corpus(Path({str(corpus_copy)!r}), StoreConfig(Path({str(data)!r}), "restart"),
+                     progress=False)
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
+    reopened = Retriever(vector_store(StoreConfig(data, "restart")))
+    assert len(reopened) > 0
+    best = reopened.search("How deep was the silt beside the ferry pier?", 1)[0]
+    assert best.doc_id == "notes.txt"
+    report = index_corpus(corpus_copy, StoreConfig(data, "restart"), progress=False)
+    assert report.unchanged == 4 and report.chunks == 0
