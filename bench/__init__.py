@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` writes their results to bench/results/."""
