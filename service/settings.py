@@ -30,6 +30,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CITEQA_MAX_QUESTION_CHARS", "1000", "Longest question accepted (characters)."),
     Setting("CITEQA_MAX_HISTORY_TURNS", "20", "Most history messages accepted with a question."),
     Setting("CITEQA_BACKEND", "extractive", "Answer backend: `extractive` (offline) or `openai`."),
+    Setting("CITEQA_ALLOWED_ORIGINS", "",
+            "Comma-separated origins (`https://portal.example`) that may frame `/embed` and call "
+            "the API cross-origin; empty allows the same origin only."),
+    Setting("CITEQA_FEEDBACK_DB", "",
+            "SQLite file for thumbs up/down feedback; empty uses `feedback.sqlite3` in the data "
+            "folder."),
+    Setting("CITEQA_EXAMPLES", "",
+            "Example questions shown on an empty chat, separated by `|`; empty reads "
+            "`examples.json` (a JSON list) in the corpus folder."),
+    Setting("CITEQA_WIDGET_SECRET", "",
+            "Key that signs the widget's short-lived origin-bound tokens; set the same value on "
+            "every replica (empty: a random key kept in the data folder)."),
 )
 
 
@@ -37,6 +49,12 @@ def _read(env: str) -> str:
     """Return the environment value of a setting, or its default."""
     spec = next(s for s in SETTINGS if s.env == env)
     return os.environ.get(env, spec.default)
+
+
+def _split(value: str, sep: str) -> tuple[str, ...]:
+    """Split a list setting, dropping blanks and trailing slashes of origins."""
+    return tuple(v.strip().rstrip("/") if sep == "," else v.strip()
+                 for v in value.split(sep) if v.strip())
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,10 @@ class Config:
     max_question_chars: int
     max_history_turns: int
     backend: str
+    allowed_origins: tuple[str, ...]
+    feedback_db: Path
+    examples: tuple[str, ...]
+    widget_secret: str
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:
@@ -68,11 +90,17 @@ class Config:
             "max_question_chars": int(_read("CITEQA_MAX_QUESTION_CHARS")),
             "max_history_turns": int(_read("CITEQA_MAX_HISTORY_TURNS")),
             "backend": _read("CITEQA_BACKEND"),
+            "allowed_origins": _split(_read("CITEQA_ALLOWED_ORIGINS"), ","),
+            "feedback_db": _read("CITEQA_FEEDBACK_DB"),
+            "examples": _split(_read("CITEQA_EXAMPLES"), "|"),
+            "widget_secret": _read("CITEQA_WIDGET_SECRET"),
         }
         unknown = set(overrides) - {f.name for f in fields(cls)}
         if unknown:
             raise TypeError(f"unknown settings: {sorted(unknown)}")
         values.update(overrides)
+        values["feedback_db"] = Path(values["feedback_db"] or
+                                     Path(values["data_dir"]) / "feedback.sqlite3")
         if len(values["collection"]) < 3:
             raise ValueError("CITEQA_COLLECTION needs at least 3 characters")
         return cls(**values)
