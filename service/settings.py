@@ -42,7 +42,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CITEQA_WIDGET_SECRET", "",
             "Key that signs the widget's short-lived origin-bound tokens; set the same value on "
             "every replica (empty: a random key kept in the data folder)."),
+    Setting("CITEQA_CHROMA_TIMEOUT", "10",
+            "Seconds before a call to the Chroma server gives up (503 to the client)."),
+    Setting("CITEQA_INDEX_CHECK_SECONDS", "1",
+            "How often a serving process checks for a rebuilt index (seconds)."),
+    Setting("CITEQA_API_KEYS", "",
+            "Comma-separated API keys (`sha256:<hex>` or plaintext, hashed at startup); "
+            "empty leaves the API open."),
+    Setting("CITEQA_RATE_LIMIT", "300/minute",
+            "API requests allowed per API key (per client IP without a key); empty: no limit."),
+    Setting("CITEQA_RATE_LIMIT_IP", "600/minute",
+            "API requests allowed per client IP, whatever the key; empty: no limit."),
+    Setting("CITEQA_REDIS_URL", "",
+            "Redis URL for rate-limit counters shared by processes; empty keeps them in memory."),
+    Setting("CITEQA_RATE_LIMIT_FAIL_OPEN", "true",
+            "When Redis is down: `true` serves without limits, `false` answers 503."),
+    Setting("CITEQA_PROXY_HOPS", "0",
+            "Reverse proxies in front of the service whose X-Forwarded-* headers are trusted."),
 )
+
+
+TRUE = {"1", "true", "yes", "on"}
 
 
 def _read(env: str) -> str:
@@ -75,6 +95,14 @@ class Config:
     feedback_db: Path
     examples: tuple[str, ...]
     widget_secret: str
+    chroma_timeout: float
+    index_check_seconds: float
+    api_keys: str
+    rate_limit: str
+    rate_limit_ip: str
+    redis_url: str
+    rate_limit_fail_open: bool
+    proxy_hops: int
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:
@@ -90,6 +118,14 @@ class Config:
             "max_question_chars": int(_read("CITEQA_MAX_QUESTION_CHARS")),
             "max_history_turns": int(_read("CITEQA_MAX_HISTORY_TURNS")),
             "backend": _read("CITEQA_BACKEND"),
+            "chroma_timeout": float(_read("CITEQA_CHROMA_TIMEOUT")),
+            "index_check_seconds": float(_read("CITEQA_INDEX_CHECK_SECONDS")),
+            "api_keys": _read("CITEQA_API_KEYS"),
+            "rate_limit": _read("CITEQA_RATE_LIMIT"),
+            "rate_limit_ip": _read("CITEQA_RATE_LIMIT_IP"),
+            "redis_url": _read("CITEQA_REDIS_URL"),
+            "rate_limit_fail_open": _read("CITEQA_RATE_LIMIT_FAIL_OPEN").lower() in TRUE,
+            "proxy_hops": int(_read("CITEQA_PROXY_HOPS")),
             "allowed_origins": _split(_read("CITEQA_ALLOWED_ORIGINS"), ","),
             "feedback_db": _read("CITEQA_FEEDBACK_DB"),
             "examples": _split(_read("CITEQA_EXAMPLES"), "|"),
