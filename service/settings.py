@@ -30,6 +30,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CITEQA_MAX_QUESTION_CHARS", "1000", "Longest question accepted (characters)."),
     Setting("CITEQA_MAX_HISTORY_TURNS", "20", "Most history messages accepted with a question."),
     Setting("CITEQA_BACKEND", "extractive", "Answer backend: `extractive` (offline) or `openai`."),
+    Setting("CITEQA_LLM_BASE_URL", "",
+            "Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp: "
+            "`http://host:port/v1`); empty uses OpenAI's."),
+    Setting("CITEQA_LLM_API_KEY", "", "API key sent to the LLM server; empty for servers without."),
+    Setting("CITEQA_LLM_MODEL", "gpt-4o-mini", "Model name asked of the LLM server."),
+    Setting("CITEQA_LLM_TIMEOUT", "30",
+            "Seconds to wait for the LLM (per try) before answering extractively instead."),
+    Setting("CITEQA_LLM_RETRIES", "1", "Retries of a failed or timed-out LLM call (0: none)."),
+    Setting("CITEQA_LLM_MAX_TOKENS", "400", "Most tokens the LLM may write per answer."),
     Setting("CITEQA_ALLOWED_ORIGINS", "",
             "Comma-separated origins (`https://portal.example`) that may frame `/embed` and call "
             "the API cross-origin; empty allows the same origin only."),
@@ -91,6 +100,12 @@ class Config:
     max_question_chars: int
     max_history_turns: int
     backend: str
+    llm_base_url: str
+    llm_api_key: str
+    llm_model: str
+    llm_timeout: float
+    llm_retries: int
+    llm_max_tokens: int
     allowed_origins: tuple[str, ...]
     feedback_db: Path
     examples: tuple[str, ...]
@@ -118,6 +133,12 @@ class Config:
             "max_question_chars": int(_read("CITEQA_MAX_QUESTION_CHARS")),
             "max_history_turns": int(_read("CITEQA_MAX_HISTORY_TURNS")),
             "backend": _read("CITEQA_BACKEND"),
+            "llm_base_url": _read("CITEQA_LLM_BASE_URL"),
+            "llm_api_key": _read("CITEQA_LLM_API_KEY"),
+            "llm_model": _read("CITEQA_LLM_MODEL"),
+            "llm_timeout": float(_read("CITEQA_LLM_TIMEOUT")),
+            "llm_retries": int(_read("CITEQA_LLM_RETRIES")),
+            "llm_max_tokens": int(_read("CITEQA_LLM_MAX_TOKENS")),
             "chroma_timeout": float(_read("CITEQA_CHROMA_TIMEOUT")),
             "index_check_seconds": float(_read("CITEQA_INDEX_CHECK_SECONDS")),
             "api_keys": _read("CITEQA_API_KEYS"),
