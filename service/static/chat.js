@@ -1,0 +1,336 @@
+// citeqa chat: streams answers, turns [n] markers into source buttons, records feedback.
+// Answer text only ever reaches the page through textContent and DOM nodes, never as HTML.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const MAX_HISTORY = 20;
+  const tokenMeta = document.querySelector('meta[name="citeqa-token"]');
+  let token = tokenMeta ? tokenMeta.content : "";
+  let history = [];
+  let busy = false;
+  let lastMarker = null;
+  const documents = new Map();
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value);
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  function headers(extra) {
+    return Object.assign({ "X-Citeqa-Token": token }, extra || {});
+  }
+
+  function refreshToken() {
+    fetch("/widget-token", { method: "POST", headers: headers() })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((body) => { if (body) token = body.token; })
+      .catch(() => {});
+  }
+
+  function announce(text) {
+    $("status").textContent = text;
+  }
+
+  async function errorMessage(response) {
+    try {
+      const body = await response.json();
+      return body.error.message;
+    } catch (_) {
+      return `the service answered ${response.status}`;
+    }
+  }
+
+  // Split an answer into text nodes and marker buttons for the citations it names.
+  function renderAnswer(container, text, citations) {
+    container.replaceChildren();
+    const byId = new Map(citations.map((c) => [c.id, c]));
+    const parts = text.split(/(\[\d+\])/);
+    for (const part of parts) {
+      const match = /^\[(\d+)\]$/.exec(part);
+      const citation = match && byId.get(Number(match[1]));
+      if (citation) {
+        container.append(el("button", {
+          type: "button", class: "marker", text: part,
+          "aria-label": `Source ${citation.id}: ${citation.title}`,
+          onclick: (event) => openSource(citation, event.currentTarget),
+        }));
+      } else if (part) {
+        container.append(document.createTextNode(part));
+      }
+    }
+  }
+
+  function safeLink(url) {
+    try {
+      const parsed = new URL(url, location.href);
+      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : "";
+    } catch (_) {
+      return "";
+    }
+  }
+
+  function sourceList(citations) {
+    const list = el("ol", { class: "sources", "aria-label": "Sources" });
+    for (const c of citations) {
+      const href = safeLink(c.url);
+      const title = href
+        ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: c.title || c.document_id })
+        : el("span", { text: c.title || c.document_id });
+      list.append(el("li", {},
+        el("div", { class: "source-title" },
+          el("span", { class: "num", text: String(c.id) }), title),
+        el("blockquote", { text: c.text }),
+        el("button", { type: "button", class: "link", text: "Show in document",
+          onclick: (event) => openSource(c, event.currentTarget) })));
+    }
+    return el("details", { class: "sources-box", open: "" },
+      el("summary", { text: citations.length === 1 ? "1 source" : `${citations.length} sources` }),
+      list);
+  }
+
+  async function loadDocument(id) {
+    if (!documents.has(id)) {
+      const response = await fetch(`/api/v1/documents/${encodeURIComponent(id)}`,
+        { headers: headers() });
+      if (!response.ok) throw new Error(await errorMessage(response));
+      documents.set(id, await response.json());
+    }
+    return documents.get(id);
+  }
+
+  async function openSource(citation, trigger) {
+    lastMarker = trigger;
+    const pane = $("source");
+    const body = $("source-text");
+    $("source-title").textContent = citation.title || citation.document_id;
+    const link = $("source-link");
+    const href = safeLink(citation.url);
+    link.hidden = !href;
+    link.textContent = href ? new URL(href).hostname : "";
+    if (href) link.href = href;
+    body.replaceChildren(el("p", { class: "muted", text: "Loading the document…" }));
+    pane.hidden = false;
+    document.body.classList.add("source-open");
+    try {
+      const doc = await loadDocument(citation.document_id);
+      const mark = el("mark", { tabindex: "-1", id: "cited", text: doc.text.slice(citation.start, citation.end) });
+      body.replaceChildren(doc.text.slice(0, citation.start), mark, doc.text.slice(citation.end));
+      mark.scrollIntoView({ block: "center" });
+      mark.focus({ preventScroll: true });
+      announce(`Showing source ${citation.id} with the cited passage highlighted.`);
+    } catch (err) {
+      body.replaceChildren(el("p", { class: "error", text: `Could not load the document: ${err.message}` }));
+    }
+  }
+
+  function closeSource() {
+    $("source").hidden = true;
+    document.body.classList.remove("source-open");
+    if (lastMarker && document.contains(lastMarker)) lastMarker.focus();
+  }
+
+  function feedbackBar(turn) {
+    const status = el("span", { class: "muted small", role: "status" });
+    const comment = el("textarea", { rows: "2", maxlength: "2000", "aria-label": "Comment (optional)",
+      placeholder: "What was right or wrong? (optional)" });
+    const form = el("form", { class: "comment", hidden: "" }, comment,
+      el("button", { type: "submit", class: "primary small", text: "Send feedback" }));
+    let rating = null;
+    const thumbs = ["up", "down"].map((value) => el("button", {
+      type: "button", class: "ghost icon thumb", "aria-pressed": "false", "data-rating": value,
+      "aria-label": value === "up" ? "Good answer" : "Bad answer", text: value === "up" ? "👍" : "👎",
+      onclick: (event) => {
+        rating = value;
+        for (const b of thumbs) b.setAttribute("aria-pressed", String(b === event.currentTarget));
+        form.hidden = false;
+        comment.focus();
+      },
+    }));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const response = await fetch("/api/v1/feedback", {
+        method: "POST", headers: headers({ "Content-Type": "application/json" }),
+        body: JSON.stringify({ question: turn.question, history: turn.history, answer: turn.result,
+          rating, comment: comment.value }),
+      });
+      if (response.ok) {
+        form.hidden = true;
+        for (const b of thumbs) b.disabled = true;
+        status.textContent = "Thanks — your feedback was saved.";
+      } else {
+        status.textContent = `Not saved: ${await errorMessage(response)}`;
+      }
+    });
+    const copy = el("button", { type: "button", class: "ghost small", text: "Copy",
+      onclick: async () => {
+        const sources = turn.result.citations.map((c) => `[${c.id}] ${c.title} — "${c.text}"`);
+        try {
+          await navigator.clipboard.writeText([turn.result.answer, ...sources].join("\n"));
+          status.textContent = "Answer copied.";
+        } catch (_) {
+          status.textContent = "Copying is blocked here; select the text instead.";
+        }
+      } });
+    return el("div", { class: "actions" }, copy, ...thumbs, status, form);
+  }
+
+  function finish(card, answer, turn) {
+    const result = turn.result;
+    card.classList.remove("pending");
+    card.removeAttribute("aria-busy");
+    if (result.abstained) {
+      card.classList.add("abstained");
+      card.prepend(el("p", { class: "badge", text: "Not in the sources" }));
+      answer.textContent = result.answer;
+      if (result.reason) card.append(el("p", { class: "reason", text: `Why: ${result.reason}` }));
+    } else {
+      card.classList.add("answered");
+      renderAnswer(answer, result.answer, result.citations);
+      if (result.citations.length) card.append(sourceList(result.citations));
+    }
+    card.append(feedbackBar(turn));
+  }
+
+  // Read a server-sent event stream, calling `on(event, data)` for each event.
+  async function readEvents(response, on) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        let name = "message";
+        const data = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) name = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+        }
+        if (data.length) on(name, JSON.parse(data.join("\n")));
+      }
+    }
+  }
+
+  async function ask(question) {
+    if (busy || !question.trim()) return;
+    busy = true;
+    $("send").disabled = true;
+    $("welcome").hidden = true;
+    const log = $("log");
+    log.append(el("div", { class: "msg user" }, el("p", { text: question })));
+    const answer = el("p", { class: "answer" });
+    const card = el("article", { class: "msg bot pending", "aria-busy": "true" },
+      el("p", { class: "typing", "aria-hidden": "true", text: "Searching the documents…" }), answer);
+    log.append(card);
+    card.scrollIntoView({ block: "end", behavior: "smooth" });
+    const turn = { question, history: history.slice(-MAX_HISTORY), result: null };
+    try {
+      const response = await fetch("/api/v1/answer", {
+        method: "POST",
+        headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
+        body: JSON.stringify({ question, history: turn.history }),
+      });
+      if (!response.ok) throw new Error(await errorMessage(response));
+      await readEvents(response, (name, data) => {
+        if (name === "delta") {
+          card.querySelector(".typing")?.remove();
+          answer.append(document.createTextNode(data.text));
+        } else if (name === "done") {
+          turn.result = data;
+        }
+      });
+      if (!turn.result) throw new Error("the answer stream ended early");
+      card.querySelector(".typing")?.remove();
+      finish(card, answer, turn);
+      history.push({ role: "user", content: question }, { role: "assistant", content: turn.result.answer });
+      announce(turn.result.abstained ? "The sources do not cover this question." : "Answer ready.");
+    } catch (err) {
+      card.classList.remove("pending");
+      card.classList.add("failed");
+      card.removeAttribute("aria-busy");
+      card.querySelector(".typing")?.remove();
+      answer.textContent = `Sorry, no answer: ${err.message}`;
+    } finally {
+      busy = false;
+      $("send").disabled = false;
+      card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
+  }
+
+  async function loadExamples() {
+    try {
+      const response = await fetch("/api/v1/examples", { headers: headers() });
+      if (!response.ok) return;
+      const { examples } = await response.json();
+      const list = $("example-list");
+      list.replaceChildren(...examples.map((q) => el("li", {},
+        el("button", { type: "button", class: "example", text: q, onclick: () => ask(q) }))));
+      $("examples").hidden = examples.length === 0;
+    } catch (_) { /* examples are optional */ }
+  }
+
+  function newConversation() {
+    history = [];
+    $("log").replaceChildren();
+    $("welcome").hidden = false;
+    closeSource();
+    $("question").value = "";
+    $("question").focus();
+    announce("New conversation.");
+  }
+
+  function grow() {
+    const box = $("question");
+    box.style.height = "auto";
+    box.style.height = `${Math.min(box.scrollHeight, 160)}px`;
+  }
+
+  function start() {
+    const box = $("question");
+    $("ask").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const question = box.value;
+      box.value = "";
+      grow();
+      ask(question);
+    });
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        $("ask").requestSubmit();
+      }
+    });
+    box.addEventListener("input", grow);
+    $("new-chat").addEventListener("click", newConversation);
+    $("source-close").addEventListener("click", closeSource);
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !$("source").hidden) closeSource();
+    });
+    const close = $("close-widget");
+    if (close && window.parent !== window) {
+      close.hidden = false;
+      close.addEventListener("click", () => window.parent.postMessage("citeqa:close", "*"));
+    }
+    const colour = new URLSearchParams(location.search).get("color");
+    if (colour && /^#[0-9a-f]{3,8}$/i.test(colour)) {
+      document.documentElement.style.setProperty("--accent", colour);
+    }
+    const ttl = Number(tokenMeta?.dataset.ttl || 0);
+    if (ttl > 60) setInterval(refreshToken, (ttl / 2) * 1000);
+    loadExamples();
+  }
+
+  start();
+})();

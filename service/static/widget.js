@@ -1,0 +1,81 @@
+// citeqa widget: paste <script src="https://HOST/widget.js" async></script> into a page.
+// Optional attributes: data-title="Ask the handbook", data-color="#2458d3",
+// data-position="left" (default right). It adds a launcher that opens HOST/embed in an iframe.
+"use strict";
+
+(() => {
+  const script = document.currentScript;
+  if (!script || window.__citeqaWidget) return;
+  window.__citeqaWidget = true;
+  const host = new URL(script.src, location.href).origin;
+  const title = script.dataset.title || "Ask the documents";
+  const colour = /^#[0-9a-f]{3,8}$/i.test(script.dataset.color || "") ? script.dataset.color : "#2458d3";
+  const side = script.dataset.position === "left" ? "left" : "right";
+
+  // Styles go through the CSSOM so that pages with a strict CSP can host the widget.
+  function style(node, rules) {
+    for (const [key, value] of Object.entries(rules)) node.style.setProperty(key, value);
+    return node;
+  }
+
+  const launcher = style(document.createElement("button"), {
+    position: "fixed", bottom: "20px", [side]: "20px", "z-index": "2147483000",
+    width: "56px", height: "56px", "border-radius": "50%", border: "0", cursor: "pointer",
+    background: colour, color: "#fff", "box-shadow": "0 6px 20px rgba(0,0,0,.25)",
+    font: "600 26px/1 system-ui, sans-serif", display: "grid", "place-items": "center",
+  });
+  launcher.type = "button";
+  launcher.className = "citeqa-launcher";
+  launcher.setAttribute("aria-label", `Open ${title}`);
+  launcher.setAttribute("aria-expanded", "false");
+  launcher.textContent = "?";
+
+  const panel = style(document.createElement("div"), {
+    position: "fixed", bottom: "88px", [side]: "20px", "z-index": "2147483000",
+    width: "min(400px, calc(100vw - 24px))", height: "min(620px, calc(100vh - 110px))",
+    "border-radius": "16px", overflow: "hidden", "box-shadow": "0 12px 40px rgba(0,0,0,.3)",
+    display: "none", background: "#fff",
+  });
+  panel.className = "citeqa-panel";
+
+  const frame = style(document.createElement("iframe"), {
+    width: "100%", height: "100%", border: "0", display: "block",
+  });
+  frame.title = title;
+  frame.setAttribute("allow", "clipboard-write");
+
+  function fit() {
+    const phone = window.innerWidth < 520;
+    style(panel, phone
+      ? { inset: "0", width: "100vw", height: "100%", bottom: "0", [side]: "0", "border-radius": "0" }
+      : { inset: "auto", bottom: "88px", [side]: "20px", width: "min(400px, calc(100vw - 24px))",
+          height: "min(620px, calc(100vh - 110px))", "border-radius": "16px" });
+    style(launcher, { display: phone && open ? "none" : "grid" });
+  }
+
+  let open = false;
+  function toggle(show) {
+    open = show;
+    if (open && !frame.src) {
+      const params = new URLSearchParams({ title, color: colour });
+      frame.src = `${host}/embed?${params}`;
+    }
+    style(panel, { display: open ? "block" : "none" });
+    launcher.setAttribute("aria-expanded", String(open));
+    launcher.setAttribute("aria-label", `${open ? "Close" : "Open"} ${title}`);
+    launcher.textContent = open ? "×" : "?";
+    fit();
+    if (open) frame.focus();
+  }
+
+  launcher.addEventListener("click", () => toggle(!open));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && open) { toggle(false); launcher.focus(); }
+  });
+  window.addEventListener("message", (event) => {
+    if (event.origin === host && event.data === "citeqa:close") { toggle(false); launcher.focus(); }
+  });
+  window.addEventListener("resize", fit);
+  panel.append(frame);
+  document.body.append(panel, launcher);
+})();
