@@ -71,6 +71,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0  # not reached: execve replaces the process
 
 
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    """Write stored feedback as JSONL eval cases (stdout, or `--output`)."""
+    from service.feedback import FeedbackStore, export_jsonl
+
+    store = FeedbackStore(args.db or _config(args).feedback_db)
+    out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        out.writelines(export_jsonl(store))
+    finally:
+        if args.output:
+            out.close()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     top = argparse.ArgumentParser(prog="citeqa", description=__doc__)
@@ -91,6 +105,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "2")))
     serve.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "4")))
     serve.set_defaults(func=cmd_serve)
+    feedback = sub.add_parser("feedback", help="work with readers' thumbs up/down")
+    actions = feedback.add_subparsers(dest="action", required=True)
+    export = actions.add_parser("export", parents=[common], help="write feedback as JSONL")
+    export.add_argument("--db", type=Path, help="feedback database (CITEQA_FEEDBACK_DB)")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    export.set_defaults(func=cmd_feedback_export)
     return top
 
 
