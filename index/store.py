@@ -9,6 +9,7 @@ from typing import cast
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Where
@@ -24,6 +25,7 @@ class StoreConfig:
     data_dir: Path
     collection: str
     chroma_url: str = ""
+    timeout: float = 10.0
 
 
 def client(cfg: StoreConfig) -> ClientAPI:
@@ -31,12 +33,15 @@ def client(cfg: StoreConfig) -> ClientAPI:
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if cfg.chroma_url:
         url = urlparse(cfg.chroma_url)
-        return chromadb.HttpClient(
+        remote = chromadb.HttpClient(
             host=url.hostname or "127.0.0.1",
             port=url.port or (443 if url.scheme == "https" else 8000),
             ssl=url.scheme == "https",
             settings=settings,
         )
+        # The client waits forever by default; a dead server must become a quick 503 instead.
+        remote._server._session.timeout = httpx.Timeout(cfg.timeout)  # type: ignore[attr-defined]
+        return remote
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(cfg.data_dir), settings=settings)
 

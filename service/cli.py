@@ -22,15 +22,16 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    """Index the corpus incrementally and print a summary."""
-    from index.build import index_corpus
+    """Index the corpus (incrementally, or `--rebuild` into a new collection) and summarize."""
+    from index import switch
     from index.loaders import LoaderError
     from index.store import StoreConfig
 
     cfg = _config(args)
+    build = switch.rebuild if args.rebuild else switch.update
     try:
-        report = index_corpus(cfg.corpus_dir, StoreConfig(cfg.data_dir, cfg.collection,
-                                                          cfg.chroma_url))
+        report = build(cfg.corpus_dir, StoreConfig(cfg.data_dir, cfg.collection, cfg.chroma_url,
+                                                   cfg.chroma_timeout))
     except LoaderError as exc:
         print(f"citeqa index: {exc}", file=sys.stderr)
         return 2
@@ -94,6 +95,8 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--collection", help="collection name (CITEQA_COLLECTION)")
     index = sub.add_parser("index", parents=[common], help="index a corpus folder")
     index.add_argument("--corpus", type=Path, help="corpus folder (CITEQA_CORPUS_DIR)")
+    index.add_argument("--rebuild", action="store_true",
+                       help="build a new collection and switch serving processes to it")
     index.set_defaults(func=cmd_index)
     ask = sub.add_parser("ask", parents=[common], help="answer a question")
     ask.add_argument("question")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from dataclasses import replace
 from typing import Any
 
 from chromadb.api.models.Collection import Collection
 
-from index import store
+from index import store, switch
 from index.build import vector_store
-from service.backends import AnswerBackend
+from service.backends import AnswerBackend, BackendError
 from service.contract import (
     AnswerRequest,
     AnswerResponse,
@@ -20,13 +22,17 @@ from service.contract import (
     SearchRequest,
     SearchResponse,
 )
-from service.drafts import compose
+from service.drafts import Draft, compose
 from service.extractive import ExtractiveBackend
-from service.questions import read_question
-from service.retrieval import Retriever
+from service.llm_backend import backend_for
+from service.questions import Question
+from service.reloader import Reloader
+from service.retrieval import Passage, Retriever
 from service.settings import Config
+from service.verify import Verifier
 
 NOT_COVERED = "The sources do not cover this question."
+log = logging.getLogger("citeqa")
 
 
 class NotReady(RuntimeError):
@@ -43,27 +49,52 @@ class Engine:
     def __init__(self, config: Config, backend: AnswerBackend | None = None) -> None:
         """Remember the settings; `load()` does the heavy work."""
         self.config = config
-        self.backend = backend or ExtractiveBackend()
+        self.backend = backend or backend_for(config)
+        self.fallback = ExtractiveBackend()
         self._retriever: Retriever | None = None
         self._error = "index is loading"
+        self._version = ""
         self._loaded = threading.Event()
+        self._reloader = Reloader(config.index_check_seconds, self._stale, self.load)
+
+    def store_config(self) -> store.StoreConfig:
+        """Return where the index lives (its base collection name)."""
+        return store.StoreConfig(self.config.data_dir, self.config.collection,
+                                 self.config.chroma_url, self.config.chroma_timeout)
 
     def load(self) -> None:
-        """Open the store, load the model and build the BM25 index; record any failure."""
+        """Open the serving collection, load the model and build the BM25 index.
+
+        A failure is recorded; a reload that fails keeps the index already serving.
+        """
         try:
-            cfg = store.StoreConfig(self.config.data_dir, self.config.collection,
-                                    self.config.chroma_url)
-            retriever = Retriever(vector_store(cfg))
+            cfg = self.store_config()
+            api = store.client(cfg)
+            serving = switch.active(api, cfg.collection)
+            retriever = Retriever(vector_store(replace(cfg, collection=serving.collection), api))
             if not len(retriever):
                 raise NotReady("the index is empty: run `citeqa index` first")
             retriever.vectors.embeddings.embed_query("warm up")  # type: ignore[union-attr]
-            self._retriever, self._error = retriever, ""
+            self._retriever, self._version, self._error = retriever, serving.version, ""
         except NotReady as exc:
-            self._error = str(exc)
+            self._failed(str(exc))
         except Exception as exc:  # a corrupt store raises many kinds; report, never crash
-            self._error = f"the index could not be opened ({exc.__class__.__name__})"
+            self._failed(f"the index could not be opened ({exc.__class__.__name__})")
         finally:
             self._loaded.set()
+
+    def _failed(self, reason: str) -> None:
+        """Record why the index could not be loaded, unless an older one still serves."""
+        log.warning("index load failed: %s", reason)
+        if self._retriever is None:
+            self._error = reason
+
+    def _stale(self) -> bool:
+        """Tell whether the index pointer moved since the load, or no index is loaded yet."""
+        if self._retriever is None:
+            return True
+        api = store.client(self.store_config())
+        return switch.active(api, self.config.collection).version != self._version
 
     def load_in_background(self) -> None:
         """Start loading without blocking the caller."""
@@ -77,6 +108,7 @@ class Engine:
     def retriever(self, wait: float = 30.0) -> Retriever:
         """Return the loaded retriever, waiting briefly for a load in progress."""
         self._loaded.wait(wait)
+        self._reloader.poll()
         if self._retriever is None:
             raise NotReady(self._error)
         return self._retriever
@@ -92,26 +124,67 @@ class Engine:
         ])
 
     def answer(self, req: AnswerRequest) -> AnswerResponse:
-        """Answer a question with citations, or abstain with a reason."""
+        """Answer a question with verified citations, or abstain with a reason."""
         retriever = self.retriever()
-        question = read_question(req.question, req.history)
-        passages = retriever.search(question.query, req.top_k or self.config.top_k)
-        draft = self.backend.draft(question, passages, retriever)
-        if draft.abstained:
-            return AnswerResponse(answer=NOT_COVERED, abstained=True, reason=draft.reason,
-                                  citations=[], query=question.query, backend=self.backend.name)
-        text, citations = compose(draft.claims)
-        return AnswerResponse(answer=text, abstained=False, citations=citations,
-                              query=question.query, backend=self.backend.name)
+        try:
+            question, passages = self._retrieve(req, retriever, self.backend)
+            draft = self.backend.draft(question, passages, retriever)
+            return self._verified(question, passages, retriever, draft, self.backend.name)
+        except BackendError as exc:
+            return self._fall_back(req, retriever, str(exc))
 
     def answer_events(self, req: AnswerRequest) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Yield the answer as server-sent events: citations, text deltas, then the result."""
-        result = self.answer(req)
+        """Yield the answer as server-sent events: text deltas, citations, then the result.
+
+        A streaming backend's deltas are its unverified draft; `done` carries the verified
+        answer that replaces it. Otherwise the deltas spell the final answer.
+        """
+        if not self.backend.streams:
+            result = self.answer(req)
+            yield "citations", {"citations": [c.model_dump() for c in result.citations]}
+            words = result.answer.split(" ")
+            for i, word in enumerate(words):
+                yield "delta", {"text": word if i == 0 else " " + word}
+            yield "done", result.model_dump()
+            return
+        retriever = self.retriever()
+        try:
+            question, passages = self._retrieve(req, retriever, self.backend)
+            written = self.backend.draft_stream(question, passages, retriever)
+            draft = yield from _deltas(written)
+            result = self._verified(question, passages, retriever, draft, self.backend.name)
+        except BackendError as exc:
+            result = self._fall_back(req, retriever, str(exc))
         yield "citations", {"citations": [c.model_dump() for c in result.citations]}
-        words = result.answer.split(" ")
-        for i, word in enumerate(words):
-            yield "delta", {"text": word if i == 0 else " " + word}
         yield "done", result.model_dump()
+
+    def _retrieve(self, req: AnswerRequest, retriever: Retriever,
+                  backend: AnswerBackend) -> tuple[Question, list[Passage]]:
+        """Read the question as `backend` does and retrieve its passages."""
+        question = backend.question(req.question, req.history)
+        return question, retriever.search(question.query, req.top_k or self.config.top_k)
+
+    def _fall_back(self, req: AnswerRequest, retriever: Retriever, why: str) -> AnswerResponse:
+        """Answer extractively because the configured backend failed, and say so."""
+        log.warning("answer backend %s failed (%s); answering extractively",
+                    self.backend.name, why)
+        question, passages = self._retrieve(req, retriever, self.fallback)
+        draft = self.fallback.draft(question, passages, retriever)
+        return self._verified(question, passages, retriever, draft, self.fallback.name, why)
+
+    @staticmethod
+    def _verified(question: Question, passages: list[Passage], retriever: Retriever,
+                  draft: Draft, backend: str, fallback: str = "") -> AnswerResponse:
+        """Check the draft's citations, then write the answer or the abstention."""
+        draft, report = Verifier.over(retriever).verify(draft, passages)
+        if draft.abstained:
+            return AnswerResponse(answer=NOT_COVERED, abstained=True, reason=draft.reason,
+                                  citations=[], query=question.query, backend=backend,
+                                  fallback=fallback, verification=report)
+        text, citations = compose(draft.claims)
+        return AnswerResponse(answer=text, abstained=False, citations=citations,
+                              query=question.query, backend=backend, fallback=fallback,
+                              verification=report)
 
     def documents(self) -> list[DocumentSummary]:
         """Return every indexed document's metadata."""
@@ -135,5 +208,17 @@ class Engine:
 
     def _records(self) -> Collection:
         """Return the collection of full document texts."""
-        retriever = self.retriever()
-        return store.docs_collection(retriever.vectors._client, self.config.collection)
+        vectors = self.retriever().vectors
+        return store.docs_collection(vectors._client, vectors._collection.name)
+
+
+def _deltas(written: Generator[str, None, Draft]) -> Generator[tuple[str, dict[str, Any]], None,
+                                                                 Draft]:
+    """Pass each piece of written text on as a delta event; return the finished draft."""
+    while True:
+        try:
+            piece = next(written)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        if piece:
+            yield "delta", {"text": piece}

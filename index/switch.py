@@ -1,0 +1,102 @@
+"""Switch serving processes to a rebuilt index atomically, through a pointer record in Chroma.
+
+`citeqa index --rebuild` writes a whole new collection `NAME_<timestamp>` (chunks and full
+texts), then updates one record in the collection `NAME_active`. Serving processes read that
+record (cheaply, at most once per `CITEQA_INDEX_CHECK_SECONDS`) and load the new collection in
+the background, so no request ever sees a half-built index. Without a pointer, `NAME` itself
+is the index — the layout a plain `citeqa index` has always written.
+
+    >>> rebuild(Path("corpus"), StoreConfig(Path("data"), "citeqa"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from chromadb.api import ClientAPI
+from chromadb.errors import NotFoundError
+
+from index import store
+from index.build import IndexReport, index_corpus
+
+POINTER_SUFFIX = "_active"
+POINTER_ID = "active"
+
+
+@dataclass(frozen=True)
+class Active:
+    """The collection that serves now, and the version that last changed it."""
+
+    collection: str
+    version: str = ""
+
+
+def active(api: ClientAPI, base: str) -> Active:
+    """Return the collection the pointer names, else `base` itself."""
+    try:
+        pointer = api.get_collection(base + POINTER_SUFFIX, embedding_function=None)
+    except (NotFoundError, ValueError):
+        return Active(base)
+    record = pointer.get(ids=[POINTER_ID], include=["metadatas"])
+    metas = record["metadatas"] or []
+    if not metas or not metas[0]:
+        return Active(base)
+    return Active(str(metas[0].get("collection", base)), str(metas[0].get("version", "")))
+
+
+def point(api: ClientAPI, base: str, collection: str) -> Active:
+    """Make `collection` the serving index with a new version, in one write."""
+    pointer = api.get_or_create_collection(base + POINTER_SUFFIX, embedding_function=None)
+    now = Active(collection, str(time.time_ns()))
+    pointer.upsert(ids=[POINTER_ID], embeddings=store.placeholder_vectors(1),
+                   metadatas=[{"collection": now.collection, "version": now.version}])
+    return now
+
+
+def generation_name(base: str) -> str:
+    """Return a fresh collection name for a rebuild of `base`."""
+    return f"{base}_{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}"
+
+
+def prune(api: ClientAPI, base: str, keep: set[str]) -> list[str]:
+    """Delete rebuilt generations of `base` not in `keep`; return their names."""
+    pattern = re.compile(rf"{re.escape(base)}_\d{{20}}")
+    dropped = []
+    for col in api.list_collections():
+        name = col if isinstance(col, str) else col.name
+        if pattern.fullmatch(name) and name not in keep:
+            for gone in (name, name + store.DOCS_SUFFIX):
+                with contextlib.suppress(NotFoundError, ValueError):
+                    api.delete_collection(gone)
+            dropped.append(name)
+    return dropped
+
+
+def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
+    """Index the corpus into a new collection, switch to it, and drop older generations.
+
+    The generation that served until now is kept, so requests already running on it finish.
+    """
+    api = store.client(cfg)
+    previous = active(api, cfg.collection)
+    name = generation_name(cfg.collection)
+    report = index_corpus(corpus_dir, replace(cfg, collection=name), progress=progress)
+    point(api, cfg.collection, name)
+    prune(api, cfg.collection, keep={name, previous.collection})
+    return report
+
+
+def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
+    """Index incrementally into the serving collection and tell serving processes it changed."""
+    api = store.client(cfg)
+    current = active(api, cfg.collection)
+    report = index_corpus(corpus_dir, replace(cfg, collection=current.collection),
+                          progress=progress)
+    if report.added or report.updated or report.removed:
+        point(api, cfg.collection, current.collection)
+    return report
