@@ -40,8 +40,12 @@ class Citation(BaseModel):
 class Verification(BaseModel):
     """What checking the draft against its citations changed."""
 
-    removed: int = 0
-    recited: int = 0
+    removed: int = Field(default=0, description="Sentences dropped: nothing retrieved supports "
+                                                "them (a wrong number or name, a claim the "
+                                                "passages do not make).")
+    recited: int = Field(default=0, description="Sentences kept with changed citations: a wrong "
+                                                "or dangling marker replaced by the passage that "
+                                                "supports them.")
 
 
 class AnswerResponse(BaseModel):
@@ -52,7 +56,9 @@ class AnswerResponse(BaseModel):
     reason: str = ""
     citations: list[Citation]
     query: str = Field(description="The standalone query used for retrieval.")
-    backend: str = "extractive"
+    backend: str = Field(default="extractive", description="The backend that wrote the answer.")
+    fallback: str = Field(default="", description="Why the configured backend was not used "
+                                                  "(the LLM failed or timed out); empty if it was.")
     verification: Verification = Field(default_factory=Verification)
 
 

@@ -1,0 +1,207 @@
+"""Check every claim of a draft against the passages it cites: keep, narrow, re-cite or drop.
+
+A claim is supported by a window of one or two adjacent sentences of a passage when every
+number, name and negation of the claim is in the window, and the window covers the claim's
+key terms (alone, or with a close meaning by the embedding model).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.chunking import sentence_spans
+from index.documents import Span
+from service import evidence
+from service.contract import Verification
+from service.drafts import Claim, Draft, Evidence
+from service.retrieval import Passage, Retriever
+from service.terms import STOPWORDS, content_terms, words
+
+MIN_COVERAGE = 0.8  # the window holds the claim's words: supported without the model
+MIN_COVERAGE_WITH_MEANING = 0.5  # a paraphrase needs this many words, and the meaning below
+MIN_MEANING = 0.75
+WINDOW_SENTENCES = 2
+UNSUPPORTED = ("no sentence of the draft is supported by the passages it cites or by any "
+               "other retrieved passage")
+
+MARKER = re.compile(r"\s*\[(?:(?:passage|source)\s*)?(\d+(?:\s*,\s*\d+)*)\]", re.I)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#+)\s+")
+_NAME = re.compile(r"\b[A-Z][\w'’-]*")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|without|cannot)\b|n['’]t\b", re.I)
+_SCALE_WORDS = frozenset((
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "million",
+    "billion", "trillion", "dozen", "half", "percent",
+))
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+
+def strip_markers(text: str) -> str:
+    """Return `text` without its `[n]` markers."""
+    return " ".join(MARKER.sub("", text).split())
+
+
+def markers(text: str) -> list[int]:
+    """Return the passage numbers a sentence cites, in order, once each."""
+    found = [int(n) for group in MARKER.findall(text) for n in group.split(",")]
+    return list(dict.fromkeys(found))
+
+
+def claims_from_text(text: str) -> list[Claim]:
+    """Split a written draft into sentences that keep their `[n]` markers."""
+    claims: list[Claim] = []
+    for line in text.splitlines():
+        line = _BULLET.sub("", line)
+        for span in sentence_spans(line):
+            piece = line[span.start:span.end]
+            lead = re.match(rf"(?:{MARKER.pattern})+", piece, re.I)
+            if claims and lead and (not strip_markers(piece) or not markers(claims[-1].text)):
+                claims[-1].text += " " + lead.group(0).strip()  # "…2017. [1]" cites the last one
+                piece = piece[lead.end():].strip()
+            if strip_markers(piece):
+                claims.append(Claim(text=piece))
+    return claims
+
+
+@dataclass
+class Support:
+    """A window of a passage that supports a claim, and how strongly."""
+
+    evidence: Evidence
+    score: float
+
+
+@dataclass
+class Verifier:
+    """Check claims against retrieved passages with words, numbers, names and meaning."""
+
+    idf: Callable[[str], float]
+    embed: Embed
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def over(cls, retriever: Retriever) -> Verifier:
+        """Return a verifier with the retriever's word weights and embedding model."""
+        return cls(retriever.idf, retriever.vectors.embeddings.embed_documents)  # type: ignore[union-attr]
+
+    def verify(self, draft: Draft, passages: list[Passage]) -> tuple[Draft, Verification]:
+        """Return the draft with only supported claims, each citing its narrowest support."""
+        if draft.abstained:
+            return draft, Verification()
+        kept: list[Claim] = []
+        report = Verification()
+        for claim in draft.claims:
+            text = strip_markers(claim.text)
+            if claim.evidence and not markers(claim.text) and all(
+                    _verbatim(text, ev.text) for ev in claim.evidence):
+                kept.append(claim)  # a quote of what it cites: nothing to check further
+                continue
+            cited, dangling = _cited(claim, passages)
+            found = [s.evidence for p in cited if (s := self.support(text, p))]
+            if found and len(found) == len(cited) and not dangling:
+                kept.append(Claim(text, found))
+                continue
+            if not found:
+                best = max((s for p in passages if p not in cited
+                            if (s := self.support(text, p))),
+                           key=lambda s: s.score, default=None)
+                found = [best.evidence] if best else []
+            if found:
+                kept.append(Claim(text, found))
+                report.recited += 1
+            else:
+                report.removed += 1
+        return Draft(claims=kept, reason="" if kept else UNSUPPORTED), report
+
+    def support(self, claim: str, passage: Passage) -> Support | None:
+        """Return the narrowest window of `passage` that supports `claim`, if any."""
+        terms = list(dict.fromkeys(content_terms(claim)))
+        if not terms:
+            return None
+        context = f"{passage.title} {passage.heading}"
+        lexical: list[Support] = []
+        for span in _windows(passage):
+            text = passage.text[span.start - passage.start:span.end - passage.start]
+            if not _facts_match(claim, text, context):
+                continue
+            cov = evidence.coverage(terms, text, context, self.idf)
+            if cov >= MIN_COVERAGE_WITH_MEANING:
+                lexical.append(Support(Evidence(passage, span.start, span.end), cov))
+        strong = [s for s in lexical if s.score >= MIN_COVERAGE]
+        if strong:
+            return max(strong, key=lambda s: (s.score, -(s.evidence.end - s.evidence.start)))
+        return self._closest(claim, lexical)
+
+    def _closest(self, claim: str, candidates: list[Support]) -> Support | None:
+        """Return the candidate closest in meaning to the claim, if close enough."""
+        if not candidates:
+            return None
+        self._embed([claim, *(c.evidence.text for c in candidates)])
+        scored = [Support(c.evidence, c.score + float(self._vectors[claim]
+                                                       @ self._vectors[c.evidence.text]))
+                  for c in candidates]
+        close = [s for c, s in zip(candidates, scored, strict=True)
+                 if s.score - c.score >= MIN_MEANING]
+        return max(close, key=lambda s: s.score, default=None)
+
+    def _embed(self, texts: list[str]) -> None:
+        """Embed the texts not embedded yet, in one batch."""
+        todo = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if todo:
+            for text, vector in zip(todo, self.embed(todo), strict=True):
+                self._vectors[text] = np.asarray(vector, dtype=np.float32)
+
+
+def _cited(claim: Claim, passages: list[Passage]) -> tuple[list[Passage], int]:
+    """Return the passages a claim cites and how many of its markers point at nothing."""
+    cited = [ev.passage for ev in claim.evidence]
+    numbers = markers(claim.text)
+    cited += [passages[n - 1] for n in numbers if 1 <= n <= len(passages)]
+    dangling = sum(1 for n in numbers if not 1 <= n <= len(passages))
+    unique: list[Passage] = []
+    for passage in cited:
+        if all(passage is not u for u in unique):
+            unique.append(passage)
+    return unique, dangling
+
+
+def _windows(passage: Passage) -> Iterator[Span]:
+    """Yield runs of one, then up to WINDOW_SENTENCES adjacent sentences of a passage."""
+    spans = passage.sentences or [Span(passage.start, passage.end)]
+    for size in range(1, WINDOW_SENTENCES + 1):
+        for i in range(len(spans) - size + 1):
+            yield Span(spans[i].start, spans[i + size - 1].end)
+
+
+def _facts_match(claim: str, window: str, context: str) -> bool:
+    """Return whether every number, name and negation of the claim is in the window."""
+    if not evidence.numbers(claim) <= evidence.numbers(window):
+        return False
+    present = set(words(f"{window} {context}"))
+    claim_words = words(claim)
+    if any(w in _SCALE_WORDS and w not in present for w in claim_words):
+        return False
+    if any(w not in present for w in _names(claim)):
+        return False
+    return not (_NEGATION.search(claim) and not _NEGATION.search(window))
+
+
+def _names(claim: str) -> list[str]:
+    """Return the lower-cased words of capitalised names, past the claim's first word."""
+    found: list[str] = []
+    for match in _NAME.finditer(claim):
+        if match.start() == 0:
+            continue
+        found += [w for w in words(match.group(0)) if w not in STOPWORDS]
+    return found
+
+
+def _verbatim(claim: str, cited: str) -> bool:
+    """Return whether the claim is the cited text, up to spacing and final punctuation."""
+    norm = " ".join(claim.split()).rstrip(".!?;: ")
+    return bool(norm) and norm in " ".join(cited.split())
