@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from typing import Any
 
 from chromadb.api.models.Collection import Collection
 
-from index import store
+from index import store, switch
 from index.build import vector_store
 from service.backends import AnswerBackend, BackendError
 from service.contract import (
@@ -25,6 +26,7 @@ from service.drafts import Draft, compose
 from service.extractive import ExtractiveBackend
 from service.llm_backend import backend_for
 from service.questions import Question
+from service.reloader import Reloader
 from service.retrieval import Passage, Retriever
 from service.settings import Config
 from service.verify import Verifier
@@ -51,24 +53,48 @@ class Engine:
         self.fallback = ExtractiveBackend()
         self._retriever: Retriever | None = None
         self._error = "index is loading"
+        self._version = ""
         self._loaded = threading.Event()
+        self._reloader = Reloader(config.index_check_seconds, self._stale, self.load)
+
+    def store_config(self) -> store.StoreConfig:
+        """Return where the index lives (its base collection name)."""
+        return store.StoreConfig(self.config.data_dir, self.config.collection,
+                                 self.config.chroma_url, self.config.chroma_timeout)
 
     def load(self) -> None:
-        """Open the store, load the model and build the BM25 index; record any failure."""
+        """Open the serving collection, load the model and build the BM25 index.
+
+        A failure is recorded; a reload that fails keeps the index already serving.
+        """
         try:
-            cfg = store.StoreConfig(self.config.data_dir, self.config.collection,
-                                    self.config.chroma_url)
-            retriever = Retriever(vector_store(cfg))
+            cfg = self.store_config()
+            api = store.client(cfg)
+            serving = switch.active(api, cfg.collection)
+            retriever = Retriever(vector_store(replace(cfg, collection=serving.collection), api))
             if not len(retriever):
                 raise NotReady("the index is empty: run `citeqa index` first")
             retriever.vectors.embeddings.embed_query("warm up")  # type: ignore[union-attr]
-            self._retriever, self._error = retriever, ""
+            self._retriever, self._version, self._error = retriever, serving.version, ""
         except NotReady as exc:
-            self._error = str(exc)
+            self._failed(str(exc))
         except Exception as exc:  # a corrupt store raises many kinds; report, never crash
-            self._error = f"the index could not be opened ({exc.__class__.__name__})"
+            self._failed(f"the index could not be opened ({exc.__class__.__name__})")
         finally:
             self._loaded.set()
+
+    def _failed(self, reason: str) -> None:
+        """Record why the index could not be loaded, unless an older one still serves."""
+        log.warning("index load failed: %s", reason)
+        if self._retriever is None:
+            self._error = reason
+
+    def _stale(self) -> bool:
+        """Tell whether the index pointer moved since the load, or no index is loaded yet."""
+        if self._retriever is None:
+            return True
+        api = store.client(self.store_config())
+        return switch.active(api, self.config.collection).version != self._version
 
     def load_in_background(self) -> None:
         """Start loading without blocking the caller."""
@@ -82,6 +108,7 @@ class Engine:
     def retriever(self, wait: float = 30.0) -> Retriever:
         """Return the loaded retriever, waiting briefly for a load in progress."""
         self._loaded.wait(wait)
+        self._reloader.poll()
         if self._retriever is None:
             raise NotReady(self._error)
         return self._retriever
@@ -181,8 +208,9 @@ class Engine:
 
     def _records(self) -> Collection:
         """Return the collection of full document texts."""
-        retriever = self.retriever()
-        return store.docs_collection(retriever.vectors._client, self.config.collection)
+        vectors = self.retriever().vectors
+        return store.docs_collection(vectors._client, vectors._collection.name)
+
 
 def _deltas(written: Generator[str, None, Draft]) -> Generator[tuple[str, dict[str, Any]], None,
                                                                  Draft]:
