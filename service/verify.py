@@ -1,14 +1,14 @@
 """Check every claim of a draft against the passages it cites: keep, narrow, re-cite or drop.
 
-A claim is supported by a window of one or two adjacent sentences of a passage when every
-number, name and negation of the claim is in the window, and the window covers the claim's
-key terms (alone, or with a close meaning by the embedding model).
+A claim is supported by one sentence (or two adjacent ones) of a passage when every number,
+name and negation of the claim is there, and the sentence covers the claim's key terms, alone
+or with a meaning the embedding model finds close.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,10 +21,8 @@ from service.drafts import Claim, Draft, Evidence
 from service.retrieval import Passage, Retriever
 from service.terms import STOPWORDS, content_terms, words
 
-MIN_COVERAGE = 0.8  # the window holds the claim's words: supported without the model
-MIN_COVERAGE_WITH_MEANING = 0.5  # a paraphrase needs this many words, and the meaning below
-MIN_MEANING = 0.75
-WINDOW_SENTENCES = 2
+MIN_COVERAGE = 0.5  # idf-weighted share of the claim's key terms a paraphrase must keep
+MIN_MEANING = 0.8  # cosine similarity of a paraphrase to its sentence (all-MiniLM-L6-v2)
 UNSUPPORTED = ("no sentence of the draft is supported by the passages it cites or by any "
                "other retrieved passage")
 
@@ -119,34 +117,45 @@ class Verifier:
         return Draft(claims=kept, reason="" if kept else UNSUPPORTED), report
 
     def support(self, claim: str, passage: Passage) -> Support | None:
-        """Return the narrowest window of `passage` that supports `claim`, if any."""
+        """Return the narrowest window of `passage` that supports `claim`, if any.
+
+        One sentence that holds all the claim's key terms suffices; one that holds most of
+        them, or two adjacent sentences, must also be close in meaning.
+        """
         terms = list(dict.fromkeys(content_terms(claim)))
         if not terms:
             return None
+        singles, pairs = self._candidates(claim, terms, passage)
+        whole = [s for s in singles if s.score >= 1.0]
+        if whole:
+            return whole[0]
+        return self._closest(claim, singles) or self._closest(claim, pairs)
+
+    def _candidates(self, claim: str, terms: list[str],
+                    passage: Passage) -> tuple[list[Support], list[Support]]:
+        """Return the single sentences and adjacent pairs that could support the claim."""
         context = f"{passage.title} {passage.heading}"
-        lexical: list[Support] = []
-        for span in _windows(passage):
-            text = passage.text[span.start - passage.start:span.end - passage.start]
-            if not _facts_match(claim, text, context):
-                continue
-            cov = evidence.coverage(terms, text, context, self.idf)
-            if cov >= MIN_COVERAGE_WITH_MEANING:
-                lexical.append(Support(Evidence(passage, span.start, span.end), cov))
-        strong = [s for s in lexical if s.score >= MIN_COVERAGE]
-        if strong:
-            return max(strong, key=lambda s: (s.score, -(s.evidence.end - s.evidence.start)))
-        return self._closest(claim, lexical)
+        found: tuple[list[Support], list[Support]] = ([], [])
+        spans = passage.sentences or [Span(passage.start, passage.end)]
+        for size, bucket in zip((1, 2), found, strict=True):
+            for i in range(len(spans) - size + 1):
+                window = Evidence(passage, spans[i].start, spans[i + size - 1].end)
+                if not _facts_match(claim, window.text, context):
+                    continue
+                cov = evidence.coverage(terms, f"{window.text} {context}", "", self.idf)
+                if cov >= MIN_COVERAGE:
+                    bucket.append(Support(window, cov))
+        return found
 
     def _closest(self, claim: str, candidates: list[Support]) -> Support | None:
         """Return the candidate closest in meaning to the claim, if close enough."""
         if not candidates:
             return None
         self._embed([claim, *(c.evidence.text for c in candidates)])
-        scored = [Support(c.evidence, c.score + float(self._vectors[claim]
-                                                       @ self._vectors[c.evidence.text]))
-                  for c in candidates]
-        close = [s for c, s in zip(candidates, scored, strict=True)
-                 if s.score - c.score >= MIN_MEANING]
+        meaning = [float(self._vectors[claim] @ self._vectors[c.evidence.text])
+                   for c in candidates]
+        close = [Support(c.evidence, c.score + m)
+                 for c, m in zip(candidates, meaning, strict=True) if m >= MIN_MEANING]
         return max(close, key=lambda s: s.score, default=None)
 
     def _embed(self, texts: list[str]) -> None:
@@ -168,14 +177,6 @@ def _cited(claim: Claim, passages: list[Passage]) -> tuple[list[Passage], int]:
         if all(passage is not u for u in unique):
             unique.append(passage)
     return unique, dangling
-
-
-def _windows(passage: Passage) -> Iterator[Span]:
-    """Yield runs of one, then up to WINDOW_SENTENCES adjacent sentences of a passage."""
-    spans = passage.sentences or [Span(passage.start, passage.end)]
-    for size in range(1, WINDOW_SENTENCES + 1):
-        for i in range(len(spans) - size + 1):
-            yield Span(spans[i].start, spans[i + size - 1].end)
 
 
 def _facts_match(claim: str, window: str, context: str) -> bool:
