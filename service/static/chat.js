@@ -24,6 +24,27 @@
     return node;
   }
 
+  const ICONS = {
+    up: "M7 10v12M15 5.9 14 10h5.8a2 2 0 0 1 1.9 2.6l-2.3 7A2 2 0 0 1 17.5 21H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h2.8a2 2 0 0 0 1.8-1.1L12 2a3.1 3.1 0 0 1 3 3.9z",
+    down: "M17 14V2M9 18.1 10 14H4.2a2 2 0 0 1-1.9-2.6l2.3-7A2 2 0 0 1 6.5 3H20a2 2 0 0 1 2 2v7a2 2 0 0 1-2 2h-2.8a2 2 0 0 0-1.8 1.1L12 22a3.1 3.1 0 0 1-3-3.9z",
+    copy: "M10 8h10a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H10a2 2 0 0 1-2-2V10a2 2 0 0 1 2-2zM4 16a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2h10a2 2 0 0 1 2 2",
+  };
+
+  // An inline SVG icon, built as DOM nodes (no markup strings, no external file).
+  function icon(name) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    for (const [key, value] of Object.entries({ viewBox: "0 0 24 24", width: "18", height: "18",
+      fill: "none", stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round",
+      "stroke-linejoin": "round", "aria-hidden": "true", focusable: "false" })) {
+      svg.setAttribute(key, value);
+    }
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", ICONS[name]);
+    svg.append(path);
+    return svg;
+  }
+
   function headers(extra) {
     return Object.assign({ "X-Citeqa-Token": token }, extra || {});
   }
@@ -146,14 +167,15 @@
     let rating = null;
     const thumbs = ["up", "down"].map((value) => el("button", {
       type: "button", class: "ghost icon thumb", "aria-pressed": "false", "data-rating": value,
-      "aria-label": value === "up" ? "Good answer" : "Bad answer", text: value === "up" ? "👍" : "👎",
+      "aria-label": value === "up" ? "Good answer" : "Bad answer",
+      title: value === "up" ? "Good answer" : "Bad answer",
       onclick: (event) => {
         rating = value;
         for (const b of thumbs) b.setAttribute("aria-pressed", String(b === event.currentTarget));
         form.hidden = false;
         comment.focus();
       },
-    }));
+    }, icon(value)));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const response = await fetch("/api/v1/feedback", {
@@ -169,7 +191,7 @@
         status.textContent = `Not saved: ${await errorMessage(response)}`;
       }
     });
-    const copy = el("button", { type: "button", class: "ghost small", text: "Copy",
+    const copy = el("button", { type: "button", class: "ghost small with-icon",
       onclick: async () => {
         const sources = turn.result.citations.map((c) => `[${c.id}] ${c.title} — "${c.text}"`);
         try {
@@ -178,7 +200,7 @@
         } catch (_) {
           status.textContent = "Copying is blocked here; select the text instead.";
         }
-      } });
+      } }, icon("copy"), "Copy");
     return el("div", { class: "actions" }, copy, ...thumbs, status, form);
   }
 
@@ -297,6 +319,16 @@
     box.style.height = `${Math.min(box.scrollHeight, 160)}px`;
   }
 
+  // Apply a portal's brand colour, with text on it that stays readable.
+  function useAccent(colour) {
+    const hex = colour.length === 4 ? colour.replace(/[0-9a-f]/gi, "$&$&") : colour;
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
+    const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    const root = document.documentElement.style;
+    root.setProperty("--accent", colour);
+    root.setProperty("--accent-ink", luminance > 0.55 ? "#0c1220" : "#ffffff");
+  }
+
   function start() {
     const box = $("question");
     $("ask").addEventListener("submit", (event) => {
@@ -324,9 +356,7 @@
       close.addEventListener("click", () => window.parent.postMessage("citeqa:close", "*"));
     }
     const colour = new URLSearchParams(location.search).get("color");
-    if (colour && /^#[0-9a-f]{3,8}$/i.test(colour)) {
-      document.documentElement.style.setProperty("--accent", colour);
-    }
+    if (colour && /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(colour)) useAccent(colour);
     const ttl = Number(tokenMeta?.dataset.ttl || 0);
     if (ttl > 60) setInterval(refreshToken, (ttl / 2) * 1000);
     loadExamples();

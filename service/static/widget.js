@@ -9,13 +9,29 @@
   window.__citeqaWidget = true;
   const host = new URL(script.src, location.href).origin;
   const title = script.dataset.title || "Ask the documents";
-  const colour = /^#[0-9a-f]{3,8}$/i.test(script.dataset.color || "") ? script.dataset.color : "#2458d3";
+  const colour = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(script.dataset.color || "") ? script.dataset.color : "#2458d3";
   const side = script.dataset.position === "left" ? "left" : "right";
 
   // Styles go through the CSSOM so that pages with a strict CSP can host the widget.
   function style(node, rules) {
     for (const [key, value] of Object.entries(rules)) node.style.setProperty(key, value);
     return node;
+  }
+
+  const CHAT = "M21 11.5a8.4 8.4 0 0 1-.9 3.8 8.5 8.5 0 0 1-7.6 4.7 8.4 8.4 0 0 1-3.8-.9L3 21l1.9-5.7a8.4 8.4 0 0 1-.9-3.8 8.5 8.5 0 0 1 4.7-7.6 8.4 8.4 0 0 1 3.8-.9h.5a8.5 8.5 0 0 1 8 8z";
+  const CLOSE = "M18 6 6 18M6 6l12 12";
+
+  // A 26px stroke icon, built as DOM nodes.
+  function glyph(d) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    const attrs = { viewBox: "0 0 24 24", width: "26", height: "26", fill: "none",
+      stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round", "aria-hidden": "true" };
+    for (const [key, value] of Object.entries(attrs)) svg.setAttribute(key, value);
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+    return svg;
   }
 
   const launcher = style(document.createElement("button"), {
@@ -28,7 +44,7 @@
   launcher.className = "citeqa-launcher";
   launcher.setAttribute("aria-label", `Open ${title}`);
   launcher.setAttribute("aria-expanded", "false");
-  launcher.textContent = "?";
+  launcher.append(glyph(CHAT));
 
   const panel = style(document.createElement("div"), {
     position: "fixed", bottom: "88px", [side]: "20px", "z-index": "2147483000",
@@ -63,7 +79,7 @@
     style(panel, { display: open ? "block" : "none" });
     launcher.setAttribute("aria-expanded", String(open));
     launcher.setAttribute("aria-label", `${open ? "Close" : "Open"} ${title}`);
-    launcher.textContent = open ? "×" : "?";
+    launcher.replaceChildren(glyph(open ? CLOSE : CHAT));
     fit();
     if (open) frame.focus();
   }
