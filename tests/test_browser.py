@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import re
+import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
