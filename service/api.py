@@ -22,6 +22,7 @@ from service.contract import (
 )
 from service.engine import Engine, NotReady, UnknownDocument
 from service.errors import ApiError
+from service.openai_models import ChatCompletion, ChatCompletionRequest, ModelList
 from service.settings import Config
 
 bp = Blueprint("api", __name__)
@@ -39,6 +40,7 @@ class Route:
     body: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     streams: bool = False
+    events: str = "Events `citations`, `delta` (text) and `done` (the full answer)."
 
 
 ROUTES: tuple[Route, ...] = (
@@ -49,6 +51,14 @@ ROUTES: tuple[Route, ...] = (
     Route("get", "/api/v1/documents", "List indexed documents.", DocumentList, errors=(503,)),
     Route("get", "/api/v1/documents/{document_id}", "Return a document with its full text.",
           DocumentDetail, errors=(404, 503)),
+    Route("post", "/v1/chat/completions",
+          "OpenAI-compatible chat completion: the answer with `[n]` markers and footnotes, "
+          "and its citations in `message.citations`.", ChatCompletion, ChatCompletionRequest,
+          (400, 401, 404, 413, 415, 429, 503), streams=True,
+          events="`data:` lines of `chat.completion.chunk` JSON (the first carries "
+                 "`delta.citations`), then `data: [DONE]`."),
+    Route("get", "/v1/models", "OpenAI-compatible list of models: `citeqa`.", ModelList,
+          errors=(401, 429)),
     Route("get", "/healthz", "Liveness: the process answers.", Health),
     Route("get", "/readyz", "Readiness: the index is loaded.", Health, errors=(503,)),
 )

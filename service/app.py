@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from service import api, errors, feedback, origins, pages
+from service import api, errors, feedback, openai_compat, origins, pages
 from service.engine import Engine
 from service.settings import Config
 
@@ -23,6 +23,7 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     app.extensions["citeqa.engine"] = engine
     errors.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openai_compat.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(feedback.bp)
     origins.init_app(app, config)

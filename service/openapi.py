@@ -42,9 +42,8 @@ def _operation(route: Any, error_model: type[BaseModel]) -> dict[str, Any]:
     """Describe one operation."""
     ok_content: dict[str, Any] = {"application/json": {"schema": _ref(route.response)}}
     if route.streams:
-        ok_content["text/event-stream"] = {"schema": {
-            "type": "string",
-            "description": "Events `citations`, `delta` (text) and `done` (the full answer)."}}
+        ok_content["text/event-stream"] = {"schema": {"type": "string",
+                                                      "description": route.events}}
     op: dict[str, Any] = {
         "summary": route.summary,
         "operationId": route.method + route.path.replace("/", "_").replace("{", "").replace(
