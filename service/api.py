@@ -45,12 +45,13 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("post", "/api/v1/answer", "Answer a question with citations, or abstain.",
-          AnswerResponse, AnswerRequest, (400, 413, 415, 503), streams=True),
+          AnswerResponse, AnswerRequest, (400, 401, 413, 415, 429, 503), streams=True),
     Route("post", "/api/v1/search", "Rank passages for a query.", SearchResponse, SearchRequest,
-          (400, 413, 415, 503)),
-    Route("get", "/api/v1/documents", "List indexed documents.", DocumentList, errors=(503,)),
+          (400, 401, 413, 415, 429, 503)),
+    Route("get", "/api/v1/documents", "List indexed documents.", DocumentList,
+          errors=(401, 429, 503)),
     Route("get", "/api/v1/documents/{document_id}", "Return a document with its full text.",
-          DocumentDetail, errors=(404, 503)),
+          DocumentDetail, errors=(401, 404, 429, 503)),
     Route("post", "/v1/chat/completions",
           "OpenAI-compatible chat completion: the answer with `[n]` markers and footnotes, "
           "and its citations in `message.citations`.", ChatCompletion, ChatCompletionRequest,

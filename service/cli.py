@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from service.settings import Config
@@ -65,9 +66,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API under gunicorn, a production WSGI server."""
     cfg = _config(args)
     env = dict(os.environ, CITEQA_DATA_DIR=str(cfg.data_dir), CITEQA_COLLECTION=cfg.collection)
+    # Workers are separate processes: /metrics adds them up only through shared files.
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="citeqa-metrics-"))
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
             "--workers", str(args.workers), "--threads", str(args.threads),
-            "--timeout", "60", "--access-logfile", "-", "service.app:create_app()"]
+            "--timeout", "60", "service.app:create_app()"]
     os.execve(sys.executable, argv, env)
     return 0  # not reached: execve replaces the process
 

@@ -25,6 +25,7 @@ from service.contract import (
 from service.drafts import Draft, compose
 from service.extractive import ExtractiveBackend
 from service.llm_backend import backend_for
+from service.observability import count_answer, stage
 from service.questions import Question
 from service.reloader import Reloader
 from service.retrieval import Passage, Retriever
@@ -128,7 +129,8 @@ class Engine:
         retriever = self.retriever()
         try:
             question, passages = self._retrieve(req, retriever, self.backend)
-            draft = self.backend.draft(question, passages, retriever)
+            with stage("answer"):
+                draft = self.backend.draft(question, passages, retriever)
             return self._verified(question, passages, retriever, draft, self.backend.name)
         except BackendError as exc:
             return self._fall_back(req, retriever, str(exc))
@@ -162,7 +164,8 @@ class Engine:
                   backend: AnswerBackend) -> tuple[Question, list[Passage]]:
         """Read the question as `backend` does and retrieve its passages."""
         question = backend.question(req.question, req.history)
-        return question, retriever.search(question.query, req.top_k or self.config.top_k)
+        with stage("retrieve"):
+            return question, retriever.search(question.query, req.top_k or self.config.top_k)
 
     def _fall_back(self, req: AnswerRequest, retriever: Retriever, why: str) -> AnswerResponse:
         """Answer extractively because the configured backend failed, and say so."""
@@ -176,7 +179,9 @@ class Engine:
     def _verified(question: Question, passages: list[Passage], retriever: Retriever,
                   draft: Draft, backend: str, fallback: str = "") -> AnswerResponse:
         """Check the draft's citations, then write the answer or the abstention."""
-        draft, report = Verifier.over(retriever).verify(draft, passages)
+        with stage("verify"):
+            draft, report = Verifier.over(retriever).verify(draft, passages)
+        count_answer(draft.abstained)
         if draft.abstained:
             return AnswerResponse(answer=NOT_COVERED, abstained=True, reason=draft.reason,
                                   citations=[], query=question.query, backend=backend,

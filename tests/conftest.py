@@ -12,6 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The shared app serves hundreds of test questions a minute from one client; the limits have
+# their own tests (tests/test_security.py), which set them explicitly.
+os.environ.setdefault("CITEQA_RATE_LIMIT", "")
+os.environ.setdefault("CITEQA_RATE_LIMIT_IP", "")
 
 from index.build import index_corpus
 from index.store import StoreConfig

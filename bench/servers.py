@@ -1,0 +1,125 @@
+"""Start the real processes the tests and the load benchmark drive, on free loopback ports.
+
+`ChromaServer` (`chroma run`), `redis_server` (redis-server) and `citeqa_server`
+(`citeqa serve`, gunicorn) each stop what they started, even when the caller fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import requests
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(ready: Callable[[], bool], what: str, timeout: float = 120.0,
+               proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll `ready` until it holds; fail if `proc` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if ready():
+                return
+        except (requests.RequestException, OSError):
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} was not ready after {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a process we started, killing it if it lingers."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+class ChromaServer:
+    """A `chroma run` server over a data folder, which tests may kill and start again."""
+
+    def __init__(self, path: Path, port: int | None = None) -> None:
+        """Choose the folder and port; `start()` launches it."""
+        self.path, self.port = path, port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ChromaServer:
+        """Launch the server and wait for its heartbeat."""
+        self.proc = subprocess.Popen(
+            [str(BIN / "chroma"), "run", "--path", str(self.path), "--host", "127.0.0.1",
+             "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: requests.get(f"{self.url}/api/v2/heartbeat", timeout=2).ok,
+                   "chroma run", 60, self.proc)
+        return self
+
+    def kill(self) -> None:
+        """Kill the server abruptly, as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def __enter__(self) -> ChromaServer:
+        """Start the server."""
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        """Stop the server."""
+        if self.proc is not None:
+            stop(self.proc)
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """Run a throwaway redis-server on a free port; yield its URL."""
+    exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: socket.create_connection(("127.0.0.1", port), 1).close() is None,
+                   "redis-server", 30, proc)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(proc)
+
+
+@contextmanager
+def citeqa_server(env: dict[str, str], workers: int = 1, threads: int = 4,
+                  log: IO[bytes] | None = None) -> Iterator[str]:
+    """Run `citeqa serve` (gunicorn) with these settings; yield its base URL once ready."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "citeqa"), "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--threads", str(threads)],
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+        stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(f"{base}/readyz", timeout=5).status_code == 200,
+                   "citeqa serve", 180, proc)
+        yield base
+    finally:
+        stop(proc)
