@@ -17,14 +17,25 @@ def chat_page(embedded: bool) -> Response:
     cfg = config()
     bound = origins.embedder_origin(cfg) if embedded else origins.self_origin()
     token = widget_token.issue(widget_token.secret(cfg), bound)
-    docs = engine().documents() if not engine().status else []
     html = render_template("chat.html", embedded=embedded, token=token,
                            token_ttl=widget_token.TTL_SECONDS,
-                           title=request.args.get("title", "") if embedded else "",
-                           corpus=", ".join(d.title for d in docs[:3]))
+                           title=request.args.get("title", "")[:60] if embedded else "",
+                           corpus=corpus_titles())
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return origins.secure_page(response, cfg, embeddable=embedded)
+
+
+def corpus_titles() -> str:
+    """Name the first documents of the index for the page's subtitle ("" when unavailable)."""
+    if engine().status:
+        return ""
+    try:
+        docs = engine().documents()
+    except Exception:  # a page must render even when the store is briefly unreachable
+        return ""
+    more = f" and {len(docs) - 2} more" if len(docs) > 2 else ""
+    return ", ".join(d.title for d in docs[:2]) + more
 
 
 @bp.get("/")

@@ -97,8 +97,14 @@ def hostile_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def portal_page(base_url: str) -> str:
     """Return a portal page that pastes the widget snippet and tries the API and /embed."""
-    return f"""<!doctype html><html><head><title>Portal</title></head><body>
-<h1>Intranet portal</h1><p>Team news and links.</p>
+    return f"""<!doctype html><html><head><title>Portal</title></head>
+<body style="margin:0;font:16px/1.5 system-ui,sans-serif;background:#eef1f5;color:#222">
+<header style="background:#1f2937;color:#fff;padding:14px 28px;font-weight:600">Intranet</header>
+<main style="max-width:720px;padding:24px 28px"><h1>Policy hub</h1>
+<p>Guidance, forms and contacts for the team. Questions about the security and stability
+programme? Ask the assistant in the corner: every answer links to its source.</p>
+<p style="background:#fff;padding:16px;border-radius:8px">News: the travel policy was
+updated this week.</p></main>
 <script src="{base_url}/widget.js" data-title="Ask the policy" data-color="#0f766e" async></script>
 </body></html>"""
 

@@ -353,6 +353,7 @@
     const close = $("close-widget");
     if (close && window.parent !== window) {
       close.hidden = false;
+      box.focus();
       close.addEventListener("click", () => window.parent.postMessage("citeqa:close", "*"));
     }
     const colour = new URLSearchParams(location.search).get("color");
