@@ -119,7 +119,7 @@ class LLMBackend(AnswerBackend):
         """Ask the model for a cited answer from the passages."""
         if not passages:
             return Draft(reason="nothing in the indexed documents matches the question")
-        return parse_draft(self._write(answer_messages(question.text, passages)))
+        return parse_draft(self._write(answer_messages(question.query, passages)))
 
     def draft_stream(self, question: Question, passages: list[Passage],
                      retriever: Retriever) -> Generator[str, None, Draft]:
@@ -127,7 +127,7 @@ class LLMBackend(AnswerBackend):
         if not passages:
             return Draft(reason="nothing in the indexed documents matches the question")
         written: list[str] = []
-        for token in self._tokens(answer_messages(question.text, passages)):
+        for token in self._tokens(answer_messages(question.query, passages)):
             written.append(token)
             yield token
         return parse_draft("".join(written))
