@@ -85,6 +85,15 @@ def base(default_index: StoreConfig, portal_ports: tuple[int, int],
 
 
 @pytest.fixture(scope="module")
+def keyed_base(default_index: StoreConfig, portal_ports: tuple[int, int]) -> Iterator[str]:
+    """Serve the default corpus with API keys required, allowing the same portal."""
+    yield from serve_app({
+        "data_dir": default_index.data_dir, "collection": default_index.collection,
+        "corpus_dir": ROOT / "corpus", "api_keys": "browser-test-key",
+        "allowed_origins": (f"http://127.0.0.2:{portal_ports[0]}",)})
+
+
+@pytest.fixture(scope="module")
 def hostile_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve a one-document corpus whose text carries HTML that must stay inert."""
     corpus = tmp_path_factory.mktemp("hostile-corpus")
@@ -115,10 +124,16 @@ def frame_page(base_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
+def portal_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the folder both portal servers serve (tests may add pages to it)."""
+    return tmp_path_factory.mktemp("portal")
+
+
+@pytest.fixture(scope="module")
 def portals(base: str, portal_ports: tuple[int, int],
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+            portal_site: Path) -> Iterator[tuple[str, str]]:
     """Serve the same portal pages from an allowed and a foreign origin (separate processes)."""
-    site = tmp_path_factory.mktemp("portal")
+    site = portal_site
     (site / "index.html").write_text(portal_page(base))
     (site / "frame.html").write_text(frame_page(base))
     procs = [subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", host,
@@ -317,6 +332,23 @@ def cross_origin_answer(page: Page, base: str) -> Any:
             return {status: r.status, body: await r.json()};
         } catch (err) { return {blocked: String(err)}; }
     }""", base)
+
+
+def test_pages_and_widget_work_with_api_keys_without_holding_one(
+        page: Page, keyed_base: str, portals: tuple[str, str], portal_site: Path) -> None:
+    assert cross_origin_answer(page, keyed_base).get("blocked")  # about:blank is no portal
+    page.goto(keyed_base + "/")
+    assert "browser-test-key" not in page.content()
+    expect(ask(page, "What will Canada cease?")).to_have_class("msg bot answered")
+    (portal_site / "keyed.html").write_text(frame_page(keyed_base))
+    page.goto(portals[0] + "/keyed.html")
+    frame = page.frame_locator("#f")
+    frame.get_by_label("Your question").fill("What will Canada cease?")
+    frame.get_by_label("Your question").press("Enter")
+    expect(frame.locator("article.msg.bot").last).to_have_class("msg bot answered")
+    without_token = cross_origin_answer(page, keyed_base)
+    assert without_token["status"] == 401
+    assert without_token["body"]["error"]["code"] == "unauthorized"
 
 
 def test_only_allowed_origins_frame_embed_or_call_the_api(page: Page, base: str,
