@@ -185,5 +185,6 @@ def readyz() -> tuple[Response, int]:
 def openapi() -> Response:
     """Return the OpenAPI document."""
     from service.openapi import spec
+    from service.openapi_limits import with_limits
 
-    return jsonify(spec(ROUTES, ErrorResponse))
+    return jsonify(with_limits(spec(ROUTES, ErrorResponse), config()))

@@ -94,7 +94,7 @@ class Engine:
         """Tell whether the index pointer moved since the load, or no index is loaded yet."""
         if self._retriever is None:
             return True
-        api = store.client(self.store_config())
+        api = self._retriever.vectors._client  # reuse the open client: one small read per check
         return switch.active(api, self.config.collection).version != self._version
 
     def load_in_background(self) -> None:

@@ -100,7 +100,8 @@ def configure_logging() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+    for chatty in ("bm25s", "httpx"):  # an index build, every call to the Chroma server
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def metrics_body() -> bytes:
