@@ -29,17 +29,20 @@ def configured(engine: Engine) -> list[str]:
 
 
 class Examples:
-    """Compute, once per process, the examples that get a cited answer (not an abstention)."""
+    """Compute, once per loaded index, the examples that get a cited answer (no abstention)."""
 
     def __init__(self) -> None:
         """Start with nothing computed."""
         self._lock = threading.Lock()
-        self._answered: list[str] | None = None
+        self._index: object = None
+        self._answered: list[str] = []
 
     def get(self, engine: Engine) -> list[str]:
-        """Return up to MAX_EXAMPLES configured questions that the index answers."""
+        """Return up to MAX_EXAMPLES configured questions that the current index answers."""
         with self._lock:
-            if self._answered is None:
+            index = engine.retriever()
+            if index is not self._index:  # first call, or the index was rebuilt and reloaded
                 self._answered = [q for q in configured(engine)
                                   if not engine.answer(AnswerRequest(question=q)).abstained]
+                self._index = index
             return self._answered[:MAX_EXAMPLES]

@@ -259,8 +259,42 @@ def test_keyboard_shift_enter_adds_a_line_and_enter_sends(page: Page, base: str)
     page.keyboard.type("cease?")
     assert box.input_value() == "What will Canada\ncease?"
     page.keyboard.press("Enter")
-    expect(page.locator("article.msg.bot").last).to_have_class("msg bot answered")
+    card = page.locator("article.msg.bot").last
+    expect(card).to_have_class("msg bot answered")
     assert page.locator("#log").get_attribute("aria-live") == "polite"
+    expect(box).to_be_focused()
+    marker = card.locator(".marker").first
+    marker.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#source-text mark")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(marker).to_be_focused()
+
+
+def test_tab_order_follows_the_page(page: Page, base: str) -> None:
+    page.goto(base + "/")
+    expect(page.locator("#example-list button")).to_have_count(4)
+    order = []
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id || "
+                                   "document.activeElement.className"))
+    assert order == ["skip", "new-chat", "example", "example", "example", "example", "question",
+                     "send"]
+
+
+def test_copy_puts_the_answer_and_its_sources_on_the_clipboard(browser: Browser,
+                                                               base: str) -> None:
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(base + "/")
+    card = ask(page, "What will Canada cease?")
+    card.get_by_role("button", name="Copy").click()
+    expect(card.get_by_role("status")).to_have_text("Answer copied.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "cease air strike operations" in copied and "continue [1]." in copied
+    assert '[1] Promoting security and stability — "' in copied
+    context.close()
 
 
 def test_answer_html_stays_inert(page: Page, hostile_base: str) -> None:
