@@ -132,3 +132,26 @@ class Health(BaseModel):
     status: str
     documents: int = 0
     chunks: int = 0
+
+
+class FeedbackRequest(BaseModel):
+    """A reader's verdict on one answer, with the question and history that produced it."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=2000)
+    history: list[Message] = Field(default_factory=list, max_length=40)
+    answer: AnswerResponse
+    rating: Literal["up", "down"]
+    comment: str = Field(default="", max_length=2000)
+
+
+class FeedbackSaved(BaseModel):
+    """The stored feedback's id."""
+
+    id: int
+
+
+class ExampleList(BaseModel):
+    """Example questions that the loaded index answers, for an empty chat."""
+
+    examples: list[str]

@@ -1,7 +1,7 @@
 """Thumbs up/down on answers, kept in SQLite and exported as JSONL eval cases.
 
     POST /api/v1/feedback {"question", "history", "answer": <AnswerResponse>, "rating": "up",
-                           "comment": "…"}  → 201 {"id": 1}
+                           "comment": "…"}  → {"id": 1}
     citeqa feedback export > cases.jsonl
 """
 
@@ -13,13 +13,11 @@ import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Literal
 
 from flask import Blueprint, Response, jsonify
-from pydantic import BaseModel, ConfigDict, Field
 
 from service.api import config, parse
-from service.contract import AnswerResponse, Message
+from service.contract import FeedbackRequest, FeedbackSaved
 
 bp = Blueprint("feedback", __name__)
 
@@ -32,23 +30,6 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
     history TEXT NOT NULL,
     answer TEXT NOT NULL
 )"""
-
-
-class FeedbackRequest(BaseModel):
-    """A reader's verdict on one answer, with the question and history that produced it."""
-
-    model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=2000)
-    history: list[Message] = Field(default_factory=list, max_length=40)
-    answer: AnswerResponse
-    rating: Literal["up", "down"]
-    comment: str = Field(default="", max_length=2000)
-
-
-class FeedbackSaved(BaseModel):
-    """The stored feedback's id."""
-
-    id: int
 
 
 class FeedbackStore:
@@ -99,8 +80,7 @@ def export_jsonl(store: FeedbackStore) -> Iterator[str]:
 
 
 @bp.post("/api/v1/feedback")
-def post_feedback() -> tuple[Response, int]:
+def post_feedback() -> Response:
     """Store a thumbs up/down with an optional comment."""
     item = parse(FeedbackRequest)
-    saved = FeedbackSaved(id=FeedbackStore(config().feedback_db).add(item))
-    return jsonify(saved.model_dump()), 201
+    return jsonify(FeedbackSaved(id=FeedbackStore(config().feedback_db).add(item)).model_dump())

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from service import origins, widget_token
 from service.api import config, engine, ready_engine
+from service.contract import ExampleList
 from service.errors import ApiError
 from service.examples import Examples
 
@@ -74,5 +75,5 @@ def refresh_token() -> Response:
 def examples() -> Response:
     """Return example questions the loaded index answers."""
     found: Examples = current_app.extensions.setdefault("citeqa.examples", Examples())
-    return jsonify({"examples": found.get(ready_engine())})
+    return jsonify(ExampleList(examples=found.get(ready_engine())).model_dump())
 

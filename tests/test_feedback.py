@@ -59,7 +59,7 @@ def test_feedback_is_stored_and_exported_as_eval_cases(feedback_app: Flask,
     resp = fb_client.post("/api/v1/feedback", json={
         "question": "What was it meant to do?", "history": history, "answer": follow,
         "rating": "up", "comment": "  exactly right  "})
-    assert resp.status_code == 201 and resp.json["id"] >= 1  # type: ignore[index]
+    assert resp.status_code == 200 and resp.json["id"] >= 1  # type: ignore[index]
     abstained = answered(fb_client, "Who is the Prime Minister of Canada?")
     fb_client.post("/api/v1/feedback", json={"question": "Who is the Prime Minister of Canada?",
                                              "answer": abstained, "rating": "down"})
