@@ -68,7 +68,7 @@ def prune(api: ClientAPI, base: str, keep: set[str]) -> list[str]:
     pattern = re.compile(rf"{re.escape(base)}_\d{{20}}")
     dropped = []
     for col in api.list_collections():
-        name = col if isinstance(col, str) else col.name
+        name = col.name
         if pattern.fullmatch(name) and name not in keep:
             for gone in (name, name + store.DOCS_SUFFIX):
                 with contextlib.suppress(NotFoundError, ValueError):
