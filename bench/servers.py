@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+import redis
 import requests
 
 BIN = Path(sys.executable).parent
@@ -37,7 +38,7 @@ def wait_until(ready: Callable[[], bool], what: str, timeout: float = 120.0,
         try:
             if ready():
                 return
-        except (requests.RequestException, OSError):
+        except (requests.RequestException, redis.RedisError, OSError):
             pass
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{what} exited with status {proc.returncode}")
@@ -95,13 +96,14 @@ def redis_server() -> Iterator[str]:
     """Run a throwaway redis-server on a free port; yield its URL."""
     exe = shutil.which("redis-server") or "/usr/bin/redis-server"
     port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
     proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: socket.create_connection(("127.0.0.1", port), 1).close() is None,
-                   "redis-server", 30, proc)
-        yield f"redis://127.0.0.1:{port}/0"
+        wait_until(lambda: redis.Redis.from_url(url, socket_timeout=1).ping(), "redis-server", 30,
+                   proc)
+        yield url
     finally:
         stop(proc)
 
