@@ -29,3 +29,10 @@ def embeddings() -> HuggingFaceEmbeddings:
         model_kwargs={"device": "cpu", "local_files_only": True},
         encode_kwargs={"normalize_embeddings": True, "batch_size": BATCH_SIZE},
     )
+
+
+def limit_threads(count: int) -> None:
+    """Cap torch's CPU threads: one query per request thread beats threads fighting for cores."""
+    import torch
+
+    torch.set_num_threads(max(1, count))

@@ -12,6 +12,7 @@ from chromadb.api.models.Collection import Collection
 
 from index import store, switch
 from index.build import vector_store
+from index.embedder import limit_threads
 from service.backends import AnswerBackend, BackendError
 from service.contract import (
     AnswerRequest,
@@ -75,6 +76,7 @@ class Engine:
             retriever = Retriever(vector_store(replace(cfg, collection=serving.collection), api))
             if not len(retriever):
                 raise NotReady("the index is empty: run `citeqa index` first")
+            limit_threads(self.config.torch_threads)
             retriever.vectors.embeddings.embed_query("warm up")  # type: ignore[union-attr]
             self._retriever, self._version, self._error = retriever, serving.version, ""
         except NotReady as exc:

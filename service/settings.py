@@ -68,6 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
             "When Redis is down: `true` serves without limits, `false` answers 503."),
     Setting("CITEQA_PROXY_HOPS", "0",
             "Reverse proxies in front of the service whose X-Forwarded-* headers are trusted."),
+    Setting("CITEQA_TORCH_THREADS", "1",
+            "CPU threads per serving process for embedding a query; more oversubscribes cores."),
 )
 
 
@@ -118,6 +120,7 @@ class Config:
     redis_url: str
     rate_limit_fail_open: bool
     proxy_hops: int
+    torch_threads: int
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:
@@ -147,6 +150,7 @@ class Config:
             "redis_url": _read("CITEQA_REDIS_URL"),
             "rate_limit_fail_open": _read("CITEQA_RATE_LIMIT_FAIL_OPEN").lower() in TRUE,
             "proxy_hops": int(_read("CITEQA_PROXY_HOPS")),
+            "torch_threads": int(_read("CITEQA_TORCH_THREADS")),
             "allowed_origins": _split(_read("CITEQA_ALLOWED_ORIGINS"), ","),
             "feedback_db": _read("CITEQA_FEEDBACK_DB"),
             "examples": _split(_read("CITEQA_EXAMPLES"), "|"),
