@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from service.terms import content_terms, words
+from service.terms import content_terms, stemmer, words
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|"
            "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
@@ -13,7 +13,9 @@ _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
                  "forty|fifty|hundred|thousand|million|billion|dozen|half|several|once|twice")
 _KIND_PATTERNS: dict[str, re.Pattern[str]] = {
     "number": re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I),
-    "date": re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({_MONTHS})\b\.?\s*\d|\d\s*({_MONTHS})\b|"
+    "date": re.compile(rf"\b(1\d\d\d|20\d\d)(?:'?s)?\b|\b\d+\s*(BC|AD|BCE|CE)\b|"
+                       r"\b\d{1,2}(:\d\d)?\s*[ap]\.?m\b|"
+                       rf"\b({_MONTHS})\b\.?\s*\d|\d\s*({_MONTHS})\b|"
                        r"\b(century|decade|today|yesterday)\b", re.I),
     "person": re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+"),
     "place": re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+"),
@@ -46,9 +48,23 @@ def coverage(terms: Iterable[str], text: str, context: str, idf: Callable[[str],
 
 
 def missing_names(names: Iterable[str], text: str) -> list[str]:
-    """Return the names none of whose words occur in `text`."""
-    present = set(words(text))
-    return [n for n in names if not any(w in present for w in words(n))]
+    """Return the names none of whose words occur in `text` (plurals and possessives match).
+
+    A name too short to hold a word ("X", "P") cannot be checked and is never reported.
+    """
+    present = set(stemmer().stemWords(words(text)))
+    missing = []
+    for name in names:
+        stems = stemmer().stemWords(words(name))
+        if stems and not any(s in present for s in stems):
+            missing.append(name)
+    return missing
+
+
+def missing_terms(terms: Iterable[str], text: str, matters: Callable[[str], bool]) -> list[str]:
+    """Return the stemmed `terms` that matter but do not occur in `text`."""
+    present = set(content_terms(text))
+    return [t for t in terms if t not in present and matters(t)]
 
 
 def numbers(text: str) -> set[str]:

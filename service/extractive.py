@@ -13,14 +13,20 @@ from service.questions import Question
 from service.retrieval import Passage, Retriever
 from service.terms import content_terms
 
-PASSAGES_READ = 5
-MIN_COVERAGE = 0.5
-MIN_COVERAGE_WITH_MEANING = 0.3
-MIN_MEANING = 0.5
 SECOND_SENTENCE_GAIN = 0.25
 MIN_QUOTE = 30
 # "…, and is making the following contributions under its new approach:" adds nothing.
 _LIST_TAIL = re.compile(r",?\s+(?:and\s+)?[^,]*\bthe following\b[^,]*:\s*$")
+
+
+@dataclass(frozen=True)
+class Abstention:
+    """When the best sentence is not good enough to answer with (tuned in bench/quality.py)."""
+
+    min_coverage: float = 0.5  # idf-weighted share of the question's terms in the sentence
+    min_coverage_with_meaning: float = 0.3  # ... enough when the passage is this close in meaning:
+    min_meaning: float = 0.5  # cosine similarity of passage and question
+    max_missing_idf: float | None = None  # a question term this rare must be in the passage
 
 
 @dataclass(frozen=True)
@@ -49,9 +55,14 @@ class ExtractiveBackend(AnswerBackend):
 
     name = "extractive"
 
+    def __init__(self, abstention: Abstention | None = None, passages_read: int = 5) -> None:
+        """Set when to abstain and how many retrieved passages to read."""
+        self.abstention = abstention or Abstention()
+        self.passages_read = passages_read
+
     def draft(self, question: Question, passages: list[Passage], retriever: Retriever) -> Draft:
         """Pick the best sentence (and a second one if it adds), then decide to abstain."""
-        ranked = sorted(self._candidates(question, passages[:PASSAGES_READ], retriever),
+        ranked = sorted(self._candidates(question, passages[:self.passages_read], retriever),
                         key=lambda c: -c.score)
         if not ranked:
             return Draft(reason="nothing in the indexed documents matches the question")
@@ -90,14 +101,13 @@ class ExtractiveBackend(AnswerBackend):
                 out.append(Candidate(passage, span, text, cov, score))
         return out
 
-    @staticmethod
-    def _refusal(question: Question, cand: Candidate, retriever: Retriever) -> str | None:
+    def _refusal(self, question: Question, cand: Candidate, retriever: Retriever) -> str | None:
         """Return why a sentence cannot answer the question, or None if it can."""
         context = f"{cand.passage.title} {cand.passage.heading}"
         if cand.usable != cand.text and (
             not cand.usable
             or evidence.coverage(question.terms, cand.usable, context, retriever.idf)
-            < MIN_COVERAGE_WITH_MEANING
+            < self.abstention.min_coverage_with_meaning
         ):
             return ("the source announces a list for this, but the list's items are not in "
                     "the document text")
@@ -107,9 +117,16 @@ class ExtractiveBackend(AnswerBackend):
         missing = evidence.missing_names(question.names, scope)
         if missing:
             return f"the sources do not mention {', '.join(missing)}"
-        if cand.coverage >= MIN_COVERAGE:
+        rare = self.abstention.max_missing_idf
+        absent = [] if rare is None else evidence.missing_terms(
+            question.terms, scope, lambda t: retriever.idf(t) >= rare)
+        if absent:
+            return "the sources do not mention what the question is about"
+        limits = self.abstention
+        if cand.coverage >= limits.min_coverage:
             return None
-        if cand.coverage >= MIN_COVERAGE_WITH_MEANING and cand.passage.dense >= MIN_MEANING:
+        if (cand.coverage >= limits.min_coverage_with_meaning
+                and cand.passage.dense >= limits.min_meaning):
             return None
         return "no passage addresses what the question asks"
 

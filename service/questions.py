@@ -12,7 +12,8 @@ _EXPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("number", re.compile(r"\bhow (much|many|long|far|big|large|old|often)\b|"
                           r"\bwhat (amount|percentage|proportion|number|sum|share|budget|cost)\b|"
                           r"\b(cost|costs|budget|spend|spent|funding) of\b", re.I)),
-    ("date", re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|month)\b|"
+    ("date", re.compile(r"^\s*when\b|\bwhen (did|was|were|is|are|does|do|will|had|has)\b|"
+                        r"\bwhat (year|date|day|month|time)\b|\bwhich (year|date|month)\b|"
                         r"\buntil (when|what)\b|\bsince (when|what)\b", re.I)),
     ("person", re.compile(r"^\s*(who|whom|whose)\b|\bwho (is|was|are|were|signed|leads?|led)\b",
                           re.I)),

@@ -14,8 +14,39 @@ from langchain_chroma import Chroma
 from index.documents import Span
 from service.terms import STOPWORDS, stemmer
 
-RRF_K = 60
-CANDIDATES = 50
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the dense and BM25 rankings combine; a zero weight skips that ranking."""
+
+    method: str = "rrf"  # "rrf": reciprocal rank; "scores": weighted min-max-normalised scores
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    candidates: int = 50
+
+    def combine(self, dense: list[tuple[int, float]],
+                lexical: list[tuple[int, float]]) -> dict[int, float]:
+        """Return the fused score of every position either ranking holds."""
+        fused: dict[int, float] = {}
+        for weight, ranking in ((self.dense_weight, dense), (self.lexical_weight, lexical)):
+            if not weight or not ranking:
+                continue
+            if self.method == "rrf":
+                parts = {pos: 1.0 / (self.rrf_k + rank + 1)
+                         for rank, (pos, _) in enumerate(ranking)}
+            else:
+                parts = _min_max(ranking)
+            for pos, part in parts.items():
+                fused[pos] = fused.get(pos, 0.0) + weight * part
+        return fused
+
+
+def _min_max(ranking: list[tuple[int, float]]) -> dict[int, float]:
+    """Scale a ranking's scores to [0, 1] (its best is 1, its worst 0)."""
+    top, low = max(s for _, s in ranking), min(s for _, s in ranking)
+    spread = top - low or 1.0
+    return {pos: (score - low) / spread for pos, score in ranking}
 
 
 @dataclass
@@ -40,12 +71,19 @@ class Passage:
         return self.text[span.start - self.start:span.end - self.start]
 
 
+def ranked(fused: dict[int, float], dense: dict[int, float]) -> list[int]:
+    """Return positions by fused score; ties go to the closer meaning."""
+    return sorted(fused, key=lambda p: (-fused[p], -dense.get(p, 0.0)))
+
+
 class Retriever:
     """Search one chunk collection by meaning and by words, and fuse the rankings."""
 
-    def __init__(self, vectors: Chroma) -> None:
-        """Load every chunk once to build the BM25 index beside the vector index."""
+    def __init__(self, vectors: Chroma, fusion: Fusion | None = None,
+                 context_in_bm25: bool = True) -> None:
+        """Load every chunk once to build the BM25 index (over title, heading and text)."""
         self.vectors = vectors
+        self.fusion = fusion or Fusion()
         data = vectors._collection.get(include=["documents", "metadatas"])
         self.ids: list[str] = list(data["ids"])
         self.texts: list[str] = [t or "" for t in data["documents"] or []]
@@ -54,7 +92,8 @@ class Retriever:
         self.bm25 = bm25s.BM25(k1=0.9, b=0.4)
         self.doc_freq: Counter[str] = Counter()
         if self.ids:
-            tokens = self._tokenize(self.texts)
+            tokens = self._tokenize([self._bm25_text(i, context_in_bm25)
+                                     for i in range(len(self.ids))])
             self.bm25.index(tokens, show_progress=False)
             vocab = {i: term for term, i in tokens.vocab.items()}
             for row in tokens.ids:
@@ -63,6 +102,16 @@ class Retriever:
     def __len__(self) -> int:
         """Return the number of chunks searched."""
         return len(self.ids)
+
+    def _bm25_text(self, pos: int, context: bool) -> str:
+        """Return what BM25 reads for a chunk: its title and heading (when asked) and text."""
+        if not context:
+            return self.texts[pos]
+        meta = self.metas[pos]
+        head = [str(meta.get(k, "")) for k in ("title", "heading")]
+        text = self.texts[pos]
+        # The first chunk often starts with the title already; do not count it twice.
+        return " ".join(h for h in head if h and h not in text) + " " + text
 
     @staticmethod
     def _tokenize(texts: list[str]) -> bm25s.tokenization.Tokenized:
@@ -102,16 +151,14 @@ class Retriever:
         docs, scores = self.bm25.retrieve([known], k=min(k, len(self.ids)), show_progress=False)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
-    def search(self, query: str, k: int) -> list[Passage]:
+    def search(self, query: str, k: int, candidates: int | None = None) -> list[Passage]:
         """Return the `k` best passages for `query`, fused and deduplicated."""
-        dense = self.dense(query, CANDIDATES)
-        lexical = self.lexical(query, CANDIDATES)
-        fused: dict[int, float] = {}
-        for ranking in (dense, lexical):
-            for rank, (pos, _) in enumerate(ranking):
-                fused[pos] = fused.get(pos, 0.0) + 1.0 / (RRF_K + rank + 1)
+        pool = max(candidates or self.fusion.candidates, k)
+        dense = self.dense(query, pool) if self.fusion.dense_weight else []
+        lexical = self.lexical(query, pool) if self.fusion.lexical_weight else []
+        fused = self.fusion.combine(dense, lexical)
         dense_of, lexical_of = dict(dense), dict(lexical)
-        order = sorted(fused, key=lambda p: (-fused[p], -dense_of.get(p, 0.0)))
+        order = ranked(fused, dense_of)
         passages: list[Passage] = []
         seen_text: set[str] = set()
         for pos in order:

@@ -34,5 +34,11 @@ def words(text: str) -> list[str]:
 
 def content_terms(text: str) -> list[str]:
     """Return stemmed tokens of `text` without stopwords, in order."""
+    return list(_content_terms(text))
+
+
+@lru_cache(maxsize=32768)
+def _content_terms(text: str) -> tuple[str, ...]:
+    """Stem once per distinct text: answering re-reads the same sentences many times."""
     kept = [w for w in words(text) if w not in STOPWORDS]
-    return list(stemmer().stemWords(kept))
+    return tuple(stemmer().stemWords(kept))

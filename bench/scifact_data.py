@@ -1,0 +1,86 @@
+"""SciFact test claims, relevance judgements and gold evidence sentences."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.datasets import eval_data_dir, scifact_documents
+from index.documents import Document, Span
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A test claim, the documents judged relevant and the gold evidence sentence ids."""
+
+    id: str
+    text: str
+    label: str
+    relevant: frozenset[str]
+    evidence: dict[str, frozenset[int]]
+
+
+@dataclass
+class SciFact:
+    """The corpus as documents, each abstract sentence's span, and the test claims."""
+
+    documents: list[Document]
+    sentences: dict[str, list[Span]]
+    claims: list[Claim]
+
+
+def sentence_spans(text: str, sentences: list[str]) -> list[Span]:
+    """Return where each listed sentence stands in `text`, in order."""
+    spans: list[Span] = []
+    cursor = 0
+    for sentence in sentences:
+        found = text.find(sentence, cursor)
+        spans.append(Span(found, found + len(sentence)) if found >= 0 else Span(-1, -1))
+        cursor = found + len(sentence) if found >= 0 else cursor
+    return spans
+
+
+def _qrels(path: Path) -> dict[str, set[str]]:
+    """Return the relevant document ids of each query."""
+    qrels: dict[str, set[str]] = defaultdict(set)
+    with path.open(encoding="utf-8") as handle:
+        for query_id, doc_id, score in csv.reader(handle, delimiter="\t"):
+            if score.isdigit() and int(score) > 0:
+                qrels[query_id].add(doc_id)
+    return qrels
+
+
+def judged_first(data: SciFact, limit: int | None = None) -> list[Document]:
+    """Return the abstracts judged for a test claim, then the rest in file order, up to `limit`.
+
+    Indexing in this order means a partial index always holds every judged abstract.
+    """
+    judged = {d for c in data.claims for d in c.relevant | set(c.evidence)}
+    ordered = ([d for d in data.documents if d.id in judged]
+               + [d for d in data.documents if d.id not in judged])
+    return ordered[:limit]
+
+
+def load_scifact(folder: Path | None = None) -> SciFact:
+    """Load the abstracts, their sentences and the 300 test claims."""
+    base = (folder or eval_data_dir()) / "scifact"
+    documents = list(scifact_documents())
+    texts = {d.id: d.text for d in documents}
+    sentences: dict[str, list[Span]] = {}
+    with (base / "corpus_sentences.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            sentences[str(row["_id"])] = sentence_spans(texts[str(row["_id"])], row["sentences"])
+    qrels = _qrels(base / "qrels" / "test.tsv")
+    claims: list[Claim] = []
+    with (base / "claims_dev_with_evidence.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            evidence = {str(d): frozenset(int(i) for i in e["sentence_ids"])
+                        for d, e in row["evidence"].items()}
+            claims.append(Claim(str(row["id"]), row["claim"], row["label"],
+                                frozenset(qrels.get(str(row["id"]), set())), evidence))
+    return SciFact(documents, sentences, claims)

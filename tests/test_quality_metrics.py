@@ -1,0 +1,90 @@
+"""The quality benchmark's scoring on tiny hand-made inputs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from bench.metrics import (
+    contains_answer,
+    ndcg_at_k,
+    normalize_answer,
+    recall_at_k,
+    sentence_of,
+    unique_in_order,
+)
+from bench.report import END, START, write_readme
+from bench.scifact import judge_citations
+from bench.scifact_data import Claim, sentence_spans
+from bench.squad import Outcome, split, summarize
+from index.documents import Span
+
+
+def test_ndcg_is_one_for_a_perfect_ranking_and_discounts_lower_ranks() -> None:
+    assert ndcg_at_k(["a", "b", "x"], {"a", "b"}) == pytest.approx(1.0)
+    assert ndcg_at_k(["x", "a"], {"a"}) == pytest.approx(1 / math.log2(3))
+    assert ndcg_at_k(["x", "y"], {"a"}) == 0.0
+    assert ndcg_at_k(["a"] + ["x"] * 20, {"a", "b"}, 10) == pytest.approx(
+        1.0 / (1.0 + 1 / math.log2(3)))
+
+
+def test_recall_counts_relevant_documents_within_the_cut() -> None:
+    ranked = ["a", "x", "b", "c"]
+    assert recall_at_k(ranked, {"a", "b"}, 2) == 0.5
+    assert recall_at_k(ranked, {"a", "b"}, 3) == 1.0
+
+
+def test_chunk_hits_become_documents_by_their_best_chunk() -> None:
+    assert unique_in_order(["d2", "d1", "d2", "d3", "d1"]) == ["d2", "d1", "d3"]
+
+
+def test_sentence_spans_and_the_sentence_a_citation_falls_on() -> None:
+    text = "Title\n\nFirst one. Second one here. Third."
+    spans = sentence_spans(text, ["First one.", "Second one here.", "Third."])
+    assert [text[s.start:s.end] for s in spans] == ["First one.", "Second one here.", "Third."]
+    assert sentence_of(Span(text.index("Second"), text.index("Third") - 1), spans) == 1
+    assert sentence_of(Span(0, 5), spans) is None  # the title is no evidence sentence
+
+
+def test_citations_are_judged_against_gold_sentences_three_per_document() -> None:
+    sentences = {"d": [Span(i * 10, i * 10 + 9) for i in range(6)], "e": [Span(0, 9)]}
+    claim = Claim("1", "c", "SUPPORT", frozenset({"d"}), {"d": frozenset({1, 2})})
+    cited = [("d", Span(10, 19)), ("e", Span(0, 9)), ("d", Span(30, 39)),
+             ("d", Span(40, 49)), ("d", Span(20, 29))]
+    correct, counted, top = judge_citations(claim, cited, sentences)
+    assert top is True
+    assert (correct, counted) == (1, 4)  # d: 1, 3, 4 (the fourth, 2, is not counted); e: 0
+    assert judge_citations(claim, cited[1:], sentences)[2] is False
+
+
+def test_answers_are_matched_after_squad_normalisation() -> None:
+    assert normalize_answer("The  RNA-interference, pathway!") == "rnainterference pathway"
+    assert contains_answer("It was in 1998, the report says.", ["1998"])
+    assert contains_answer("Ribonucleases and the RNA interference pathway.", ["RNA interference"])
+    assert not contains_answer("In 19985 it began.", ["1998"])
+    assert not contains_answer("anything", ["", "  "])
+
+
+def test_squad_outcomes_summarise_each_kind_separately() -> None:
+    outcomes = [Outcome(True, False, True, True), Outcome(True, False, True, False),
+                Outcome(False, True, False, False), Outcome(False, False, True, True)]
+    summary = summarize(outcomes)
+    assert summary["answerable_correct"] == 0.5
+    assert summary["answerable_contains_gold"] == 1.0
+    assert summary["no_answer_accuracy"] == 0.5
+    assert summary["overall_accuracy"] == 0.5
+    first, second = split(list(range(5)))  # type: ignore[arg-type]
+    assert (first, second) == ([0, 1], [2, 3, 4])
+
+
+def test_readme_section_is_replaced_between_markers(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\nintro\n", encoding="utf-8")
+    write_readme(readme, "first")
+    write_readme(readme, "second")
+    text = readme.read_text(encoding="utf-8")
+    assert text.count("## Quality") == 1 and text.count(START) == 1
+    assert f"{START}\nsecond\n{END}" in text and "first" not in text
+    assert text.startswith("# x\n\nintro\n")
