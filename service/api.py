@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -142,7 +143,9 @@ def answer() -> Response:
     check_limits(req.question, len(req.history), req.top_k)
     eng = ready_engine()
     if request.accept_mimetypes.best == "text/event-stream":
-        stream = stream_with_context(sse(eng.answer_events(req)))
+        events = eng.answer_events(req)
+        first = next(events)  # retrieval runs here, so its failures are still JSON errors
+        stream = stream_with_context(sse(itertools.chain([first], events)))
         return Response(stream, mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     return jsonify(eng.answer(req).model_dump())
@@ -191,7 +194,8 @@ def readyz() -> tuple[Response, int]:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """Return the OpenAPI document."""
+    from service.auth import document_keys
     from service.openapi import spec
     from service.openapi_limits import with_limits
 
-    return jsonify(with_limits(spec(ROUTES, ErrorResponse), config()))
+    return jsonify(document_keys(with_limits(spec(ROUTES, ErrorResponse), config()), config()))

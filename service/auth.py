@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 from flask import Flask, Response, g, request
 
@@ -65,6 +66,22 @@ def presented_key() -> str:
 def caller_id(key: str) -> str:
     """Return a short, non-secret name of a key for rate limits and logs."""
     return "key-" + digest(key).hex()[:12]
+
+
+SCHEMES = {"bearer": {"type": "http", "scheme": "bearer"},
+           "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
+
+
+def document_keys(document: dict[str, Any], config: Config) -> dict[str, Any]:
+    """State in the OpenAPI document that API operations need a key, when keys are set."""
+    if not parse_keys(config.api_keys):
+        return document
+    document["components"]["securitySchemes"] = SCHEMES
+    for path, operations in document["paths"].items():
+        if path.startswith(API_PREFIXES):
+            for operation in operations.values():
+                operation["security"] = [{name: []} for name in SCHEMES]
+    return document
 
 
 def init_app(app: Flask, config: Config) -> None:

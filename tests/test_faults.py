@@ -66,6 +66,9 @@ def test_chroma_killed_and_restarted_mid_traffic(chroma: ChromaServer, tmp_path:
         down = app.test_client().post("/api/v1/answer", json=QUESTION)
         assert down.status_code == 503 and down.get_json()["error"]["code"] == "index_unavailable"
         assert down.headers["Retry-After"]
+        streamed = app.test_client().post("/api/v1/answer", json=QUESTION,
+                                          headers={"Accept": "text/event-stream"})
+        assert streamed.status_code == 503 and streamed.is_json
         assert set(until(app, 503, 5)) == {503}
     finally:
         chroma.start()  # same folder, same port

@@ -66,6 +66,10 @@ def test_api_needs_a_key_when_keys_are_configured(keyed: Flask) -> None:
     assert client.get("/api/v1/documents", headers={"X-API-Key": OTHER_KEY}).status_code == 200
     for open_path in ("/healthz", "/readyz", "/openapi.json", "/metrics"):
         assert client.get(open_path).status_code == 200, open_path
+    document = client.get("/openapi.json").get_json()
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert document["paths"]["/api/v1/answer"]["post"]["security"]
+    assert "security" not in document["paths"]["/healthz"]["get"]
 
 
 def test_pages_call_the_api_with_their_widget_token(keyed: Flask) -> None:
