@@ -90,6 +90,7 @@ def init_app(app: Flask, config: Config) -> None:
 
     @app.before_request
     def _require_key() -> tuple[Response, int] | None:
+        """Answer 401 unless the request may use the API."""
         key = presented_key()
         if key and matches(keys, key):
             g.caller = caller_id(key)

@@ -119,12 +119,14 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _start() -> None:
+        """Give the request its id and start its clock."""
         given = request.headers.get(REQUEST_ID, "")
         g.request_id = given if _VALID_ID.fullmatch(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
     @app.after_request
     def _finish(response: Response) -> Response:
+        """Count, time and log the request; return its id."""
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         route = request.url_rule.rule if request.url_rule else "unmatched"
         REQUESTS.labels(request.method, route, str(response.status_code)).inc()
@@ -137,6 +139,7 @@ def init_app(app: Flask) -> None:
 
     @app.get("/metrics")
     def _metrics() -> Response:
+        """Return the Prometheus metrics."""
         engine = app.extensions["citeqa.engine"]
         if not engine.status:
             retriever = engine.retriever()

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(httpx.TransportError)
     def _store_unreachable(exc: httpx.TransportError) -> tuple[Response, int]:
+        """Answer 503 with Retry-After."""
         log.warning("index store unreachable (%s)", exc.__class__.__name__)
         response, status = error_response(503, "the index store is unreachable; try again shortly",
                                           "index_unavailable")

@@ -59,12 +59,14 @@ def init_app(app: Flask, config: Config) -> Limiter:
 
     @app.errorhandler(RateLimitExceeded)
     def _breached(exc: RateLimitExceeded) -> tuple[Response, int]:
+        """Answer 429 as a JSON error."""
         return error_response(429, f"rate limit of {exc.description} exceeded; retry later",
                               "rate_limited")
 
     @app.errorhandler(StorageError)
     @app.errorhandler(RedisError)
     def _limiter_down(exc: Exception) -> tuple[Response, int]:
+        """Answer 503 when limits are enforced but their storage is down."""
         log.warning("rate-limit storage unavailable (%s)", exc.__class__.__name__)
         return error_response(503, "rate limiting is unavailable; try again shortly",
                               "rate_limiter_unavailable")
