@@ -120,7 +120,8 @@ class Verifier:
         """Return the narrowest window of `passage` that supports `claim`, if any.
 
         One sentence that holds all the claim's key terms suffices; one that holds most of
-        them, or two adjacent sentences, must also be close in meaning.
+        them (a term only in the title or heading counts half), or two adjacent sentences,
+        must also be close in meaning.
         """
         terms = list(dict.fromkeys(content_terms(claim)))
         if not terms:
@@ -142,7 +143,7 @@ class Verifier:
                 window = Evidence(passage, spans[i].start, spans[i + size - 1].end)
                 if not _facts_match(claim, window.text, context):
                     continue
-                cov = evidence.coverage(terms, f"{window.text} {context}", "", self.idf)
+                cov = evidence.coverage(terms, window.text, context, self.idf)
                 if cov >= MIN_COVERAGE:
                     bucket.append(Support(window, cov))
         return found
