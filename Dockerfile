@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     CITEQA_CORPUS_DIR=/srv/citeqa/corpus \
-    CITEQA_DATA_DIR=/srv/citeqa/data
+    CITEQA_DATA_DIR=/srv/citeqa/data \
+    CITEQA_PROMPTS_DIR=/srv/citeqa/prompts
 
 # A system user owns only the data folder; the code stays root-owned and read-only to it.
 RUN groupadd --system --gid 10001 citeqa \
@@ -24,6 +25,7 @@ COPY index ./index
 RUN pip install --no-cache-dir .
 
 COPY corpus ./corpus
+COPY prompts ./prompts
 USER 10001:10001
 RUN citeqa index
 

@@ -11,7 +11,6 @@ import logging
 import re
 from collections.abc import Generator, Iterator
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 
 import httpx
@@ -29,7 +28,8 @@ from service.retrieval import Passage, Retriever
 from service.settings import Config
 from service.verify import claims_from_text, markers
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+CHECKOUT_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+PROMPT_NAMES = ("answer.system", "answer.user", "followup.system", "followup.user")
 # The model's way of saying the passages do not hold the answer (the prompt asks for it).
 _NOT_COVERED = re.compile(r"\b(sources|passages) do not (cover|answer|contain|mention)\b", re.I)
 # Our own delimiters written inside data would let the data close them.
@@ -38,10 +38,11 @@ MAX_QUERY_CHARS = 500
 log = logging.getLogger("citeqa")
 
 
-@lru_cache(maxsize=8)
-def prompt(name: str) -> str:
-    """Return a prompt file of `prompts/` by name."""
-    return (PROMPTS / f"{name}.md").read_text(encoding="utf-8").strip()
+def load_prompts(folder: str = "") -> dict[str, str]:
+    """Read every prompt file of `folder` (default: the checkout's `prompts/`), or fail now."""
+    where = Path(folder) if folder else CHECKOUT_PROMPTS
+    return {name: (where / f"{name}.md").read_text(encoding="utf-8").strip()
+            for name in PROMPT_NAMES}
 
 
 def as_data(text: str) -> str:
@@ -49,20 +50,22 @@ def as_data(text: str) -> str:
     return _DELIMITER.sub(r"‹\1", text)
 
 
-def answer_messages(question: str, passages: list[Passage]) -> list[BaseMessage]:
+def answer_messages(question: str, passages: list[Passage],
+                    prompts: dict[str, str]) -> list[BaseMessage]:
     """Return the system and user messages that ask for a cited answer."""
     numbered = "\n\n".join(
         f"[{i}] {as_data(' — '.join(t for t in (p.title, p.heading) if t))}\n{as_data(p.text)}"
         for i, p in enumerate(passages, start=1))
-    user = prompt("answer.user").format(passages=numbered, question=as_data(question))
-    return [SystemMessage(prompt("answer.system")), HumanMessage(user)]
+    user = prompts["answer.user"].format(passages=numbered, question=as_data(question))
+    return [SystemMessage(prompts["answer.system"]), HumanMessage(user)]
 
 
-def followup_messages(question: str, history: list[Message]) -> list[BaseMessage]:
+def followup_messages(question: str, history: list[Message],
+                      prompts: dict[str, str]) -> list[BaseMessage]:
     """Return the messages that rewrite a follow-up into a standalone question."""
     turns = "\n".join(f"{m.role}: {as_data(' '.join(m.content.split()))}" for m in history)
-    user = prompt("followup.user").format(history=turns, question=as_data(question))
-    return [SystemMessage(prompt("followup.system")), HumanMessage(user)]
+    user = prompts["followup.user"].format(history=turns, question=as_data(question))
+    return [SystemMessage(prompts["followup.system"]), HumanMessage(user)]
 
 
 def parse_draft(text: str) -> Draft:
@@ -93,7 +96,7 @@ class LLMBackend(AnswerBackend):
 
     def __init__(self, config: Config) -> None:
         """Configure the chat model; nothing is sent until a question comes."""
-        self.model = config.llm_model
+        self.prompts = load_prompts(config.prompts_dir)
         self.chat = ChatOpenAI(
             model=config.llm_model,
             base_url=config.llm_base_url or None,
@@ -109,7 +112,7 @@ class LLMBackend(AnswerBackend):
         """Let the model rewrite a follow-up into a standalone query; read it as usual."""
         if not history:
             return read_question(text, history)
-        rewritten = " ".join(self._write(followup_messages(text, history)).split())
+        rewritten = " ".join(self._write(followup_messages(text, history, self.prompts)).split())
         rewritten = rewritten.strip("\"'“”")
         if not rewritten or len(rewritten) > MAX_QUERY_CHARS:
             return read_question(text, history)
@@ -119,7 +122,7 @@ class LLMBackend(AnswerBackend):
         """Ask the model for a cited answer from the passages."""
         if not passages:
             return Draft(reason="nothing in the indexed documents matches the question")
-        return parse_draft(self._write(answer_messages(question.query, passages)))
+        return parse_draft(self._write(answer_messages(question.query, passages, self.prompts)))
 
     def draft_stream(self, question: Question, passages: list[Passage],
                      retriever: Retriever) -> Generator[str, None, Draft]:
@@ -127,7 +130,7 @@ class LLMBackend(AnswerBackend):
         if not passages:
             return Draft(reason="nothing in the indexed documents matches the question")
         written: list[str] = []
-        for token in self._tokens(answer_messages(question.query, passages)):
+        for token in self._tokens(answer_messages(question.query, passages, self.prompts)):
             written.append(token)
             yield token
         return parse_draft("".join(written))

@@ -39,6 +39,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds to wait for the LLM (per try) before answering extractively instead."),
     Setting("CITEQA_LLM_RETRIES", "1", "Retries of a failed or timed-out LLM call (0: none)."),
     Setting("CITEQA_LLM_MAX_TOKENS", "400", "Most tokens the LLM may write per answer."),
+    Setting("CITEQA_PROMPTS_DIR", "",
+            "Folder of the LLM prompt files; empty uses `prompts/` of the source checkout."),
     Setting("CITEQA_ALLOWED_ORIGINS", "",
             "Comma-separated origins (`https://portal.example`) that may frame `/embed` and call "
             "the API cross-origin; empty allows the same origin only."),
@@ -108,6 +110,7 @@ class Config:
     llm_timeout: float
     llm_retries: int
     llm_max_tokens: int
+    prompts_dir: str
     allowed_origins: tuple[str, ...]
     feedback_db: Path
     examples: tuple[str, ...]
@@ -142,6 +145,7 @@ class Config:
             "llm_timeout": float(_read("CITEQA_LLM_TIMEOUT")),
             "llm_retries": int(_read("CITEQA_LLM_RETRIES")),
             "llm_max_tokens": int(_read("CITEQA_LLM_MAX_TOKENS")),
+            "prompts_dir": _read("CITEQA_PROMPTS_DIR"),
             "chroma_timeout": float(_read("CITEQA_CHROMA_TIMEOUT")),
             "index_check_seconds": float(_read("CITEQA_INDEX_CHECK_SECONDS")),
             "api_keys": _read("CITEQA_API_KEYS"),
