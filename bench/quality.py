@@ -79,10 +79,12 @@ def squad(grid_search: bool) -> dict[str, Any]:
     if grid_search:
         abstention, score = tune(engine, tune_half, engine.config.top_k)
         print(f"squad tuned: {abstention} (draft accuracy {score:.3f})", flush=True)
+    default = evaluate(engine, held_out)
     engine.backend = ExtractiveBackend(abstention)
     result = {"tuned_on": f"the first {len(tune_half)} questions (file order)",
               "abstention": asdict(abstention), "default_abstention": asdict(Abstention()),
-              "tune": evaluate(engine, tune_half), "held_out": evaluate(engine, held_out)}
+              "tune": evaluate(engine, tune_half), "held_out": evaluate(engine, held_out),
+              "held_out_default": default}
     print(f"squad: {result}", flush=True)
     return result
 

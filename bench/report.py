@@ -76,21 +76,19 @@ def evidence_rows(ev: dict[str, Any]) -> list[str]:
 
 def squad_rows(squad: dict[str, Any]) -> list[str]:
     """Return the SQuAD 2.0 table for the tuning and held-out halves beside the goals."""
-    tune, held = squad["tune"], squad["held_out"]
-    return [
-        "| SQuAD 2.0 sample (500 questions) | tuning half | held-out half | goal |",
-        "|---|---|---|---|",
-        f"| answerable: contains a gold answer and cites its paragraph | "
-        f"{_pct(tune['answerable_correct'])} | {_pct(held['answerable_correct'])} | "
-        f"≥ {_pct(GOALS['answerable_correct'])} |",
-        f"| answerable: contains a gold answer (any citation) | "
-        f"{_pct(tune['answerable_contains_gold'])} | {_pct(held['answerable_contains_gold'])} | |",
-        f"| unanswerable: abstained (no-answer accuracy) | {_pct(tune['no_answer_accuracy'])} | "
-        f"{_pct(held['no_answer_accuracy'])} | ≥ {_pct(GOALS['no_answer_accuracy'])} |",
-        f"| overall accuracy | {_pct(tune['overall_accuracy'])} | "
-        f"{_pct(held['overall_accuracy'])} | |",
-        f"| ms per answer | {tune['ms_per_query']:.0f} | {held['ms_per_query']:.0f} | |",
-    ]
+    columns = (squad["tune"], squad["held_out"], squad["held_out_default"])
+    rows = (("answerable: contains a gold answer and cites its paragraph", "answerable_correct"),
+            ("answerable: contains a gold answer", "answerable_contains_gold"),
+            ("unanswerable: abstained (no-answer accuracy)", "no_answer_accuracy"),
+            ("overall accuracy", "overall_accuracy"))
+    lines = ["| SQuAD 2.0 sample (500 questions) | tuned, tuning half | tuned, held-out half "
+             "| product default, held-out half | goal (held-out) |", "|---|---|---|---|---|"]
+    for label, key in rows:
+        goal = f"≥ {_pct(GOALS[key])}" if key in GOALS else ""
+        lines.append(f"| {label} | " + " | ".join(_pct(c[key]) for c in columns) + f" | {goal} |")
+    lines.append("| ms per answer | " + " | ".join(f"{c['ms_per_query']:.0f}" for c in columns)
+                 + " | |")
+    return lines
 
 
 def _scope(sf: dict[str, Any]) -> list[str]:
@@ -147,7 +145,7 @@ def plot(results: dict[str, Any], baselines: dict[str, Any], path: Path) -> None
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     left.barh(names, values, color=colours)
     left.axvline(GOALS["hybrid_ndcg@10"], color="#c0392b", linestyle="--", label="goal")
-    left.set_xlim(0.5, 0.8)
+    left.set_xlim(0.5, max(0.8, max(values) + 0.03))
     left.set_xlabel("SciFact nDCG@10")
     left.invert_yaxis()
     left.legend(loc="lower right")

@@ -12,7 +12,7 @@ LEXICAL = [(3, 12.0), (4, 6.0), (1, 2.0)]
 
 
 def test_rrf_adds_reciprocal_ranks_of_both_rankings() -> None:
-    fused = Fusion(rrf_k=60).combine(DENSE, LEXICAL)
+    fused = Fusion(method="rrf", rrf_k=60).combine(DENSE, LEXICAL)
     assert fused[1] == pytest.approx(1 / 61 + 1 / 63)
     assert fused[4] == pytest.approx(1 / 62)
     assert max(fused, key=fused.__getitem__) in (1, 3)
@@ -27,7 +27,7 @@ def test_score_fusion_weights_min_max_normalised_scores() -> None:
 
 
 def test_a_zero_weight_leaves_the_other_ranking_alone() -> None:
-    fused = Fusion(lexical_weight=0.0).combine(DENSE, LEXICAL)
+    fused = Fusion(method="rrf", lexical_weight=0.0).combine(DENSE, LEXICAL)
     assert sorted(fused, key=lambda p: -fused[p]) == [1, 2, 3]
     assert Fusion().combine([], []) == {}
 
