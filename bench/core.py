@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import requests
 
 from bench.datasets import scifact_documents
 from bench.readme import replace_section
+from bench.servers import free_port, stop, wait_until
 from index.build import index_corpus, index_documents
 from index.chunking import chunk_document
 from index.embedder import embeddings
@@ -45,28 +45,6 @@ REQUESTS = int(os.environ.get("CITEQA_BENCH_REQUESTS", "200"))
 SCIFACT_DOCS = int(os.environ.get("CITEQA_BENCH_SCIFACT_DOCS", "0")) or None
 
 
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(base: str, proc: subprocess.Popen[bytes], limit: float = 180.0) -> float:
-    """Poll /readyz until 200; return the seconds it took."""
-    began = time.perf_counter()
-    while time.perf_counter() - began < limit:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited before it was ready")
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return time.perf_counter() - began
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("server never became ready")
-
-
 @contextmanager
 def serving(cfg: StoreConfig, workers: int) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
     """Run `citeqa serve` over an index; yield its URL, process and start-to-ready seconds."""
@@ -78,11 +56,11 @@ def serving(cfg: StoreConfig, workers: int) -> Iterator[tuple[str, subprocess.Po
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(base, proc)
+        wait_until(lambda: requests.get(f"{base}/readyz", timeout=1).status_code == 200,
+                   "citeqa serve", 300, proc)
         yield base, proc, time.perf_counter() - began
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -11,11 +11,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import redis
 import requests
@@ -23,11 +24,35 @@ import requests
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port on a loopback address that nothing listens on."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+class ThreadedServer(Protocol):
+    """What werkzeug's and http.server's servers share."""
+
+    server_port: int
+
+    def serve_forever(self) -> None:
+        """Handle requests until shut down."""
+
+    def shutdown(self) -> None:
+        """Stop serve_forever."""
+
+
+@contextmanager
+def serving_in_thread(server: ThreadedServer, path: str = "") -> Iterator[str]:
+    """Serve from a background thread; yield `http://127.0.0.1:PORT{path}`, then shut down."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}{path}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 def wait_until(ready: Callable[[], bool], what: str, timeout: float = 120.0,

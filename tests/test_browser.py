@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
+from bench.servers import free_port, serving_in_thread
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.app import create_app
@@ -42,13 +43,6 @@ HOSTILE = ("Harbour notes\n\nThe harbour gate opened on June 3, 2021 "
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """Return a free TCP port on `host`."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def portal_ports() -> tuple[int, int]:
     """Reserve the ports of the allowed (127.0.0.2) and foreign (127.0.0.3) portals."""
@@ -58,14 +52,8 @@ def portal_ports() -> tuple[int, int]:
 def serve_app(overrides: dict[str, Any]) -> Iterator[str]:
     """Run the real app in a threaded werkzeug server; yield its base URL, then stop it."""
     app = create_app(overrides, load_sync=True)
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bench.servers import serving_in_thread
 from index.store import StoreConfig
 from service.app import create_app
 from service.llm_backend import (
@@ -57,13 +57,8 @@ def sleeper() -> Iterator[str]:
     """Serve a sleeping LLM on a free port."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Sleeper)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v1"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving_in_thread(server, "/v1") as base:
+        yield base
 
 
 def llm_client(index: StoreConfig, base_url: str, retries: int = 0) -> FlaskClient:

@@ -12,8 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
+from bench.servers import free_port, serving_in_thread, stop, wait_until
 from index.store import StoreConfig
 from service.app import create_app
 from service.evidence import numbers
 from service.llm_backend import load_prompts
 from service.terms import content_terms, words
-from tests.test_server import free_port
 
 MODEL = "smollm2"
 QUESTIONS = [
@@ -64,20 +62,11 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env=dict(os.environ, OMP_WAIT_POLICY="PASSIVE"))
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"llama.cpp server exited; see {log.name}"
-            try:
-                if requests.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama.cpp server never became ready")
+        wait_until(lambda: requests.get(f"{base}/models", timeout=2).status_code == 200,
+                   f"llama.cpp server (log: {log.name})", 120, proc)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
         log.close()
 
 
@@ -159,18 +148,11 @@ def test_follow_up_is_rewritten_by_the_model(client: FlaskClient) -> None:
 
 
 def test_openai_client_through_citeqa_to_llama(llm_app: Flask) -> None:
-    server = make_server("127.0.0.1", 0, llm_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        sdk = openai.OpenAI(base_url=f"http://127.0.0.1:{server.server_port}/v1",
-                            api_key="unused", max_retries=0, timeout=180)
+    with serving_in_thread(make_server("127.0.0.1", 0, llm_app, threaded=True), "/v1") as base:
+        sdk = openai.OpenAI(base_url=base, api_key="unused", max_retries=0, timeout=180)
         chunks = list(sdk.chat.completions.create(
             model="citeqa", stream=True,
             messages=[{"role": "user", "content": QUESTIONS[2]}]))
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     citations = (chunks[0].choices[0].delta.model_extra or {})["citations"]
     answer = text.split("\n\nSources:\n")[0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,20 +12,16 @@ import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
+from bench.servers import serving_in_thread
+
 QUESTION = "Until when did Canada extend Operation IMPACT?"
 
 
 @pytest.fixture(scope="module")
 def base_url(app: Flask) -> Iterator[str]:
     """Serve the app over real HTTP on a free port for the module's tests."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v1"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True), "/v1") as base:
+        yield base
 
 
 @pytest.fixture()
