@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from service.settings import Config
@@ -66,8 +66,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API under gunicorn, a production WSGI server."""
     cfg = _config(args)
     env = dict(os.environ, CITEQA_DATA_DIR=str(cfg.data_dir), CITEQA_COLLECTION=cfg.collection)
-    # Workers are separate processes: /metrics adds them up only through shared files.
-    env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="citeqa-metrics-"))
+    # Workers are separate processes: /metrics adds them up only through shared files, which
+    # must start empty; they live beside the index so nothing is left behind in /tmp.
+    if "PROMETHEUS_MULTIPROC_DIR" not in env:
+        metrics = cfg.data_dir / "metrics"
+        shutil.rmtree(metrics, ignore_errors=True)
+        metrics.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
             "--workers", str(args.workers), "--threads", str(args.threads),
             "--timeout", "60", "service.app:create_app()"]
