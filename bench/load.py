@@ -19,6 +19,7 @@ from pathlib import Path
 
 import requests
 
+from bench.readme import replace_section
 from bench.servers import BIN, ChromaServer, citeqa_server
 from index.build import index_corpus
 from index.store import StoreConfig
@@ -104,6 +105,7 @@ def main() -> int:
     (RESULTS / "load.json").write_text(json.dumps(
         {"cpus": os.cpu_count(), "runs": [asdict(r) for r in runs]}, indent=2) + "\n")
     (RESULTS / "load.md").write_text(table(runs))
+    replace_section("load", table(runs))
     print(table(runs))
     return 0 if all(r.errors == 0 for r in runs) else 1
 
