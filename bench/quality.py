@@ -18,6 +18,7 @@ import torch
 from bench import report
 from bench.datasets import eval_data_dir
 from bench.indexes import ensure_index
+from bench.readme import replace_section
 from bench.scifact import (
     configurations,
     evaluate_evidence,
@@ -107,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                "scifact": scifact(args.scifact_docs)}
     report.write_json(results, RESULTS)
     report.plot(results, baselines, PLOT)
-    report.write_readme(ROOT / "README.md", report.markdown(results, baselines,
-                                                            str(PLOT.relative_to(ROOT))))
+    replace_section("quality", report.markdown(results, baselines, str(PLOT.relative_to(ROOT))))
     print(f"wrote {RESULTS.relative_to(ROOT)}, {PLOT.relative_to(ROOT)} and README.md")
     return 0
 

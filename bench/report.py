@@ -11,7 +11,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 GOALS = {"hybrid_ndcg@10": 0.70, "answerable_correct": 0.85, "no_answer_accuracy": 0.70}
 PUBLISHED = (  # (row label, key in refs/baselines.json)
     ("BM25, BEIR paper (multifield)", "BM25_BEIR_paper_multifield"),
@@ -116,22 +115,14 @@ def markdown(results: dict[str, Any], baselines: dict[str, Any], plot: str) -> s
         *fusion_rows(sf["fusions"]), "",
         *evidence_rows(sf["evidence"]), "",
         *squad_rows(squad), "",
-        f"Abstention tuned on {squad['tuned_on']}; settings chosen: `{squad['abstention']}`.",
+        f"Abstention tuned on {squad['tuned_on']}; settings chosen: `{squad['abstention']}`. "
+        "They are the `strict` profile (`CITEQA_ABSTENTION=strict`); the default stays "
+        "`balanced`, which on the shipped corpus answers paraphrased questions (\"How much money "
+        "is allocated for redeployment?\", \"What did Canada agree with Jordan?\") that `strict` "
+        "refuses.",
         "", f"![quality]({plot})",
     ]
     return "\n".join(lines)
-
-
-def write_readme(readme: Path, body: str) -> None:
-    """Replace the text between the Quality markers (adding the section if it is missing)."""
-    text = readme.read_text(encoding="utf-8")
-    block = f"{START}\n{body}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n## Quality\n\n{block}\n"
-    readme.write_text(text, encoding="utf-8")
 
 
 def plot(results: dict[str, Any], baselines: dict[str, Any], path: Path) -> None:

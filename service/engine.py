@@ -24,7 +24,7 @@ from service.contract import (
     SearchResponse,
 )
 from service.drafts import Draft, compose
-from service.extractive import ExtractiveBackend
+from service.extractive import PROFILES, ExtractiveBackend
 from service.llm_backend import backend_for
 from service.observability import count_answer, stage
 from service.questions import Question
@@ -52,7 +52,7 @@ class Engine:
         """Remember the settings; `load()` does the heavy work."""
         self.config = config
         self.backend = backend or backend_for(config)
-        self.fallback = ExtractiveBackend()
+        self.fallback = ExtractiveBackend(PROFILES[config.abstention])
         self._retriever: Retriever | None = None
         self._error = "index is loading"
         self._version = ""

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from service.backends import AnswerBackend, BackendError
 from service.contract import Message
 from service.drafts import Draft
-from service.extractive import ExtractiveBackend
+from service.extractive import PROFILES, ExtractiveBackend
 from service.questions import Question, read_question
 from service.retrieval import Passage, Retriever
 from service.settings import Config
@@ -158,5 +158,5 @@ def backend_for(config: Config) -> AnswerBackend:
     if config.backend == "openai":
         return LLMBackend(config)
     if config.backend == "extractive":
-        return ExtractiveBackend()
+        return ExtractiveBackend(PROFILES[config.abstention])
     raise ValueError(f"CITEQA_BACKEND must be `extractive` or `openai`, not {config.backend!r}")

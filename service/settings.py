@@ -70,6 +70,8 @@ SETTINGS: tuple[Setting, ...] = (
             "When Redis is down: `true` serves without limits, `false` answers 503."),
     Setting("CITEQA_PROXY_HOPS", "0",
             "Reverse proxies in front of the service whose X-Forwarded-* headers are trusted."),
+    Setting("CITEQA_ABSTENTION", "balanced",
+            "Offline abstention profile: `balanced`, or `strict` (refuses more; tuned on SQuAD)."),
     Setting("CITEQA_TORCH_THREADS", "1",
             "CPU threads per serving process for embedding a query; more oversubscribes cores."),
 )
@@ -124,6 +126,7 @@ class Config:
     rate_limit_fail_open: bool
     proxy_hops: int
     torch_threads: int
+    abstention: str
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:
@@ -155,6 +158,7 @@ class Config:
             "rate_limit_fail_open": _read("CITEQA_RATE_LIMIT_FAIL_OPEN").lower() in TRUE,
             "proxy_hops": int(_read("CITEQA_PROXY_HOPS")),
             "torch_threads": int(_read("CITEQA_TORCH_THREADS")),
+            "abstention": _read("CITEQA_ABSTENTION"),
             "allowed_origins": _split(_read("CITEQA_ALLOWED_ORIGINS"), ","),
             "feedback_db": _read("CITEQA_FEEDBACK_DB"),
             "examples": _split(_read("CITEQA_EXAMPLES"), "|"),
@@ -166,6 +170,8 @@ class Config:
         values.update(overrides)
         values["feedback_db"] = Path(values["feedback_db"] or
                                      Path(values["data_dir"]) / "feedback.sqlite3")
+        if values["abstention"] not in ("balanced", "strict"):
+            raise ValueError("CITEQA_ABSTENTION must be `balanced` or `strict`")
         if len(values["collection"]) < 3:
             raise ValueError("CITEQA_COLLECTION needs at least 3 characters")
         return cls(**values)

@@ -215,3 +215,14 @@ def test_corrupt_index_is_503_not_a_crash(tmp_path: Any) -> None:
     client = create_app({"data_dir": data}, load_sync=True).test_client()
     _error(client.post("/api/v1/answer", json={"question": "hi"}), 503, "index_unavailable")
     assert "could not be opened" in client.get("/readyz").get_json()["reason"]
+
+
+def test_strict_abstention_profile_refuses_paraphrases(app: Flask, client: FlaskClient) -> None:
+    question = "How much money is allocated for redeployment?"
+    assert "$41.9 million" in ask(client, question)["answer"]
+    engine = app.extensions["citeqa.engine"]
+    strict = create_app({"data_dir": engine.config.data_dir, "collection":
+                         engine.config.collection, "abstention": "strict"}, load_sync=True)
+    assert ask(strict.test_client(), question)["abstained"] is True
+    with pytest.raises(ValueError, match="CITEQA_ABSTENTION"):
+        create_app({"abstention": "lenient"})

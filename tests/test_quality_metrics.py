@@ -15,7 +15,7 @@ from bench.metrics import (
     sentence_of,
     unique_in_order,
 )
-from bench.report import END, START, write_readme
+from bench.readme import replace_section
 from bench.scifact import judge_citations
 from bench.scifact_data import Claim, sentence_spans
 from bench.squad import Outcome, split, summarize
@@ -82,9 +82,9 @@ def test_squad_outcomes_summarise_each_kind_separately() -> None:
 def test_readme_section_is_replaced_between_markers(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\nintro\n", encoding="utf-8")
-    write_readme(readme, "first")
-    write_readme(readme, "second")
+    replace_section("quality", "first", readme)
+    replace_section("quality", "second", readme)
     text = readme.read_text(encoding="utf-8")
-    assert text.count("## Quality") == 1 and text.count(START) == 1
-    assert f"{START}\nsecond\n{END}" in text and "first" not in text
+    start, end = "<!-- quality:start -->", "<!-- quality:end -->"
+    assert text.count(start) == 1 and f"{start}\nsecond\n{end}" in text and "first" not in text
     assert text.startswith("# x\n\nintro\n")
