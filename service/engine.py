@@ -25,7 +25,6 @@ from service.contract import (
 )
 from service.drafts import Draft, compose
 from service.extractive import PROFILES, ExtractiveBackend
-from service.llm_backend import backend_for
 from service.observability import count_answer, stage
 from service.questions import Question
 from service.reloader import Reloader
@@ -35,6 +34,17 @@ from service.verify import Verifier
 
 NOT_COVERED = "The sources do not cover this question."
 log = logging.getLogger("citeqa")
+
+
+def backend_for(config: Config) -> AnswerBackend:
+    """Return the answer backend the settings name."""
+    if config.backend == "openai":
+        from service.llm_backend import LLMBackend  # the OpenAI client takes ~1 s to import
+
+        return LLMBackend(config)
+    if config.backend == "extractive":
+        return ExtractiveBackend(PROFILES[config.abstention])
+    raise ValueError(f"CITEQA_BACKEND must be `extractive` or `openai`, not {config.backend!r}")
 
 
 class NotReady(RuntimeError):

@@ -22,7 +22,6 @@ from pydantic import SecretStr
 from service.backends import AnswerBackend, BackendError
 from service.contract import Message
 from service.drafts import Draft
-from service.extractive import PROFILES, ExtractiveBackend
 from service.questions import Question, read_question
 from service.retrieval import Passage, Retriever
 from service.settings import Config
@@ -153,10 +152,3 @@ class LLMBackend(AnswerBackend):
             raise BackendError(why(exc)) from exc
 
 
-def backend_for(config: Config) -> AnswerBackend:
-    """Return the answer backend the settings name."""
-    if config.backend == "openai":
-        return LLMBackend(config)
-    if config.backend == "extractive":
-        return ExtractiveBackend(PROFILES[config.abstention])
-    raise ValueError(f"CITEQA_BACKEND must be `extractive` or `openai`, not {config.backend!r}")
