@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from service.contract import Message
-from service.terms import STOPWORDS, content_terms, words
+from service.terms import STOPWORDS, content_terms
 
 _EXPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("number", re.compile(r"\bhow (much|many|long|far|big|large|old|often)\b|"
@@ -81,8 +81,3 @@ def read_question(question: str, history: list[Message]) -> Question:
         terms=tuple(dict.fromkeys(content_terms(query))),
         names=names_in(question),
     )
-
-
-def plain_words(text: str) -> set[str]:
-    """Return the lower-cased words of `text`, for name matching."""
-    return set(words(text))
