@@ -187,8 +187,8 @@ def readyz() -> tuple[Response, int]:
     if eng.status:
         return jsonify({"status": "unavailable", "reason": eng.status}), 503
     retriever = eng.retriever()
-    docs = len({m.get("doc_id") for m in retriever.metas})
-    return jsonify(Health(status="ready", documents=docs, chunks=len(retriever)).model_dump()), 200
+    return jsonify(Health(status="ready", documents=retriever.documents,
+                          chunks=len(retriever)).model_dump()), 200
 
 
 @bp.get("/openapi.json")

@@ -143,5 +143,5 @@ def init_app(app: Flask) -> None:
         engine = app.extensions["citeqa.engine"]
         if not engine.status:
             retriever = engine.retriever()
-            record_index(len(retriever), len({m.get("doc_id") for m in retriever.metas}))
+            record_index(len(retriever), retriever.documents)
         return Response(metrics_body(), mimetype=CONTENT_TYPE_LATEST)

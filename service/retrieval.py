@@ -91,6 +91,7 @@ class Retriever:
         self.texts: list[str] = [t or "" for t in data["documents"] or []]
         self.metas = [dict(m or {}) for m in data["metadatas"] or []]
         self.position = {cid: i for i, cid in enumerate(self.ids)}
+        self.documents = len({m.get("doc_id") for m in self.metas})
         self.bm25 = bm25s.BM25(k1=0.9, b=0.4)
         self.doc_freq: Counter[str] = Counter()
         if self.ids:
