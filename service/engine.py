@@ -64,6 +64,7 @@ class Engine:
         self.backend = backend or backend_for(config)
         self.fallback = ExtractiveBackend(PROFILES[config.abstention])
         self._retriever: Retriever | None = None
+        self._texts: Collection | None = None
         self._error = "index is loading"
         self._version = ""
         self._loaded = threading.Event()
@@ -88,6 +89,9 @@ class Engine:
                 raise NotReady("the index is empty: run `citeqa index` first")
             limit_threads(self.config.torch_threads)
             retriever.vectors.embeddings.embed_query("warm up")  # type: ignore[union-attr]
+            texts = store.docs_collection(api, serving.collection)
+            # texts first: whoever sees the new retriever also sees its documents
+            self._texts = texts
             self._retriever, self._version, self._error = retriever, serving.version, ""
         except NotReady as exc:
             self._failed(str(exc))
@@ -224,9 +228,10 @@ class Engine:
                               url=str(meta.get("url", "")), length=len(text), text=text)
 
     def _records(self) -> Collection:
-        """Return the collection of full document texts."""
-        vectors = self.retriever().vectors
-        return store.docs_collection(vectors._client, vectors._collection.name)
+        """Return the collection of full document texts of the serving index."""
+        self.retriever()  # waits for the load, or raises NotReady
+        assert self._texts is not None
+        return self._texts
 
 
 def _deltas(written: Generator[str, None, Draft]) -> Generator[tuple[str, dict[str, Any]], None,
