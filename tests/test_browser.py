@@ -40,8 +40,6 @@ HOSTILE = ("Harbour notes\n\nThe harbour gate opened on June 3, 2021 "
            "<script>window.__xss='script'</script> were finished.\n\n"
            "Boats must keep below five knots inside the breakwater.\n")
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-
 
 @pytest.fixture(scope="module")
 def portal_ports() -> tuple[int, int]:
