@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load clean
+	bench-load clean readme
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench-quality: install-test
 
 bench-load: system-deps install-test
 	$(BIN)/python -m bench.load
+
+# The README's settings table comes from service/settings.py.
+readme: install
+	$(BIN)/python -m bench.readme
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,8 @@ import numpy as np
 from langchain_chroma import Chroma
 
 from index.documents import Span
-from service.terms import STOPWORDS, stemmer
+from index.store import within
+from service.core.terms import STOPWORDS, stemmer
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,11 @@ class Retriever:
     """Search one chunk collection by meaning and by words, and fuse the rankings."""
 
     def __init__(self, vectors: Chroma, fusion: Fusion | None = None,
-                 context_in_bm25: bool = True) -> None:
+                 context_in_bm25: bool = True, deadline: float | None = None) -> None:
         """Load every chunk once to build the BM25 index (over title, heading and text)."""
         self.vectors = vectors
         self.fusion = fusion or Fusion()
+        self.deadline = deadline  # seconds a query of a remote store may take
         data = vectors._collection.get(include=["documents", "metadatas"])
         self.ids: list[str] = list(data["ids"])
         self.texts: list[str] = [t or "" for t in data["documents"] or []]
@@ -133,9 +135,9 @@ class Retriever:
         if not self.ids:
             return []
         vector = self.vectors.embeddings.embed_query(query)  # type: ignore[union-attr]
-        hits = self.vectors._collection.query(
+        hits = within(self.deadline, lambda: self.vectors._collection.query(
             query_embeddings=[vector], n_results=min(k, len(self.ids)), include=["distances"]
-        )
+        ))
         ids, dists = hits["ids"][0], (hits["distances"] or [[]])[0]
         return [(self.position[i], 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)
                 if i in self.position]
