@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +22,9 @@ from pathlib import Path
 from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
-from index import store
-from index.build import IndexReport, index_corpus
+from index import loaders, store
+from index.build import IndexReport, index_corpus, index_documents
+from index.documents import Document
 
 POINTER_SUFFIX = "_active"
 POINTER_ID = "active"
@@ -91,12 +93,19 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> 
     return report
 
 
-def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
-    """Index incrementally into the serving collection and tell serving processes it changed."""
+def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
+           keep: Callable[[str], bool] | None = None) -> IndexReport:
+    """Index a corpus incrementally into the serving collection; ids not in it go unless kept."""
+    return change(loaders.load_corpus(corpus_dir), cfg, keep, progress)
+
+
+def change(docs: Iterable[Document], cfg: store.StoreConfig,
+           keep: Callable[[str], bool] | None = None, progress: bool = False) -> IndexReport:
+    """Bring the serving collection in line with `docs` and tell serving processes it changed."""
     api = store.client(cfg)
     current = active(api, cfg.collection)
-    report = index_corpus(corpus_dir, replace(cfg, collection=current.collection),
-                          progress=progress)
+    report = index_documents(docs, replace(cfg, collection=current.collection), keep=keep,
+                             progress=progress)
     if report.added or report.updated or report.removed:
         point(api, cfg.collection, current.collection)
     return report
