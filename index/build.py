@@ -10,12 +10,13 @@ from pathlib import Path
 
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.errors import NotFoundError
 from langchain_chroma import Chroma
 from tqdm import tqdm
 
 from index import loaders, store
 from index.chunking import chunk_document
-from index.documents import Chunk, Document
+from index.documents import Chunk, Document, imported
 from index.embedder import embeddings
 
 EMBED_BATCH = 256
@@ -132,6 +133,22 @@ def _record(records: Collection, docs: dict[str, Document]) -> None:
     )
 
 
+def stored_documents(api: ClientAPI, collection: str,
+                     wanted: Callable[[str], bool]) -> list[Document]:
+    """Return the documents `collection` holds whose id `wanted` accepts, as they were indexed."""
+    try:
+        records = api.get_collection(collection + store.DOCS_SUFFIX, embedding_function=None)
+    except (NotFoundError, ValueError):
+        return []
+    found = records.get(include=["documents", "metadatas"])
+    return [Document(doc_id, str(meta.get("title", "")), str(meta.get("url", "")), text,
+                     str(meta.get("fingerprint", "")))
+            for doc_id, text, meta in zip(found["ids"], found["documents"] or [],
+                                          found["metadatas"] or [], strict=False)
+            if wanted(doc_id) and meta and text is not None]
+
+
 def index_corpus(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
-    """Index every loadable file under `corpus_dir`."""
-    return index_documents(loaders.load_corpus(corpus_dir), cfg, progress=progress)
+    """Index every loadable file under `corpus_dir`, keeping imported web pages."""
+    return index_documents(loaders.load_corpus(corpus_dir), cfg, keep=imported,
+                           progress=progress)
