@@ -11,12 +11,13 @@ from pathlib import Path
 
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.errors import NotFoundError
 from langchain_chroma import Chroma
 from tqdm import tqdm
 
 from index import access, loaders, store
 from index.chunking import chunk_document
-from index.documents import Chunk, Document
+from index.documents import Chunk, Document, imported
 from index.embedder import embeddings
 
 EMBED_BATCH = 256
@@ -137,6 +138,24 @@ def _record(records: Collection, docs: dict[str, Document], chunks: Counter[str]
     )
 
 
-def index_corpus(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
-    """Index every loadable file under `corpus_dir`."""
-    return index_documents(loaders.load_corpus(corpus_dir), cfg, progress=progress)
+def stored_documents(api: ClientAPI, collection: str,
+                     wanted: Callable[[str], bool]) -> list[Document]:
+    """Return the documents `collection` holds whose id `wanted` accepts, as they were indexed."""
+    try:
+        records = api.get_collection(collection + store.DOCS_SUFFIX, embedding_function=None)
+    except (NotFoundError, ValueError):
+        return []
+    found = records.get(include=["documents", "metadatas"])
+    return [Document(doc_id, str(meta.get("title", "")), str(meta.get("url", "")), text,
+                     str(meta.get("fingerprint", "")), access.groups_of(meta))
+            for doc_id, text, meta in zip(found["ids"], found["documents"] or [],
+                                          found["metadatas"] or [], strict=False)
+            if wanted(doc_id) and meta and text is not None]
+
+
+def index_corpus(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
+                 keep: Callable[[str], bool] | None = None) -> IndexReport:
+    """Index every loadable file under `corpus_dir`, keeping imported web pages (and `keep`'s)."""
+    return index_documents(loaders.load_corpus(corpus_dir), cfg,
+                           keep=lambda doc_id: imported(doc_id) or bool(keep and keep(doc_id)),
+                           progress=progress)

@@ -53,7 +53,7 @@ def load(path: Path, corpus_dir: Path) -> Document:
         text, title, url = _read_html(path.read_text(encoding="utf-8", errors="replace"))
     else:
         text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
-        title, url = _text_title(text, markdown=suffix != ".txt"), ""
+        title, url = text_title(text, markdown=suffix != ".txt"), ""
     meta = _read_meta(path)
     title = str(meta.get("title") or title or path.stem.replace("-", " ").replace("_", " "))
     return Document(
@@ -102,7 +102,7 @@ def _groups(meta: dict[str, object], path: Path) -> tuple[str, ...]:
         raise LoaderError(f"{_meta_path(path)}: {exc}") from exc
 
 
-def _text_title(text: str, markdown: bool) -> str:
+def text_title(text: str, markdown: bool) -> str:
     """Return a Markdown file's first heading, or a text file's short first line."""
     if markdown:
         heading = _MD_HEADING.search(text)

@@ -12,6 +12,7 @@ is the index — the layout a plain `citeqa index` has always written.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -23,8 +24,8 @@ from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
 from index import loaders, store
-from index.build import IndexReport, index_corpus, index_documents
-from index.documents import Document
+from index.build import IndexReport, index_corpus, index_documents, stored_documents
+from index.documents import Document, imported
 
 POINTER_SUFFIX = "_active"
 POINTER_ID = "active"
@@ -79,15 +80,21 @@ def prune(api: ClientAPI, base: str, keep: set[str]) -> list[str]:
     return dropped
 
 
-def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
+def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
+            keep: Callable[[str], bool] | None = None) -> IndexReport:
     """Index the corpus into a new collection, switch to it, and drop older generations.
 
+    Pages imported from web sites are carried over from the serving generation as they are.
     The generation that served until now is kept, so requests already running on it finish.
     """
     api = store.client(cfg)
     previous = active(api, cfg.collection)
     name = generation_name(cfg.collection)
-    report = index_corpus(corpus_dir, replace(cfg, collection=name), progress=progress)
+    # imported sites and uploaded documents (ids `keep` accepts) come along as they are
+    pages = stored_documents(api, previous.collection,
+                             lambda doc_id: imported(doc_id) or bool(keep and keep(doc_id)))
+    report = index_documents(itertools.chain(loaders.load_corpus(corpus_dir), pages),
+                             replace(cfg, collection=name), progress=progress)
     point(api, cfg.collection, name)
     prune(api, cfg.collection, keep={name, previous.collection})
     return report
@@ -95,17 +102,25 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> 
 
 def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
            keep: Callable[[str], bool] | None = None) -> IndexReport:
-    """Index a corpus incrementally into the serving collection; ids not in it go unless kept."""
-    return change(loaders.load_corpus(corpus_dir), cfg, keep, progress)
+    """Index the corpus incrementally into the serving collection (imported pages and ids
+    that `keep` accepts stay)."""
+    return update_with(lambda serving: index_corpus(corpus_dir, serving, progress=progress,
+                                                    keep=keep), cfg)
 
 
 def change(docs: Iterable[Document], cfg: store.StoreConfig,
-           keep: Callable[[str], bool] | None = None, progress: bool = False) -> IndexReport:
-    """Bring the serving collection in line with `docs` and tell serving processes it changed."""
+           keep: Callable[[str], bool] | None = None) -> IndexReport:
+    """Bring the serving collection in line with `docs` (others go unless kept)."""
+    return update_with(lambda serving: index_documents(docs, serving, keep=keep,
+                                                       progress=False), cfg)
+
+
+def update_with(index: Callable[[store.StoreConfig], IndexReport],
+                cfg: store.StoreConfig) -> IndexReport:
+    """Run `index` on the serving collection and tell serving processes when it changed."""
     api = store.client(cfg)
     current = active(api, cfg.collection)
-    report = index_documents(docs, replace(cfg, collection=current.collection), keep=keep,
-                             progress=progress)
+    report = index(replace(cfg, collection=current.collection))
     if report.added or report.updated or report.removed:
         point(api, cfg.collection, current.collection)
     return report

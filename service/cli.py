@@ -50,11 +50,10 @@ def cmd_index(args: argparse.Namespace) -> int:
                   "`citeqa collections create`", file=sys.stderr)
             return 2
         target = collections.store_config(base, args.collection)
-        if args.rebuild:
-            report = switch.rebuild(cfg.corpus_dir, target)
-        else:  # documents uploaded through the API are not in the folder: keep them
-            uploaded = Queue(cfg.data_dir / "uploads.sqlite3").ids(args.collection)
-            report = switch.update(cfg.corpus_dir, target, keep=uploaded.__contains__)
+        # documents uploaded through the API are not in the folder: keep them
+        uploaded = Queue(cfg.data_dir / "uploads.sqlite3").ids(args.collection)
+        build = switch.rebuild if args.rebuild else switch.update
+        report = build(cfg.corpus_dir, target, keep=uploaded.__contains__)
     except (LoaderError, collections.CollectionError) as exc:
         print(f"citeqa index: {exc}", file=sys.stderr)
         return 2
@@ -80,6 +79,29 @@ def cmd_collections(args: argparse.Namespace) -> int:
         print("\n".join(collections.names(api, base.collection)))
     else:
         print(f"{args.action}d {args.name}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a web site into the index (incrementally) and summarize."""
+    from index.crawl import CrawlError, Limits
+    from index.store import StoreConfig
+    from index.webimport import import_site
+
+    cfg = _config(args)
+    limits = Limits(
+        max_pages=cfg.import_max_pages if args.max_pages is None else args.max_pages,
+        max_depth=cfg.import_max_depth if args.max_depth is None else args.max_depth,
+        delay=cfg.import_delay if args.delay is None else args.delay,
+        timeout=cfg.import_timeout, max_bytes=cfg.import_max_page_bytes,
+        user_agent=cfg.import_user_agent)
+    try:
+        result = import_site(args.url, StoreConfig(cfg.data_dir, cfg.collection, cfg.chroma_url,
+                                                   cfg.chroma_timeout), limits)
+    except CrawlError as exc:
+        print(f"citeqa import: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
     return 0
 
 
@@ -138,6 +160,14 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(value: str) -> int:
+    """Parse a non-negative whole number."""
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     top = argparse.ArgumentParser(prog="citeqa", description=__doc__)
@@ -153,6 +183,16 @@ def parser() -> argparse.ArgumentParser:
     index.add_argument("--rebuild", action="store_true",
                        help="build a new collection and switch serving processes to it")
     index.set_defaults(func=cmd_index)
+    site = sub.add_parser("import", parents=[common],
+                          help="import a web site (sitemap or links, within robots.txt)")
+    site.add_argument("url", help="start page; only pages of its site are imported")
+    site.add_argument("--max-pages", type=_count, help="most pages fetched "
+                                                       "(CITEQA_IMPORT_MAX_PAGES)")
+    site.add_argument("--max-depth", type=_count, help="most links followed from the start "
+                                                       "page (CITEQA_IMPORT_MAX_DEPTH)")
+    site.add_argument("--delay", type=float, help="seconds between requests "
+                                                  "(CITEQA_IMPORT_DELAY)")
+    site.set_defaults(func=cmd_import)
     ask = sub.add_parser("ask", parents=[common, named], help="answer a question")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the API's JSON answer")

@@ -73,6 +73,21 @@ class Config(BaseSettings):
                                                         "server gives up (503 to the client).")
     index_check_seconds: float = Field(1, gt=0, description="How often a serving process checks "
                                                             "for a rebuilt index (seconds).")
+    import_max_pages: int = Field(200, ge=1, description="Most pages `citeqa import` fetches "
+                                                        "from a site per run.")
+    import_max_depth: int = Field(5, ge=0, description="Most links `citeqa import` follows from "
+                                                       "the start page (0: that page only).")
+    import_delay: float = Field(0.5, ge=0, description="Seconds `citeqa import` waits between "
+                                                       "requests (a site's robots.txt "
+                                                       "Crawl-delay wins when longer).")
+    import_timeout: float = Field(10, gt=0, description="Seconds `citeqa import` waits for a "
+                                                        "page before skipping it.")
+    import_max_page_bytes: int = Field(2_000_000, ge=1024,
+                                       description="Largest page `citeqa import` reads "
+                                                   "(bytes); larger pages are skipped.")
+    import_user_agent: str = Field("citeqa-import/0.1", min_length=1,
+                                   description="User agent `citeqa import` sends and matches "
+                                               "in robots.txt.")
     api_keys: str = Field("", description="Comma-separated reader API keys (`sha256:<hex>` "
                                           "or plaintext, hashed at startup; `KEY@hr+legal` "
                                           "scopes a key to collections); empty leaves reading "

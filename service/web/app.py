@@ -18,6 +18,9 @@ from service.web import api, feedback, health, manage, observe, openai_compat, o
 
 FORM_OVERHEAD = 65536  # multipart boundaries and the small fields beside an uploaded file
 
+# One blueprint per surface; their order is the order of /openapi.json's paths.
+BLUEPRINTS = (api.bp, manage.bp, openai_compat.bp, pages.bp, feedback.bp, health.bp)
+
 
 def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False) -> Flask:
     """Build the app; the index loads in the background unless `load_sync`."""
@@ -42,12 +45,8 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     keys.init_app(app, config)
     ratelimit.init_app(app, config)
     headers.init_app(app, config)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(manage.bp)
-    app.register_blueprint(openai_compat.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(feedback.bp)
-    app.register_blueprint(health.bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     origins.init_app(app, config)
     if load_sync:
         engine.load()
