@@ -63,6 +63,8 @@ bp.document(
           errors=(401, 403, 404, 429)),
 )
 _SLUG = re.compile(r"[^a-z0-9]+")
+# the id is not repeated: an error must not even echo a restricted document's id
+NO_DOCUMENT = "no such document (or not one you may read)"
 
 
 def queue() -> Queue:
@@ -215,7 +217,7 @@ def _exists(name: str, document_id: str) -> None:
     try:
         ready_engine(name).document(document_id, document_access())
     except (UnknownDocument, UnknownCollection) as exc:
-        raise ApiError(404, f"no document with id {document_id!r}", "unknown_document") from exc
+        raise ApiError(404, NO_DOCUMENT, "unknown_document") from exc
 
 
 @bp.put("/api/v1/collections/<name>/documents/<path:document_id>")
