@@ -39,6 +39,7 @@ from service.web.context import (
     config,
     document_access,
     is_admin,
+    known_collection,
     library,
     parse,
     ready_engine,
@@ -77,12 +78,6 @@ def ingester() -> Ingester:
     return current_app.extensions["citeqa.ingester"]  # type: ignore[no-any-return]
 
 
-def _known(name: str) -> None:
-    """Raise 404 unless the collection exists."""
-    if name not in library().names() and name not in library().names(fresh=True):
-        raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
-
-
 def _summary(upload: Upload) -> DocumentSummary:
     """Describe an upload that is not (or no longer) ready."""
     return DocumentSummary(id=upload.id, title=upload.title or Path(upload.filename).stem,
@@ -93,7 +88,8 @@ def _summary(upload: Upload) -> DocumentSummary:
 def listing(name: str) -> DocumentList:
     """Return the documents a caller may see; an admin also sees those not ready."""
     eng = ready_engine(name)
-    found = {d.id: convert.summary(d) for d in eng.documents(document_access())}
+    found = {d.id: convert.summary(d, groups=is_admin())
+             for d in eng.documents(document_access())}
     if is_admin():
         for upload in queue().listed(name):
             if upload.status != "ready":
@@ -205,7 +201,7 @@ def _new_id(filename: str) -> str:
 def upload(name: str) -> tuple[Response, int]:
     """Queue a new document for indexing."""
     require_admin(name)
-    _known(name)
+    known_collection(name)
     filename, title, groups, body = _received()
     return _accepted(queue().put(name, _new_id(filename), filename, title, groups, body), 202)
 
@@ -224,7 +220,7 @@ def _exists(name: str, document_id: str) -> None:
 def replace_document(name: str, document_id: str) -> tuple[Response, int]:
     """Queue a new version of a document."""
     require_admin(name)
-    _known(name)
+    known_collection(name)
     _exists(name, document_id)
     filename, title, groups, body = _received()
     return _accepted(queue().put(name, document_id, filename, title, groups, body), 202)
@@ -234,6 +230,6 @@ def replace_document(name: str, document_id: str) -> tuple[Response, int]:
 def delete_document(name: str, document_id: str) -> tuple[Response, int]:
     """Queue a document's removal."""
     require_admin(name)
-    _known(name)
+    known_collection(name)
     _exists(name, document_id)
     return _accepted(queue().remove(name, document_id), 202)
