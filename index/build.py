@@ -153,9 +153,7 @@ def stored_documents(api: ClientAPI, collection: str,
             if wanted(doc_id) and meta and text is not None]
 
 
-def index_corpus(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
-                 keep: Callable[[str], bool] | None = None) -> IndexReport:
-    """Index every loadable file under `corpus_dir`, keeping imported web pages (and `keep`'s)."""
-    return index_documents(loaders.load_corpus(corpus_dir), cfg,
-                           keep=lambda doc_id: imported(doc_id) or bool(keep and keep(doc_id)),
+def index_corpus(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
+    """Index every loadable file under `corpus_dir`, keeping imported web pages."""
+    return index_documents(loaders.load_corpus(corpus_dir), cfg, keep=imported,
                            progress=progress)

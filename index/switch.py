@@ -24,7 +24,7 @@ from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
 from index import loaders, store
-from index.build import IndexReport, index_corpus, index_documents, stored_documents
+from index.build import IndexReport, index_documents, stored_documents
 from index.documents import Document, imported
 
 POINTER_SUFFIX = "_active"
@@ -102,25 +102,23 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
 
 def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
            keep: Callable[[str], bool] | None = None) -> IndexReport:
-    """Index the corpus incrementally into the serving collection (imported pages and ids
-    that `keep` accepts stay)."""
-    return update_with(lambda serving: index_corpus(corpus_dir, serving, progress=progress,
-                                                    keep=keep), cfg)
+    """Index a corpus incrementally into the serving collection.
+
+    Ids not in the corpus go unless `keep` says so; pages imported from web sites stay.
+    """
+    def kept(doc_id: str) -> bool:
+        return imported(doc_id) or (keep is not None and keep(doc_id))
+
+    return change(loaders.load_corpus(corpus_dir), cfg, kept, progress)
 
 
 def change(docs: Iterable[Document], cfg: store.StoreConfig,
-           keep: Callable[[str], bool] | None = None) -> IndexReport:
-    """Bring the serving collection in line with `docs` (others go unless kept)."""
-    return update_with(lambda serving: index_documents(docs, serving, keep=keep,
-                                                       progress=False), cfg)
-
-
-def update_with(index: Callable[[store.StoreConfig], IndexReport],
-                cfg: store.StoreConfig) -> IndexReport:
-    """Run `index` on the serving collection and tell serving processes when it changed."""
+           keep: Callable[[str], bool] | None = None, progress: bool = False) -> IndexReport:
+    """Bring the serving collection in line with `docs` and tell serving processes it changed."""
     api = store.client(cfg)
     current = active(api, cfg.collection)
-    report = index(replace(cfg, collection=current.collection))
+    report = index_documents(docs, replace(cfg, collection=current.collection), keep=keep,
+                             progress=progress)
     if report.added or report.updated or report.removed:
         point(api, cfg.collection, current.collection)
     return report

@@ -61,6 +61,32 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a web site into the index (incrementally) and summarize."""
+    from index import collections, store
+    from index.crawl import CrawlError, Limits
+    from index.webimport import import_site
+
+    cfg = _config(args)
+    limits = Limits(
+        max_pages=cfg.import_max_pages if args.max_pages is None else args.max_pages,
+        max_depth=cfg.import_max_depth if args.max_depth is None else args.max_depth,
+        delay=cfg.import_delay if args.delay is None else args.delay,
+        timeout=cfg.import_timeout, max_bytes=cfg.import_max_page_bytes,
+        user_agent=cfg.import_user_agent)
+    base = _store(cfg)
+    try:
+        if not collections.exists(store.client(base), base.collection, args.collection):
+            raise CrawlError(f"no collection named {args.collection!r}; create it with "
+                             "`citeqa collections create`")
+        result = import_site(args.url, collections.store_config(base, args.collection), limits)
+    except CrawlError as exc:
+        print(f"citeqa import: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
+    return 0
+
+
 def cmd_collections(args: argparse.Namespace) -> int:
     """List, create or delete collections."""
     from index import collections, store
@@ -79,29 +105,6 @@ def cmd_collections(args: argparse.Namespace) -> int:
         print("\n".join(collections.names(api, base.collection)))
     else:
         print(f"{args.action}d {args.name}")
-    return 0
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    """Import a web site into the index (incrementally) and summarize."""
-    from index.crawl import CrawlError, Limits
-    from index.store import StoreConfig
-    from index.webimport import import_site
-
-    cfg = _config(args)
-    limits = Limits(
-        max_pages=cfg.import_max_pages if args.max_pages is None else args.max_pages,
-        max_depth=cfg.import_max_depth if args.max_depth is None else args.max_depth,
-        delay=cfg.import_delay if args.delay is None else args.delay,
-        timeout=cfg.import_timeout, max_bytes=cfg.import_max_page_bytes,
-        user_agent=cfg.import_user_agent)
-    try:
-        result = import_site(args.url, StoreConfig(cfg.data_dir, cfg.collection, cfg.chroma_url,
-                                                   cfg.chroma_timeout), limits)
-    except CrawlError as exc:
-        print(f"citeqa import: {exc}", file=sys.stderr)
-        return 2
-    print(result.summary())
     return 0
 
 
@@ -183,7 +186,7 @@ def parser() -> argparse.ArgumentParser:
     index.add_argument("--rebuild", action="store_true",
                        help="build a new collection and switch serving processes to it")
     index.set_defaults(func=cmd_index)
-    site = sub.add_parser("import", parents=[common],
+    site = sub.add_parser("import", parents=[common, named],
                           help="import a web site (sitemap or links, within robots.txt)")
     site.add_argument("url", help="start page; only pages of its site are imported")
     site.add_argument("--max-pages", type=_count, help="most pages fetched "

@@ -139,7 +139,7 @@ class Engine:
 
     def search(self, query: str, top_k: int | None = None,
                access: Access = PUBLIC) -> list[Passage]:
-        """Return ranked passages `access` may read for a query."""
+        """Return ranked passages for a query, among the documents `access` may read."""
         return self.retriever().search(query, top_k or self.config.top_k, access=access)
 
     def answer(self, question: str, history: list[Message] | None = None,
