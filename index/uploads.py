@@ -73,7 +73,10 @@ class Queue:
         """Open the database in one immediate transaction (writers queue up, never mix)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+            # WAL (readers never wait for the worker) is kept by the file; switching it again
+            # on every connection would need a lock that busy waiting does not cover
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(_SCHEMA)
             conn.execute("BEGIN IMMEDIATE")
             try:

@@ -25,6 +25,9 @@ ADMIN = "portal-admin-key"
 SECRET = "portal-user-token-secret-0123456789"
 RESTRICTED = "# Salary bands\n\nThe senior engineer salary band was raised on June 2, 2024.\n"
 PUBLIC = "# Canteen\n\nThe canteen menu changed on April 9, 2024.\n"
+STRUCTURED = ("# Leave policy\n\nStaff read this first.\n\n## Holidays\n\n"
+              "- Annual leave is 25 days per year.\n- Carry-over ends on March 31, 2025.\n\n"
+              "Questions go to the HR desk.\n")
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +46,10 @@ def base(tmp_path_factory: pytest.TempPathFactory, portal_port: int) -> Iterator
         auth = {"Authorization": f"Bearer {ADMIN}"}
         assert requests.post(f"{url}/api/v1/collections", json={"name": "hr"}, headers=auth,
                              timeout=30).status_code == 201
-        for text, groups in ((RESTRICTED, "hr-managers"), (PUBLIC, "")):
+        for text, groups in ((RESTRICTED, "hr-managers"), (PUBLIC, ""), (STRUCTURED, "")):
             doc = requests.post(f"{url}/api/v1/collections/hr/documents", headers=auth,
                                 json={"text": text, "groups": groups}, timeout=30).json()
+            assert "id" in doc, doc
             wait_until(lambda d=doc: requests.get(
                 f"{url}/api/v1/collections/hr/documents/{d['id']}", headers=auth, timeout=30
             ).json()["status"] == "ready", "indexing")
@@ -147,14 +151,14 @@ def test_documents_page_uploads_lists_and_deletes(page: Page, base: str, tmp_pat
     page.get_by_label("Admin key").fill(ADMIN)
     page.get_by_role("button", name="Use key").click()
     rows = page.locator("#docs-body tr")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
     assert page.evaluate("sessionStorage.getItem('citeqa-admin-key')") == ADMIN
     assert page.evaluate("localStorage.length") == 0 and ADMIN not in page.content()
     note = tmp_path / "parking.md"
     note.write_text("# Parking\n\nVisitor parking moved to level 3 on May 1, 2024.\n")
     page.get_by_label("Groups (comma-separated; empty: every reader)").fill("facilities")
     page.locator("#files").set_input_files(str(note))
-    expect(rows).to_have_count(3)
+    expect(rows).to_have_count(4)
     parking = rows.filter(has_text="Parking")
     expect(parking).to_contain_text("ready", timeout=120_000)
     expect(parking).to_contain_text("facilities")
@@ -166,4 +170,21 @@ def test_documents_page_uploads_lists_and_deletes(page: Page, base: str, tmp_pat
     }""")
     expect(page.locator("#docs-status")).to_contain_text("empty.txt: the file is empty")
     parking.get_by_role("button", name="Delete Parking").click()
-    expect(rows).to_have_count(2, timeout=120_000)
+    expect(rows).to_have_count(3, timeout=120_000)
+
+
+def test_source_pane_shows_the_documents_structure(page: Page, portal: str) -> None:
+    """Headings and list items render as such, and the cited span is still marked exactly."""
+    ask_widget(page, portal + "/visitor.html", "When does carry-over end?")
+    frame = page.frame_locator("iframe[title='Ask HR']")
+    card = frame.locator("article.msg.bot").last
+    quoted = card.locator(".sources blockquote").first.inner_text()
+    card.locator(".marker").first.click()
+    pane = frame.locator("#source-text")
+    expect(pane.locator("h3")).to_have_text("Leave policy")
+    expect(pane.locator("h4")).to_have_text("Holidays")
+    expect(pane.locator("ul > li")).to_have_count(2)
+    mark = pane.locator("li mark")
+    expect(mark).to_contain_text("March 31, 2025")
+    assert quoted.endswith(mark.inner_text())  # the mark is the cited text (less "- ")
+    assert "##" not in pane.inner_text() and "\n- " not in pane.inner_text()

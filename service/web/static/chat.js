@@ -149,6 +149,63 @@
     return documents.get(id);
   }
 
+  // Split a document into headings, list items and paragraphs, each with the offsets of the
+  // text it shows (Markdown markers such as "## " and "- " are left out, offsets kept).
+  function blocksOf(text) {
+    const blocks = [];
+    let para = null;
+    let at = 0;
+    for (const line of text.split("\n")) {
+      const start = at;
+      const end = at + line.length;
+      at = end + 1;
+      const heading = /^(#{1,6})[ \t]+/.exec(line);
+      const item = /^[ \t]*([-*+]|\d+[.)])[ \t]+/.exec(line);
+      if (!line.trim()) { para = null; continue; }
+      if (heading) {
+        para = null;
+        blocks.push({ kind: `h${Math.min(heading[1].length + 2, 6)}`, start: start + heading[0].length, end });
+      } else if (item) {
+        para = null;
+        blocks.push({ kind: "li", ordered: /\d/.test(item[1]), start: start + item[0].length, end });
+      } else if (para) {
+        para.end = end;
+      } else {
+        para = { kind: "p", start, end };
+        blocks.push(para);
+      }
+    }
+    return blocks;
+  }
+
+  // Render a document with its structure; every part of the cited span is a <mark>.
+  function renderDocument(text, citation) {
+    const nodes = [];
+    const marks = [];
+    let list = null;
+    for (const block of blocksOf(text)) {
+      const node = el(block.kind === "li" ? "li" : block.kind);
+      const from = Math.max(block.start, citation.start);
+      const to = Math.min(block.end, citation.end);
+      if (from < to) {
+        const mark = el("mark", { text: text.slice(from, to) });
+        node.append(text.slice(block.start, from), mark, text.slice(to, block.end));
+        marks.push(mark);
+      } else {
+        node.append(text.slice(block.start, block.end));
+      }
+      if (block.kind === "li") {
+        const tag = block.ordered ? "ol" : "ul";
+        if (!list || list.tagName.toLowerCase() !== tag) { list = el(tag); nodes.push(list); }
+        list.append(node);
+      } else {
+        list = null;
+        nodes.push(node);
+      }
+    }
+    return { nodes, marks };
+  }
+
   async function openSource(citation, trigger) {
     lastMarker = trigger;
     const pane = $("source");
@@ -164,10 +221,15 @@
     document.body.classList.add("source-open");
     try {
       const doc = await loadDocument(citation.document_id);
-      const mark = el("mark", { tabindex: "-1", id: "cited", text: doc.text.slice(citation.start, citation.end) });
-      body.replaceChildren(doc.text.slice(0, citation.start), mark, doc.text.slice(citation.end));
-      mark.scrollIntoView({ block: "center" });
-      mark.focus({ preventScroll: true });
+      const { nodes, marks } = renderDocument(doc.text, citation);
+      body.replaceChildren(...nodes);
+      const mark = marks[0];
+      if (mark) {
+        mark.id = "cited";
+        mark.tabIndex = -1;
+        mark.scrollIntoView({ block: "center" });
+        mark.focus({ preventScroll: true });
+      }
       announce(`Showing source ${citation.id} with the cited passage highlighted.`);
     } catch (err) {
       body.replaceChildren(el("p", { class: "error", text: `Could not load the document: ${err.message}` }));
