@@ -98,14 +98,21 @@ def site_of(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname or "", parts.port or default
 
 
-def links(page: Page) -> list[str]:
-    """Return the absolute URLs a page's `<a>` and `<area>` elements point to."""
+def html_tree(page: Page) -> lxml.html.HtmlElement | None:
+    """Parse an HTML page; None for plain text or markup that cannot be read."""
     if page.content_type == "text/plain" or not page.body.strip():
-        return []
+        return None
     parser = lxml.html.HTMLParser(encoding=page.charset) if page.charset else None
     try:
-        tree = lxml.html.document_fromstring(page.body, parser=parser)
+        return lxml.html.document_fromstring(page.body, parser=parser)
     except (lxml.etree.ParserError, ValueError, LookupError):
+        return None
+
+
+def links(page: Page) -> list[str]:
+    """Return the absolute URLs a page's `<a>` and `<area>` elements point to (not nofollow)."""
+    tree = html_tree(page)
+    if tree is None:
         return []
     base = next((str(b.get("href")) for b in tree.iter("base") if b.get("href")), page.url)
     found = []
@@ -114,6 +121,16 @@ def links(page: Page) -> list[str]:
         if href and "nofollow" not in (anchor.get("rel") or "").lower().split():
             found.append(normalize(urljoin(urljoin(page.url, base), href)))
     return found
+
+
+def meta_robots(page: Page) -> set[str]:
+    """Return the page's `<meta name="robots">` directives (noindex, nofollow, none, …)."""
+    tree = html_tree(page)
+    if tree is None:
+        return set()
+    return {word.strip().lower() for meta in tree.iter("meta")
+            if (meta.get("name") or "").lower() == "robots"
+            for word in (meta.get("content") or "").split(",")}
 
 
 def sitemap_urls(body: bytes) -> tuple[list[str], list[str]]:
@@ -176,8 +193,12 @@ class Crawler:
                 page = self._page(http, url)
                 if page is None:
                     continue
-                yield page
-                if depth >= self.limits.max_depth:
+                directives = meta_robots(page)
+                if directives & {"noindex", "none"}:
+                    self.skipped[page.url] = "noindex (meta robots)"
+                else:
+                    yield page
+                if depth >= self.limits.max_depth or directives & {"nofollow", "none"}:
                     continue
                 for link in links(page):
                     if link not in seen and self.owns(link):

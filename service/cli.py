@@ -46,17 +46,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a web site into the index (incrementally) and summarize."""
-    from index.crawl import CrawlError, Limits
+    from index.crawl import CrawlError
     from index.store import StoreConfig
-    from index.webimport import import_site
+    from index.webimport import import_site, limits_from
 
     cfg = _config(args)
-    limits = Limits(
-        max_pages=cfg.import_max_pages if args.max_pages is None else args.max_pages,
-        max_depth=cfg.import_max_depth if args.max_depth is None else args.max_depth,
-        delay=cfg.import_delay if args.delay is None else args.delay,
-        timeout=cfg.import_timeout, max_bytes=cfg.import_max_page_bytes,
-        user_agent=cfg.import_user_agent)
+    limits = limits_from(cfg, args.max_pages, args.max_depth, args.delay)
     try:
         result = import_site(args.url, StoreConfig(cfg.data_dir, cfg.collection, cfg.chroma_url,
                                                    cfg.chroma_timeout), limits)

@@ -63,6 +63,7 @@ def write_site(root: Path, port: int, other: str) -> None:
     nav = ('<a href="about.html">About</a> <a href="private/vault.html">Staff</a> '
            '<a href="ferry.html#times">Ferry</a> <a href="pier.html">Old pier</a> '
            '<a href="deep/one.html">Archive</a> <a href="chart.bin">Chart</a> '
+           '<a href="notes.txt">Notes</a> <a href="drafts.html">Drafts</a> '
            f'<a href="big.html">Big</a> <a href="moved.html">Moved</a> '
            f'<a href="{other}/elsewhere.html">Partner</a> <a href="mailto:x@example.org">Mail</a>')
     (root / "index.html").write_text(page("Harbour handbook", """
@@ -76,7 +77,8 @@ def write_site(root: Path, port: int, other: str) -> None:
     (root / "about.html").write_text(page("About the harbour office", """
 <h1>About the harbour office</h1>
 <p>The harbour office opens at seven o'clock on weekdays and closes at noon on Saturdays.</p>
-<p>Mooring fees are paid at the harbour office in cash or by card.</p>"""))
+<p>Mooring fees are paid at the harbour office in cash or by card.</p>""",
+                                             '<a href="index.html">Handbook</a>'))
     (root / "ferry.html").write_text(page("Ferry", f"<h1>Ferry</h1><p>{FERRY_1}</p>"))
     (root / "pier.html").write_text(page("Old pier", """<h1>Old pier</h1>
 <p>The old pier was closed for repairs in the winter of 1998 after a storm.</p>"""))
@@ -93,6 +95,12 @@ def write_site(root: Path, port: int, other: str) -> None:
         (root / "deep" / f"{name}.html").write_text(page(f"Archive {name}",
                                                          f"<h1>Archive {name}</h1><p>{fact}</p>",
                                                          link))
+    (root / "notes.txt").write_text("Harbour notes\n\nThe crane on the east quay lifts 12 "
+                                    "tonnes at most.\n")
+    (root / "drafts.html").write_text(
+        page("Drafts", "<p>The draft schedule mentions a secret regatta.</p>"
+             '<a href="deep/three.html">Third box</a>')
+        .replace("<head>", '<head><meta name="robots" content="noindex, nofollow">'))
     (root / "chart.bin").write_bytes(bytes(range(256)) * 4)
     (root / "big.html").write_text(page("Big", "<p>" + "Huge page about anchors. " * 2000 +
                                         "</p>"))
@@ -187,7 +195,8 @@ def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incremental
     first = import_site(site.base + "/", cfg, limits(), progress=False)
     url = site.base + "/"
     expected = {url, f"{url}about.html", f"{url}ferry.html", f"{url}pier.html",
-                f"{url}orphan.html", f"{url}deep/one.html", f"{url}deep/two.html"}
+                f"{url}orphan.html", f"{url}deep/one.html", f"{url}deep/two.html",
+                f"{url}notes.txt"}
     assert set(first.report.added) == expected  # the sitemap's orphan too; not deep/three
     assert "/private/vault.html" not in site.asked()
     assert f"{url}private/vault.html" in first.skipped
@@ -195,6 +204,8 @@ def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incremental
     assert "not HTML" in first.skipped[f"{url}chart.bin"]
     assert "larger than" in first.skipped[f"{url}big.html"]
     assert "off the site" in first.skipped[f"{url}moved.html"]
+    assert first.skipped[f"{url}index.html"] == f"same text as {url}"
+    assert "noindex" in first.skipped[f"{url}drafts.html"]  # and its nofollow link stays unseen
     assert site.elsewhere == []  # no page of another site: linked, listed or redirected to
     assert {agent for _, agent in site.requests} == {AGENT}
     assert site.asked()[0] == "/robots.txt"
@@ -214,6 +225,9 @@ def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incremental
     assert "cookie banner" not in handbook["text"] and "Copyright" not in handbook["text"]
     lamp = ask(app, "How many lamps does the north lighthouse have?")
     assert lamp["citations"][0]["url"] == url
+    crane = ask(app, "How many tonnes does the crane on the east quay lift?")
+    assert crane["citations"][0]["url"] == f"{url}notes.txt" and "12" in crane["answer"]
+    assert crane["citations"][0]["title"] == "Harbour notes"
 
     (site.root / "ferry.html").write_text(page("Ferry", f"<h1>Ferry</h1><p>{FERRY_2}</p>"))
     (site.root / "pier.html").unlink()
