@@ -16,7 +16,7 @@ from service.core.extractive import PROFILES, ExtractiveBackend
 from service.core.loaded import LoadedIndex
 from service.core.questions import Question
 from service.core.reloader import Reloader
-from service.core.results import Answer, DocumentInfo, EventData, Hit, Message
+from service.core.results import Answer, DocumentInfo, EventData, Message
 from service.core.retrieval import Passage, Retriever
 from service.core.verify import Verifier
 from service.ops.metrics import count_answer, stage
@@ -125,13 +125,9 @@ class Engine:
         """Return the serving retriever."""
         return self.loaded(wait).retriever
 
-    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
+    def search(self, query: str, top_k: int | None = None) -> list[Passage]:
         """Return ranked passages for a query."""
-        passages = self.retriever().search(query, top_k or self.config.top_k)
-        return [Hit(document_id=p.doc_id, title=p.title, url=p.url, heading=p.heading,
-                    text=p.text, start=p.start, end=p.end, score=round(p.fused, 6),
-                    dense=round(p.dense, 4), lexical=round(p.lexical, 4))
-                for p in passages]
+        return self.retriever().search(query, top_k or self.config.top_k)
 
     def answer(self, question: str, history: list[Message] | None = None,
                top_k: int | None = None) -> Answer:

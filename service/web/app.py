@@ -13,6 +13,9 @@ from service.security import headers, keys, origins, ratelimit
 from service.settings import Config
 from service.web import api, feedback, health, observe, openai_compat, outages, pages
 
+# One blueprint per surface; their order is the order of /openapi.json's paths.
+BLUEPRINTS = (api.bp, openai_compat.bp, pages.bp, feedback.bp, health.bp)
+
 
 def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False) -> Flask:
     """Build the app; the index loads in the background unless `load_sync`."""
@@ -30,11 +33,8 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     keys.init_app(app, config)
     ratelimit.init_app(app, config)
     headers.init_app(app, config)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(openai_compat.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(feedback.bp)
-    app.register_blueprint(health.bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     origins.init_app(app, config)
     if load_sync:
         engine.load()
