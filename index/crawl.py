@@ -69,10 +69,6 @@ class _Response:
 class _Skip(Exception):
     """A URL that yields no page, and why."""
 
-    def __init__(self, reason: str, transient: bool = False) -> None:
-        super().__init__(reason)
-        self.transient = transient
-
 
 def normalize(url: str) -> str:
     """Return `url` without its fragment, with a lower-case scheme and host and a path."""
@@ -256,22 +252,23 @@ class Crawler:
         try:
             response = self._get(http, url, max_bytes=self.limits.max_bytes, typed=True)
         except _Skip as skip:
-            self.skipped[url] = str(skip)
-            if skip.transient:
-                self.failed.add(url)
+            self._skip(url, str(skip), transient=False)
             return None
         except httpx.HTTPError as exc:
-            self.skipped[url] = f"request failed ({exc.__class__.__name__})"
-            self.failed.add(url)
+            self._skip(url, f"request failed ({type(exc).__name__})", transient=True)
             return None
         if response.status >= 400:
-            if url == self.start:
-                raise CrawlError(f"{url} answered {response.status}")
-            self.skipped[url] = f"HTTP {response.status}"
-            if response.status in _TRANSIENT:
-                self.failed.add(url)
+            self._skip(url, f"HTTP {response.status}", transient=response.status in _TRANSIENT)
             return None
         return Page(response.url, response.content_type, response.body, response.charset)
+
+    def _skip(self, url: str, why: str, transient: bool) -> None:
+        """Record why `url` yields no page; the start page must yield one."""
+        if url == self.start:
+            raise CrawlError(f"{url}: {why}")
+        self.skipped[url] = why
+        if transient:
+            self.failed.add(url)
 
     def _get(self, http: httpx.Client, url: str, max_bytes: int,
              typed: bool = False) -> _Response:
@@ -283,6 +280,8 @@ class Crawler:
                     url = normalize(urljoin(url, response.headers.get("location", "")))
                     if not self.owns(url):
                         raise _Skip(f"redirects off the site to {url}")
+                    if self._robots.mtime() and not self._allowed(url):
+                        raise _Skip(f"redirects to {url}, which robots.txt disallows")
                     continue
                 kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 if typed and response.status_code < 400 and kind not in TEXT_TYPES:

@@ -125,11 +125,15 @@ def handler(directory: Path, log: list[tuple[str, str]], moved_to: str) -> Any:
     """Return a request handler serving `directory` that records (path, user agent)."""
 
     class Handler(SimpleHTTPRequestHandler):
-        """Serve files; /moved.html redirects to `moved_to`."""
+        """Serve files; /moved.html redirects to `moved_to`; NAME.status sets NAME's status."""
 
         def do_GET(self) -> None:
             """Record the request, then answer it."""
             log.append((self.path, self.headers.get("User-Agent", "")))
+            status = directory / (self.path.lstrip("/") + ".status")
+            if status.is_file():
+                self.send_error(int(status.read_text()))
+                return
             if self.path == "/moved.html":
                 self.send_response(302)
                 self.send_header("Location", moved_to)
@@ -231,11 +235,13 @@ def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incremental
 
     (site.root / "ferry.html").write_text(page("Ferry", f"<h1>Ferry</h1><p>{FERRY_2}</p>"))
     (site.root / "pier.html").unlink()
+    (site.root / "about.html.status").write_text("503")  # down for now: keep what we have
     second = import_site(site.base + "/", cfg, limits(), progress=False)
     assert second.report.added == []
     assert second.report.updated == [f"{url}ferry.html"]
     assert second.report.removed == [f"{url}pier.html"]
-    assert second.report.unchanged == len(expected) - 2
+    assert second.report.unchanged == len(expected) - 3
+    assert second.failed == {f"{url}about.html"} and second.skipped[f"{url}pier.html"] == "HTTP 404"
     changed = chunk_document(next(d for d in site_documents_of(site) if "ferry" in d.id))
     assert second.report.chunks == len(changed)  # only the changed page was embedded again
 
@@ -273,8 +279,10 @@ def test_an_unreachable_or_refused_start_url_fails_clearly(tmp_path: Path, site:
         import_site(nobody, cfg, limits(), progress=False)
     with pytest.raises(CrawlError, match=r"robots\.txt disallows"):
         import_site(site.base + "/private/vault.html", cfg, limits(), progress=False)
-    with pytest.raises(CrawlError, match="answered 404"):
+    with pytest.raises(CrawlError, match="HTTP 404"):
         import_site(site.base + "/nowhere.html", cfg, limits(), progress=False)
+    with pytest.raises(CrawlError, match="not HTML or text"):
+        import_site(site.base + "/chart.bin", cfg, limits(), progress=False)
     with pytest.raises(CrawlError, match="not an http"):
         Crawler("file:///etc/passwd", limits())
     cli = Path(sys.executable).with_name("citeqa")
