@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from chromadb.errors import NotFoundError
 from langchain_chroma import Chroma
 from tqdm import tqdm
 
-from index import loaders, store
+from index import access, loaders, store
 from index.chunking import chunk_document
 from index.documents import Chunk, Document, imported
 from index.embedder import embeddings
@@ -62,6 +63,9 @@ def chunk_metadata(doc: Document, chunk: Chunk) -> dict[str, str | int]:
         "start": chunk.start,
         "end": chunk.end,
         "sentences": json.dumps([[s.start, s.end] for s in chunk.sentences]),
+        # a serving process keeps a chunk only if its document's record has this fingerprint
+        "fingerprint": doc.fingerprint,
+        **access.metadata(doc.groups),
     }
 
 
@@ -99,7 +103,8 @@ def index_documents(
         chunks.delete(where=store.where_doc_in(stale))
     if pending:
         _embed(vector_store(cfg, api), pending, progress)
-    _record(records, {d.id: d for d, _ in pending})
+    counts = Counter(d.id for d, _ in pending)
+    _record(records, {d.id: d for d, _ in pending}, counts)
     report.chunks = len(pending)
     report.seconds = time.perf_counter() - began
     return report
@@ -119,8 +124,8 @@ def _embed(vectors: Chroma, pending: list[tuple[Document, Chunk]], progress: boo
     bar.close()
 
 
-def _record(records: Collection, docs: dict[str, Document]) -> None:
-    """Store full texts and fingerprints so documents can be served and compared."""
+def _record(records: Collection, docs: dict[str, Document], chunks: Counter[str]) -> None:
+    """Store full texts, fingerprints and chunk counts: a document is served once recorded."""
     if not docs:
         return
     records.upsert(
@@ -128,7 +133,7 @@ def _record(records: Collection, docs: dict[str, Document]) -> None:
         embeddings=store.placeholder_vectors(len(docs)),
         documents=[d.text for d in docs.values()],
         metadatas=[{"title": d.title, "url": d.url, "fingerprint": d.fingerprint,
-                    "length": len(d.text)}
+                    "length": len(d.text), "chunks": chunks[d.id], **access.metadata(d.groups)}
                    for d in docs.values()],
     )
 

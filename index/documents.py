@@ -14,6 +14,7 @@ class Document:
     url: str
     text: str
     fingerprint: str
+    groups: tuple[str, ...] = ()  # who may read it (index/access.py); none: every reader
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
+from index.access import GroupError, clean_groups
 from index.documents import Document
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
@@ -61,6 +62,7 @@ def load(path: Path, corpus_dir: Path) -> Document:
         url=str(meta.get("url") or url),
         text=text,
         fingerprint=fingerprint(path),
+        groups=_groups(meta, path),
     )
 
 
@@ -87,6 +89,17 @@ def _read_meta(path: Path) -> dict[str, object]:
     if not isinstance(data, dict):
         raise LoaderError(f"{meta}: expected a JSON object")
     return data
+
+
+def _groups(meta: dict[str, object], path: Path) -> tuple[str, ...]:
+    """Return the access groups a sidecar gives its document (none: every reader)."""
+    given = meta.get("groups", [])
+    if not isinstance(given, list) or not all(isinstance(g, str) for g in given):
+        raise LoaderError(f"{_meta_path(path)}: `groups` must be a list of strings")
+    try:
+        return clean_groups(given)
+    except GroupError as exc:
+        raise LoaderError(f"{_meta_path(path)}: {exc}") from exc
 
 
 def text_title(text: str, markdown: bool) -> str:

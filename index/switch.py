@@ -15,7 +15,7 @@ import contextlib
 import itertools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +24,8 @@ from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
 from index import loaders, store
-from index.build import IndexReport, index_corpus, index_documents, stored_documents
-from index.documents import imported
+from index.build import IndexReport, index_documents, stored_documents
+from index.documents import Document, imported
 
 POINTER_SUFFIX = "_active"
 POINTER_ID = "active"
@@ -97,17 +97,25 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> 
     return report
 
 
-def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
-    """Index the corpus incrementally into the serving collection (imported pages stay)."""
-    return update_with(lambda serving: index_corpus(corpus_dir, serving, progress=progress), cfg)
+def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
+           keep: Callable[[str], bool] | None = None) -> IndexReport:
+    """Index a corpus incrementally into the serving collection.
+
+    Ids not in the corpus go unless `keep` says so; pages imported from web sites stay.
+    """
+    def kept(doc_id: str) -> bool:
+        return imported(doc_id) or (keep is not None and keep(doc_id))
+
+    return change(loaders.load_corpus(corpus_dir), cfg, kept, progress)
 
 
-def update_with(index: Callable[[store.StoreConfig], IndexReport],
-                cfg: store.StoreConfig) -> IndexReport:
-    """Run `index` on the serving collection and tell serving processes when it changed."""
+def change(docs: Iterable[Document], cfg: store.StoreConfig,
+           keep: Callable[[str], bool] | None = None, progress: bool = False) -> IndexReport:
+    """Bring the serving collection in line with `docs` and tell serving processes it changed."""
     api = store.client(cfg)
     current = active(api, cfg.collection)
-    report = index(replace(cfg, collection=current.collection))
+    report = index_documents(docs, replace(cfg, collection=current.collection), keep=keep,
+                             progress=progress)
     if report.added or report.updated or report.removed:
         point(api, cfg.collection, current.collection)
     return report

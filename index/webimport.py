@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from index import store, switch
-from index.build import IndexReport, index_documents
+from index.build import IndexReport
 from index.crawl import Crawler, Limits
 from index.documents import Document
 from index.extract import page_document
@@ -71,7 +71,5 @@ def import_site(start_url: str, cfg: store.StoreConfig, limits: Limits | None = 
         """Keep other documents, and this site's pages that failed for a passing reason."""
         return not crawler.owns(doc_id) or doc_id in crawler.failed
 
-    report = switch.update_with(
-        lambda serving: index_documents(site_documents(crawler, empty), serving, keep=keep,
-                                        progress=progress), cfg)
+    report = switch.change(site_documents(crawler, empty), cfg, keep=keep, progress=progress)
     return SiteImport(report, crawler.fetched, {**crawler.skipped, **empty}, crawler.failed)

@@ -88,9 +88,27 @@ class Config(BaseSettings):
     import_user_agent: str = Field("citeqa-import/0.1", min_length=1,
                                    description="User agent `citeqa import` sends and matches "
                                                "in robots.txt.")
-    api_keys: str = Field("", description="Comma-separated API keys (`sha256:<hex>` or "
-                                          "plaintext, hashed at startup); empty leaves the API "
+    api_keys: str = Field("", description="Comma-separated reader API keys (`sha256:<hex>` "
+                                          "or plaintext, hashed at startup; `KEY@hr+legal` "
+                                          "scopes a key to collections); empty leaves reading "
                                           "open.")
+    admin_keys: str = Field("", description="Comma-separated admin keys, same format as "
+                                            "`CITEQA_API_KEYS`: they manage collections and "
+                                            "documents (and may read). A key may be scoped to "
+                                            "collections: `KEY@hr+legal`.")
+    user_token_secret: str = Field("", description="Shared secret that verifies portal user "
+                                                   "tokens (JWT, HS256) in `X-Citeqa-User`; "
+                                                   "their `groups` claim opens restricted "
+                                                   "documents.")
+    user_token_public_key: str = Field("", description="PEM public key that verifies RS256 "
+                                                       "user tokens, instead of or beside the "
+                                                       "secret.")
+    user_token_audience: str = Field("", description="Audience (`aud`) user tokens must carry; "
+                                                     "empty: not checked.")
+    user_token_issuer: str = Field("", description="Issuer (`iss`) user tokens must carry; "
+                                                   "empty: not checked.")
+    max_upload_bytes: int = Field(10_000_000, ge=1024,
+                                  description="Largest document upload accepted (bytes).")
     rate_limit: str = Field("300/minute", description="API requests allowed per API key (per "
                                                       "client IP without a key); empty: no "
                                                       "limit.")

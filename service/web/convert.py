@@ -34,11 +34,10 @@ def search(query: str, passages: list[Passage]) -> schemas.SearchResponse:
         for p in passages])
 
 
-def documents(found: list[results.DocumentInfo]) -> schemas.DocumentList:
-    """Return the document list as the API sends it."""
-    return schemas.DocumentList(documents=[
-        schemas.DocumentSummary(id=d.id, title=d.title, url=d.url, length=d.length)
-        for d in found])
+def summary(found: results.DocumentInfo) -> schemas.DocumentSummary:
+    """Return a document's metadata as the API sends it."""
+    return schemas.DocumentSummary(id=found.id, title=found.title, url=found.url,
+                                   length=found.length)
 
 
 def document(found: results.DocumentInfo) -> schemas.DocumentDetail:
