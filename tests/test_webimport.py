@@ -8,6 +8,7 @@ on 127.0.0.2 stands for "another site" and must never be asked for anything.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -292,6 +293,33 @@ def test_an_unreachable_or_refused_start_url_fails_clearly(tmp_path: Path, site:
     assert done.returncode == 2
     assert done.stderr.startswith(f"citeqa import: cannot reach {nobody}robots.txt")
     assert "Traceback" not in done.stderr
+
+
+def citeqa(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed `citeqa` command."""
+    cli = Path(sys.executable).with_name("citeqa")
+    return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, HF_HUB_OFFLINE="1", CITEQA_IMPORT_DELAY="0",
+                                   CITEQA_IMPORT_MAX_PAGE_BYTES="20000"))
+
+
+def test_citeqa_import_into_a_collection_then_ask_it(site: Site, tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    refused = citeqa("import", site.base + "/", "--collection", "harbour", *data)
+    assert refused.returncode == 2 and "no collection named 'harbour'" in refused.stderr
+    assert citeqa("collections", "create", "harbour", *data).returncode == 0
+    done = citeqa("import", site.base + "/", "--collection", "harbour", "--max-depth", "1",
+                  *data)
+    assert done.returncode == 0, done.stderr
+    assert "indexed 7 new, 0 changed, 0 removed" in done.stdout  # start, 5 links, orphan
+    assert f"skipped {site.base}/big.html: larger than 20000 bytes" in done.stdout
+    assert f"skipped {site.base}/private/vault.html: disallowed by robots.txt" in done.stdout
+    asked = citeqa("ask", "--json", "--collection", "harbour", *data,
+                   "How many tonnes does the crane on the east quay lift?")
+    cited = json.loads(asked.stdout)["citations"][0]
+    assert cited["url"] == site.base + "/notes.txt" and "12 tonnes" in cited["text"]
+    elsewhere = citeqa("ask", "--collection", "default", *data, "How heavy a load can it lift?")
+    assert elsewhere.returncode == 3 and "the index is empty" in elsewhere.stderr  # not here
 
 
 def test_page_and_depth_limits(site: Site) -> None:
