@@ -47,11 +47,12 @@ def limits_from(cfg: Config, max_pages: int | None = None, max_depth: int | None
                   user_agent=cfg.import_user_agent)
 
 
-def site_documents(crawler: Crawler, skipped: dict[str, str]) -> Iterator[Document]:
+def site_documents(crawler: Crawler, skipped: dict[str, str],
+                   groups: tuple[str, ...] = ()) -> Iterator[Document]:
     """Yield a Document for each crawled page with main text not already seen at another URL."""
     first_at: dict[str, str] = {}
     for page in crawler.pages():
-        doc = page_document(page)
+        doc = page_document(page, groups)
         if doc is None:
             skipped[page.url] = "no main text"
         elif doc.fingerprint in first_at:
@@ -62,8 +63,11 @@ def site_documents(crawler: Crawler, skipped: dict[str, str]) -> Iterator[Docume
 
 
 def import_site(start_url: str, cfg: store.StoreConfig, limits: Limits | None = None,
-                progress: bool = True) -> SiteImport:
-    """Crawl the site of `start_url` into the serving collection of `cfg`."""
+                progress: bool = True, groups: tuple[str, ...] = ()) -> SiteImport:
+    """Crawl the site of `start_url` into the serving collection of `cfg`.
+
+    Every page gets the access `groups` (none: every reader of the collection may read it).
+    """
     crawler = Crawler(start_url, limits or Limits())
     empty: dict[str, str] = {}
 
@@ -71,5 +75,6 @@ def import_site(start_url: str, cfg: store.StoreConfig, limits: Limits | None = 
         """Keep other documents, and this site's pages that failed for a passing reason."""
         return not crawler.owns(doc_id) or doc_id in crawler.failed
 
-    report = switch.change(site_documents(crawler, empty), cfg, keep=keep, progress=progress)
+    report = switch.change(site_documents(crawler, empty, groups), cfg, keep=keep,
+                           progress=progress)
     return SiteImport(report, crawler.fetched, {**crawler.skipped, **empty}, crawler.failed)

@@ -24,7 +24,7 @@ import pytest
 from flask import Flask
 
 from bench.servers import free_port, serving_in_thread
-from index import store, switch
+from index import access, store, switch
 from index.build import index_corpus, stored_documents
 from index.chunking import chunk_document
 from index.crawl import Crawler, CrawlError, Limits, Page, links, sitemap_urls
@@ -258,19 +258,28 @@ def site_documents_of(site: Site) -> list[Document]:
     return list(site_documents(Crawler(site.base + "/", limits()), {}))
 
 
-def test_indexing_a_corpus_keeps_imported_pages_and_an_import_keeps_files(
+def test_indexing_a_corpus_keeps_imported_pages_and_their_groups(
         site: Site, corpus_copy: Path, tmp_path: Path) -> None:
     cfg = StoreConfig(tmp_path / "index", "mixed")
+    about = site.base + "/about.html"
     files = index_corpus(corpus_copy, cfg, progress=False)
-    pages = import_site(site.base + "/about.html", cfg, limits(max_depth=0), progress=False)
-    assert pages.report.added == [site.base + "/about.html"] and pages.report.removed == []
+    pages = import_site(about, cfg, limits(max_depth=0), progress=False, groups=("crew",))
+    assert pages.report.added == [about] and pages.report.removed == []
     again = index_corpus(corpus_copy, cfg, progress=False)
     assert again.removed == [] and again.unchanged == len(files.added)
     switch.rebuild(corpus_copy, cfg, progress=False)
-    serving = switch.active(store.client(cfg), cfg.collection).collection
+    api = store.client(cfg)
+    serving = switch.active(api, cfg.collection).collection
     assert serving != cfg.collection
-    carried = stored_documents(store.client(cfg), serving, lambda _: True)
-    assert {d.id for d in carried} == {site.base + "/about.html", *files.added}
+    carried = {d.id: d for d in stored_documents(api, serving, lambda _: True)}
+    assert set(carried) == {about, *files.added}
+    assert carried[about].groups == ("crew",)  # a rebuild must not make a page public
+    chunks = store.chunks_collection(api, serving).get(where=store.where_doc_in([about]),
+                                                       include=["metadatas"])
+    assert chunks["metadatas"] and {access.groups_of(m) for m in chunks["metadatas"]} == {
+        ("crew",)}
+    regrouped = import_site(about, cfg, limits(max_depth=0), progress=False)
+    assert regrouped.report.updated == [about]  # new groups re-index the page
 
 
 def test_an_unreachable_or_refused_start_url_fails_clearly(tmp_path: Path, site: Site) -> None:
