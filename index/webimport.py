@@ -10,8 +10,9 @@ pages that failed for a passing reason (a timeout, a 5xx); other documents are n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from index import store, switch
 from index.build import IndexReport
@@ -78,3 +79,15 @@ def import_site(start_url: str, cfg: store.StoreConfig, limits: Limits | None = 
     report = switch.change(site_documents(crawler, empty, groups), cfg, keep=keep,
                            progress=progress)
     return SiteImport(report, crawler.fetched, {**crawler.skipped, **empty}, crawler.failed)
+
+
+def job_body(url: str, limits: Limits) -> bytes:
+    """Return a queued import job's body: the start URL and the limits."""
+    return json.dumps({"url": url, "limits": asdict(limits)}).encode()
+
+
+def run_job(body: bytes, cfg: store.StoreConfig, groups: tuple[str, ...]) -> SiteImport:
+    """Run a queued import job (see `job_body`) into the collection of `cfg`."""
+    job = json.loads(body)
+    return import_site(str(job["url"]), cfg, Limits(**job["limits"]), progress=False,
+                       groups=groups)

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -329,6 +330,49 @@ def test_citeqa_import_into_a_collection_then_ask_it(site: Site, tmp_path: Path)
     assert cited["url"] == site.base + "/notes.txt" and "12 tonnes" in cited["text"]
     elsewhere = citeqa("ask", "--collection", "default", *data, "How heavy a load can it lift?")
     assert elsewhere.returncode == 3 and "the index is empty" in elsewhere.stderr  # not here
+
+
+def test_the_api_imports_a_site_in_the_background(site: Site, tmp_path: Path) -> None:
+    app = create_app({"data_dir": tmp_path / "data", "corpus_dir": tmp_path,
+                      "admin_keys": "import-admin", "import_delay": 0.0,
+                      "import_max_page_bytes": 20_000, "index_check_seconds": 0.1},
+                     load_sync=True)
+    client = app.test_client()
+    admin = {"Authorization": "Bearer import-admin"}
+    assert client.post("/api/v1/collections", json={"name": "harbour"},
+                       headers=admin).status_code == 201
+    path = "/api/v1/collections/harbour/import"
+    assert client.post(path, json={"url": site.base + "/"}).status_code == 401
+    bad = client.post(path, json={"url": "ftp://127.0.0.1/x"}, headers=admin)
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_import"
+    assert client.post("/api/v1/collections/nowhere/import", json={"url": site.base + "/"},
+                       headers=admin).status_code == 404
+    accepted = client.post(path, json={"url": site.base + "/", "max_depth": 1, "max_pages": 9},
+                           headers=admin)
+    assert accepted.status_code == 202, accepted.get_json()
+    job = accepted.get_json()
+    assert job == {"id": f"import:{site.base}/", "status": "queued"}
+    deadline = time.monotonic() + 120
+    while (status := client.get(accepted.headers["Location"], headers=admin).get_json())[
+            "status"] not in ("ready", "failed"):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    assert status["status"] == "ready", status
+    deadline = time.monotonic() + 30
+    while True:
+        body = client.post("/api/v1/collections/harbour/answer", headers=admin,
+                           json={"question": "How many tonnes does the crane lift?"}).get_json()
+        if not body["abstained"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert body["citations"][0]["url"] == site.base + "/notes.txt"
+    down = client.post(path, json={"url": f"http://127.0.0.1:{free_port()}/"}, headers=admin)
+    failed_at = down.headers["Location"]
+    deadline = time.monotonic() + 60
+    while (status := client.get(failed_at, headers=admin).get_json())["status"] != "failed":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    assert status["reason"].startswith("cannot reach")
 
 
 def test_page_and_depth_limits(site: Site) -> None:
