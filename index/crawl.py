@@ -43,6 +43,7 @@ class Limits:
     timeout: float = 10.0
     max_bytes: int = 2_000_000
     user_agent: str = "citeqa-import/0.1"
+    max_seconds: float = 0.0  # stop fetching after this long (0: no limit)
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class Crawler:
         self.failed: set[str] = set()
         self.skipped: dict[str, str] = {}
         self.fetched = 0
+        self.complete = False  # every page found was fetched: unseen pages are gone
         self._robots = RobotFileParser()
         self._last_request = 0.0
 
@@ -181,7 +183,10 @@ class Crawler:
                     if url not in seen:
                         seen.add(url)
                         queue.append((url, 1))
+            began = time.monotonic()
             while queue and self.fetched < self.limits.max_pages:
+                if self.limits.max_seconds and time.monotonic() - began > self.limits.max_seconds:
+                    break
                 url, depth = queue.popleft()
                 if not self._allowed(url):
                     self.skipped[url] = "disallowed by robots.txt"
@@ -200,6 +205,7 @@ class Crawler:
                     if link not in seen and self.owns(link):
                         seen.add(link)
                         queue.append((link, depth + 1))
+            self.complete = not queue
 
     def _allowed(self, url: str) -> bool:
         """Tell whether robots.txt lets our user agent fetch `url`."""

@@ -5,7 +5,8 @@
 
 Each page becomes a Document whose id and citation link are its URL. A re-import embeds only
 pages whose text changed, removes the site's pages that are gone (or now disallowed), and keeps
-pages that failed for a passing reason (a timeout, a 5xx); other documents are never touched.
+pages that failed for a passing reason (a timeout, a 5xx) or that a crawl cut short by its
+page or time limit did not reach; other documents are never touched.
 """
 
 from __future__ import annotations
@@ -73,8 +74,11 @@ def import_site(start_url: str, cfg: store.StoreConfig, limits: Limits | None = 
     empty: dict[str, str] = {}
 
     def keep(doc_id: str) -> bool:
-        """Keep other documents, and this site's pages that failed for a passing reason."""
-        return not crawler.owns(doc_id) or doc_id in crawler.failed
+        """Keep other sites' documents, pages that failed for a passing reason, and pages a
+        crawl cut short by its limits did not reach."""
+        if not crawler.owns(doc_id) or doc_id in crawler.failed:
+            return True
+        return not crawler.complete and doc_id not in crawler.skipped and doc_id not in empty
 
     report = switch.change(site_documents(crawler, empty, groups), cfg, keep=keep,
                            progress=progress)

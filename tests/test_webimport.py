@@ -375,9 +375,15 @@ def test_the_api_imports_a_site_in_the_background(site: Site, tmp_path: Path) ->
     assert status["reason"].startswith("cannot reach")
 
 
-def test_page_and_depth_limits(site: Site) -> None:
+def test_page_and_depth_limits(site: Site, tmp_path: Path) -> None:
     crawler = Crawler(site.base + "/", limits(max_pages=3))
-    assert len(list(crawler.pages())) == 3 and crawler.fetched == 3
+    assert len(list(crawler.pages())) == 3 and crawler.fetched == 3 and not crawler.complete
+    cfg = StoreConfig(tmp_path / "index", "website")
+    whole = import_site(site.base + "/", cfg, limits(), progress=False)
+    (site.root / "about.html").unlink()
+    cut = import_site(site.base + "/", cfg, limits(max_pages=3), progress=False)
+    assert cut.report.removed == [f"{site.base}/about.html"]  # seen gone; the rest unreached
+    assert cut.report.unchanged == 2 and len(whole.report.added) > 4  # the start, the orphan
     crawler = Crawler(site.base + "/", limits(max_depth=0))
     assert [p.url for p in crawler.pages()] == [site.base + "/"]
 

@@ -9,12 +9,14 @@ per collection, and shows `queued`, `indexing`, `ready` or `failed` with the rea
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote
 
 from flask import Response, jsonify
 
 from index.access import GroupError, clean_groups
 from index.crawl import Crawler, CrawlError
+from index.uploads import LEASE_SECONDS
 from index.webimport import job_body, limits_from
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
@@ -30,6 +32,7 @@ bp.document(
           (400, 401, 403, 404, 415, 429)),
 )
 JOB_PREFIX = "import:"
+CRAWL_SECONDS = LEASE_SECONDS / 3  # leave the job's lease time to embed what was fetched
 
 
 @bp.post("/api/v1/collections/<name>/import")
@@ -40,8 +43,9 @@ def import_site(name: str) -> tuple[Response, int]:
         raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
     req = parse(SiteImportRequest)
     cfg = config()
-    limits = limits_from(cfg, min(req.max_pages or cfg.import_max_pages, cfg.import_max_pages),
-                         req.max_depth)
+    limits = replace(limits_from(cfg, min(req.max_pages or cfg.import_max_pages,
+                                          cfg.import_max_pages), req.max_depth),
+                     max_seconds=CRAWL_SECONDS)
     try:
         start = Crawler(req.url, limits).start
         groups = clean_groups(req.groups.split(",") if isinstance(req.groups, str)
