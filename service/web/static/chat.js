@@ -112,6 +112,7 @@
   }
 
   function safeLink(url) {
+    if (!url) return "";  // a document without a link: not this page's own address
     try {
       const parsed = new URL(url, location.href);
       return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : "";
@@ -149,59 +150,73 @@
     return documents.get(id);
   }
 
-  // Split a document into headings, list items and paragraphs, each with the offsets of the
-  // text it shows (Markdown markers such as "## " and "- " are left out, offsets kept).
-  function blocksOf(text) {
-    const blocks = [];
-    let para = null;
-    let at = 0;
-    for (const line of text.split("\n")) {
-      const start = at;
-      const end = at + line.length;
-      at = end + 1;
-      const heading = /^(#{1,6})[ \t]+/.exec(line);
-      const item = /^[ \t]*([-*+]|\d+[.)])[ \t]+/.exec(line);
-      if (!line.trim()) { para = null; continue; }
-      if (heading) {
-        para = null;
-        blocks.push({ kind: `h${Math.min(heading[1].length + 2, 6)}`, start: start + heading[0].length, end });
-      } else if (item) {
-        para = null;
-        blocks.push({ kind: "li", ordered: /\d/.test(item[1]), start: start + item[0].length, end });
-      } else if (para) {
-        para.end = end;
+  // Markdown-ish block structure: headings, list items, and paragraphs between blank lines.
+  const HEADING = /^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$/;
+  const ITEM = /^[ \t]*([-*+]|\d{1,9}[.)])[ \t]+/;
+
+  // Split a document into blocks that keep the offsets of the text they show, so that any
+  // range of the text maps onto the rendered blocks exactly (markers are the only thing hidden).
+  function blocks(text) {
+    const found = [];
+    let open = null;
+    for (let pos = 0; pos <= text.length;) {
+      const stop = text.indexOf("\n", pos) < 0 ? text.length : text.indexOf("\n", pos);
+      const line = text.slice(pos, stop);
+      const heading = HEADING.exec(line);
+      const item = ITEM.exec(line);
+      if (!line.trim()) {
+        open = null;
+      } else if (heading && heading[2]) {
+        const from = pos + line.indexOf(heading[2], heading[1].length);
+        found.push({ tag: `h${Math.min(heading[1].length + 2, 6)}`, from, to: from + heading[2].length });
+        open = null;
+      } else if (item && item[0].length < line.length) {
+        open = { tag: "li", ordered: /\d/.test(item[1]), number: parseInt(item[1], 10),
+          from: pos + item[0].length, to: stop };
+        found.push(open);
+      } else if (open) {
+        open.to = stop;
       } else {
-        para = { kind: "p", start, end };
-        blocks.push(para);
+        open = { tag: "p", from: pos + line.search(/\S/), to: stop };
+        found.push(open);
       }
+      pos = stop + 1;
     }
-    return blocks;
+    return found;
   }
 
-  // Render a document with its structure; every part of the cited span is a <mark>.
-  function renderDocument(text, citation) {
+  // Append text[from:to] to a node, marking the part inside [start, end).
+  function appendMarked(node, text, from, to, start, end, marks) {
+    const a = Math.min(Math.max(from, start), to);
+    const b = Math.max(Math.min(to, end), a);
+    if (a > from) node.append(text.slice(from, a));
+    if (b > a) {
+      const mark = el("mark", { class: "cited", text: text.slice(a, b) });
+      marks.push(mark);
+      node.append(mark);
+    }
+    if (to > b) node.append(text.slice(b, to));
+  }
+
+  // Render a document's structure from text nodes, with text[start:end] highlighted.
+  function renderDocument(text, start, end) {
     const nodes = [];
     const marks = [];
     let list = null;
-    for (const block of blocksOf(text)) {
-      const node = el(block.kind === "li" ? "li" : block.kind);
-      const from = Math.max(block.start, citation.start);
-      const to = Math.min(block.end, citation.end);
-      if (from < to) {
-        const mark = el("mark", { text: text.slice(from, to) });
-        node.append(text.slice(block.start, from), mark, text.slice(to, block.end));
-        marks.push(mark);
-      } else {
-        node.append(text.slice(block.start, block.end));
-      }
-      if (block.kind === "li") {
-        const tag = block.ordered ? "ol" : "ul";
-        if (!list || list.tagName.toLowerCase() !== tag) { list = el(tag); nodes.push(list); }
-        list.append(node);
-      } else {
+    for (const block of blocks(text)) {
+      const node = el(block.tag, {});
+      appendMarked(node, text, block.from, block.to, start, end, marks);
+      if (block.tag !== "li") {
         list = null;
         nodes.push(node);
+        continue;
       }
+      if (!list || list.ordered !== block.ordered) {
+        list = { ordered: block.ordered, node: el(block.ordered ? "ol" : "ul", {}) };
+        if (block.ordered && block.number !== 1) list.node.setAttribute("start", String(block.number));
+        nodes.push(list.node);
+      }
+      list.node.append(node);
     }
     return { nodes, marks };
   }
@@ -221,12 +236,11 @@
     document.body.classList.add("source-open");
     try {
       const doc = await loadDocument(citation.document_id);
-      const { nodes, marks } = renderDocument(doc.text, citation);
+      const { nodes, marks } = renderDocument(doc.text, citation.start, citation.end);
       body.replaceChildren(...nodes);
       const mark = marks[0];
       if (mark) {
-        mark.id = "cited";
-        mark.tabIndex = -1;
+        Object.assign(mark, { id: "cited", tabIndex: -1 });
         mark.scrollIntoView({ block: "center" });
         mark.focus({ preventScroll: true });
       }
