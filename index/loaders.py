@@ -16,6 +16,7 @@ from index.documents import Document
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 META_SUFFIX = ".meta.json"
+FOLDER_ACCESS = "_access.json"  # {"groups": [...]} for every file in its folder and below
 _BLOCK_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th",
                "dt", "dd", "figcaption", "caption")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -35,13 +36,23 @@ def discover(corpus_dir: Path) -> list[Path]:
     )
 
 
-def fingerprint(path: Path) -> str:
-    """Hash a file together with its metadata sidecar, so either change re-indexes it."""
+def fingerprint(path: Path, rule: Path | None = None) -> str:
+    """Hash a file with its metadata sidecar (and folder rule), so any change re-indexes it."""
     digest = hashlib.sha256(path.read_bytes())
-    meta = _meta_path(path)
-    if meta.exists():
-        digest.update(meta.read_bytes())
+    for extra in (_meta_path(path), rule):
+        if extra is not None and extra.exists():
+            digest.update(extra.read_bytes())
     return digest.hexdigest()
+
+
+def folder_rule(path: Path, corpus_dir: Path) -> Path | None:
+    """Return the nearest `_access.json` from a file's folder up to the corpus folder."""
+    for folder in (path.parent, *path.parent.parents):
+        if (folder / FOLDER_ACCESS).is_file():
+            return folder / FOLDER_ACCESS
+        if folder == corpus_dir:
+            return None
+    return None
 
 
 def load(path: Path, corpus_dir: Path) -> Document:
@@ -54,15 +65,17 @@ def load(path: Path, corpus_dir: Path) -> Document:
     else:
         text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
         title, url = text_title(text, markdown=suffix != ".txt"), ""
-    meta = _read_meta(path)
+    meta = _read_json(_meta_path(path))
+    rule = None if "groups" in meta else folder_rule(path, corpus_dir)
+    groups = _groups(_read_json(rule) if rule else meta, rule or _meta_path(path))
     title = str(meta.get("title") or title or path.stem.replace("-", " ").replace("_", " "))
     return Document(
         id=path.relative_to(corpus_dir).as_posix(),
         title=title.strip(),
         url=str(meta.get("url") or url),
         text=text,
-        fingerprint=fingerprint(path),
-        groups=_groups(meta, path),
+        fingerprint=fingerprint(path, rule),
+        groups=groups,
     )
 
 
@@ -77,9 +90,8 @@ def _meta_path(path: Path) -> Path:
     return path.with_name(path.stem + META_SUFFIX)
 
 
-def _read_meta(path: Path) -> dict[str, object]:
-    """Read `name.meta.json` beside a file, if there is one."""
-    meta = _meta_path(path)
+def _read_json(meta: Path) -> dict[str, object]:
+    """Read a JSON object (a `name.meta.json` sidecar or a folder rule), if the file exists."""
     if not meta.exists():
         return {}
     try:
@@ -91,15 +103,15 @@ def _read_meta(path: Path) -> dict[str, object]:
     return data
 
 
-def _groups(meta: dict[str, object], path: Path) -> tuple[str, ...]:
-    """Return the access groups a sidecar gives its document (none: every reader)."""
+def _groups(meta: dict[str, object], source: Path) -> tuple[str, ...]:
+    """Return the access groups a sidecar or folder rule gives (none: every reader)."""
     given = meta.get("groups", [])
     if not isinstance(given, list) or not all(isinstance(g, str) for g in given):
-        raise LoaderError(f"{_meta_path(path)}: `groups` must be a list of strings")
+        raise LoaderError(f"{source}: `groups` must be a list of strings")
     try:
         return clean_groups(given)
     except GroupError as exc:
-        raise LoaderError(f"{_meta_path(path)}: {exc}") from exc
+        raise LoaderError(f"{source}: {exc}") from exc
 
 
 def text_title(text: str, markdown: bool) -> str:

@@ -252,9 +252,20 @@ def test_retrieval_filters_before_top_k(world: tuple[Flask, list[dict[str, Any]]
 
 
 def test_files_keep_their_groups(tmp_path: Path) -> None:
-    """A sidecar `name.meta.json` gives a corpus file its groups."""
+    """A sidecar gives a file its groups; else the nearest folder rule; else none."""
     from index.loaders import load
 
-    (tmp_path / "memo.md").write_text("# Memo\n\nSecret things.\n")
-    (tmp_path / "memo.meta.json").write_text('{"groups": ["board", "legal"]}')
-    assert load(tmp_path / "memo.md", tmp_path).groups == ("board", "legal")
+    board = tmp_path / "board" / "2024"
+    board.mkdir(parents=True)
+    (tmp_path / "board" / "_access.json").write_text('{"groups": ["board"]}')
+    for folder in (tmp_path, board):
+        (folder / "memo.md").write_text("# Memo\n\nThings.\n")
+    (board / "open.md").write_text("# Open\n\nThings.\n")
+    (board / "open.meta.json").write_text('{"groups": ["board", "legal"]}')
+    assert load(board / "memo.md", tmp_path).groups == ("board",)
+    assert load(board / "open.md", tmp_path).groups == ("board", "legal")
+    assert load(tmp_path / "memo.md", tmp_path).groups == ()
+    before = load(board / "memo.md", tmp_path).fingerprint
+    (tmp_path / "board" / "_access.json").write_text('{"groups": ["board", "audit"]}')
+    after = load(board / "memo.md", tmp_path)
+    assert after.groups == ("audit", "board") and after.fingerprint != before
