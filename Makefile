@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load clean readme
+	bench-load bench-access clean readme
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,13 +56,16 @@ test: system-deps install-test lint
 	$(BIN)/pytest
 
 # Benchmarks write bench/results/; each part can run alone.
-bench: bench-core bench-quality bench-load
+bench: bench-core bench-quality bench-load bench-access
 
 bench-core: install-test
 	$(BIN)/python -m bench.core
 
 bench-quality: install-test
 	$(BIN)/python -m bench.quality
+
+bench-access: install-test
+	$(BIN)/python -m bench.access
 
 bench-load: system-deps install-test
 	$(BIN)/python -m bench.load

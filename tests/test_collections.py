@@ -125,6 +125,21 @@ def test_collections_are_listed_and_one_model_each(client: FlaskClient, garden: 
     }).status_code == 404
 
 
+def test_feedback_is_kept_per_collection(app: Flask, client: FlaskClient, garden: str) -> None:
+    from service.web.feedback import FeedbackStore
+
+    body = answered(client, "garden", "When does the community garden open?")
+    resp = client.post("/api/v1/collections/garden/feedback", headers=AS_READER, json={
+        "question": "When does the community garden open?", "answer": body, "rating": "up"})
+    assert resp.status_code == 200
+    store = FeedbackStore(app.extensions["citeqa.engine"].config.feedback_db)
+    cases = list(store.eval_cases("garden"))
+    assert [c["question"] for c in cases] == ["When does the community garden open?"]
+    assert list(store.eval_cases("default")) == []
+    assert client.post("/api/v1/collections/nowhere/feedback", headers=AS_READER, json={
+        "question": "q", "answer": body, "rating": "up"}).status_code == 404
+
+
 def test_roles_and_scopes(client: FlaskClient, garden: str) -> None:
     as_scoped = {"Authorization": f"Bearer {SCOPED}"}
     assert client.post("/api/v1/collections", json={"name": "nope"},
