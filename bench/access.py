@@ -24,7 +24,8 @@ from service.core.retrieval import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-WORDS = ["harbour", "lease", "reactor", "audit", "payroll", "orchard", "uplink", "vault", "memo", "policy", "staff", "leave", "budget"]
+WORDS = ("harbour", "lease", "reactor", "audit", "payroll", "orchard", "uplink", "vault", "memo",
+         "policy", "staff", "leave", "budget")
 CALLERS = {"no filter": EVERYTHING, "public only": PUBLIC,
            "one group": Access(frozenset({"alpha"}))}
 
