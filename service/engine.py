@@ -25,6 +25,7 @@ from service.contract import (
 )
 from service.drafts import Draft, compose
 from service.extractive import PROFILES, ExtractiveBackend
+from service.meaning import Judge
 from service.observability import count_answer, stage
 from service.questions import Question
 from service.reloader import Reloader
@@ -43,8 +44,13 @@ def backend_for(config: Config) -> AnswerBackend:
 
         return LLMBackend(config)
     if config.backend == "extractive":
-        return ExtractiveBackend(PROFILES[config.abstention])
+        return ExtractiveBackend(PROFILES[config.abstention], judge=judge_for(config))
     raise ValueError(f"CITEQA_BACKEND must be `extractive` or `openai`, not {config.backend!r}")
+
+
+def judge_for(config: Config) -> Judge | None:
+    """Return the relevance model's judge when the settings decide by meaning."""
+    return Judge.shipped() if config.meaning else None
 
 
 class NotReady(RuntimeError):
@@ -61,8 +67,9 @@ class Engine:
     def __init__(self, config: Config, backend: AnswerBackend | None = None) -> None:
         """Remember the settings; `load()` does the heavy work."""
         self.config = config
+        self.judge = judge_for(config)
         self.backend = backend or backend_for(config)
-        self.fallback = ExtractiveBackend(PROFILES[config.abstention])
+        self.fallback = ExtractiveBackend(PROFILES[config.abstention], judge=self.judge)
         self._retriever: Retriever | None = None
         self._texts: Collection | None = None
         self._error = "index is loading"
@@ -191,12 +198,11 @@ class Engine:
         draft = self.fallback.draft(question, passages, retriever)
         return self._verified(question, passages, retriever, draft, self.fallback.name, why)
 
-    @staticmethod
-    def _verified(question: Question, passages: list[Passage], retriever: Retriever,
+    def _verified(self, question: Question, passages: list[Passage], retriever: Retriever,
                   draft: Draft, backend: str, fallback: str = "") -> AnswerResponse:
         """Check the draft's citations, then write the answer or the abstention."""
         with stage("verify"):
-            draft, report = Verifier.over(retriever).verify(draft, passages)
+            draft, report = Verifier.over(retriever, self.judge).verify(draft, passages)
         count_answer(draft.abstained)
         if draft.abstained:
             return AnswerResponse(answer=NOT_COVERED, abstained=True, reason=draft.reason,

@@ -72,6 +72,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Reverse proxies in front of the service whose X-Forwarded-* headers are trusted."),
     Setting("CITEQA_ABSTENTION", "balanced",
             "Offline abstention profile: `balanced`, or `strict` (refuses more; tuned on SQuAD)."),
+    Setting("CITEQA_MEANING", "false",
+            "Decide by meaning: citeqa's relevance model picks and refuses offline answers and "
+            "checks every claim (`false`: word rules only)."),
     Setting("CITEQA_TORCH_THREADS", "1",
             "CPU threads per serving process for embedding a query; more oversubscribes cores."),
 )
@@ -127,6 +130,7 @@ class Config:
     proxy_hops: int
     torch_threads: int
     abstention: str
+    meaning: bool
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:
@@ -159,6 +163,7 @@ class Config:
             "proxy_hops": int(_read("CITEQA_PROXY_HOPS")),
             "torch_threads": int(_read("CITEQA_TORCH_THREADS")),
             "abstention": _read("CITEQA_ABSTENTION"),
+            "meaning": _read("CITEQA_MEANING").lower() in TRUE,
             "allowed_origins": _split(_read("CITEQA_ALLOWED_ORIGINS"), ","),
             "feedback_db": _read("CITEQA_FEEDBACK_DB"),
             "examples": _split(_read("CITEQA_EXAMPLES"), "|"),

@@ -2,7 +2,9 @@
 
 A claim is supported by one sentence (or two adjacent ones) of a passage when every number,
 name and negation of the claim is there, and the sentence covers the claim's key terms, alone
-or with a meaning the embedding model finds close.
+or with a meaning the embedding model finds close. Deciding by meaning, the relevance model
+judges each sentence that passes those hard checks: it keeps a claim the sentence supports,
+and drops one the sentence contradicts even when the words match.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from index.documents import Span
 from service import evidence
 from service.contract import Verification
 from service.drafts import Claim, Draft, Evidence
+from service.meaning import Judge
 from service.retrieval import Passage, Retriever
 from service.terms import STOPWORDS, content_terms, words
 
@@ -80,12 +83,14 @@ class Verifier:
 
     idf: Callable[[str], float]
     embed: Embed
+    judge: Judge | None = None
     _vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def over(cls, retriever: Retriever) -> Verifier:
+    def over(cls, retriever: Retriever, judge: Judge | None = None) -> Verifier:
         """Return a verifier with the retriever's word weights and embedding model."""
-        return cls(retriever.idf, retriever.vectors.embeddings.embed_documents)  # type: ignore[union-attr]
+        return cls(retriever.idf, retriever.vectors.embeddings.embed_documents,  # type: ignore[union-attr]
+                   judge)
 
     def verify(self, draft: Draft, passages: list[Passage]) -> tuple[Draft, Verification]:
         """Return the draft with only supported claims, each citing its narrowest support."""
@@ -126,11 +131,36 @@ class Verifier:
         terms = list(dict.fromkeys(content_terms(claim)))
         if not terms:
             return None
+        if self.judge:
+            return self._by_meaning(claim, terms, passage, self.judge)
         singles, pairs = self._candidates(claim, terms, passage)
         whole = [s for s in singles if s.score >= 1.0]
         if whole:
             return whole[0]
         return self._closest(claim, singles) or self._closest(claim, pairs)
+
+    def _by_meaning(self, claim: str, terms: list[str], passage: Passage,
+                    judge: Judge) -> Support | None:
+        """Return the sentence the model finds supports the claim, unless one contradicts it.
+
+        A sentence holding all the claim's key terms also supports it unless the model finds
+        it contradicts the claim.
+        """
+        context = f"{passage.title} {passage.heading}"
+        windows = [Evidence(passage, s.start, s.end)
+                   for s in passage.sentences or [Span(passage.start, passage.end)]]
+        windows = [w for w in windows if _facts_match(claim, w.text, context)]
+        if not windows:
+            return None
+        limits = judge.limits
+        verdicts = judge.judge(claim, [w.text for w in windows])
+        worst = max(v.contradicts for v in verdicts)
+        if worst >= limits.contradiction and worst > max(v.supports for v in verdicts):
+            return None
+        found = [Support(w, v.supports) for w, v in zip(windows, verdicts, strict=True)
+                 if v.supports >= limits.support
+                 or evidence.coverage(terms, w.text, context, self.idf) >= 1.0]
+        return max(found, key=lambda s: s.score, default=None)
 
     def _candidates(self, claim: str, terms: list[str],
                     passage: Passage) -> tuple[list[Support], list[Support]]:

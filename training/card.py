@@ -10,13 +10,18 @@ CARD_FILE = "MODEL_CARD.md"
 HELD_OUT_START = "<!-- held-out:start -->"
 HELD_OUT_END = "<!-- held-out:end -->"
 
-_DATA = """\
-| data | pairs used | source | licence |
-|---|---|---|---|
-| SciFact train claims (`claims_train_with_evidence.jsonl`, minus the 2 claims also in the test file and the fifth kept for tuning) with their evidence sentences; other sentences of the cited abstracts as neutral pairs | {scifact} | allenai/scifact release (shared data folder) | claims CC BY 4.0, abstracts ODC-By 1.0 |
-| SQuAD 2.0 sample, questions 1–175 only (176–250 tune the service's limits): the sentence holding the answer as a supporting pair, the three other sentences closest in words (and those of unanswerable questions) as neutral | {squad} | SQuAD 2.0 dev sample (shared data folder) | CC BY-SA 4.0 |
-| SNLI dev + test pairs as released with e-SNLI, balanced sample | {esnli} | github.com/OanaMariaCamburu/e-SNLI (`training/data/`) | SNLI CC BY-SA 4.0; e-SNLI MIT |
-"""
+_SOURCES = (
+    ("SciFact train claims (`claims_train_with_evidence.jsonl`, minus the 2 claims also in the "
+     "test file and the fifth kept for tuning) with their evidence sentences; other sentences "
+     "of the cited abstracts as neutral pairs", "scifact",
+     "allenai/scifact release (shared data folder)", "claims CC BY 4.0, abstracts ODC-By 1.0"),
+    ("SQuAD 2.0 sample, questions 1–175 only (176–250 tune the service's limits): the sentence "
+     "holding the answer as a supporting pair, the three other sentences closest in words (and "
+     "those of unanswerable questions) as neutral", "squad",
+     "SQuAD 2.0 dev sample (shared data folder)", "CC BY-SA 4.0"),
+    ("SNLI dev + test pairs as released with e-SNLI, balanced sample", "esnli",
+     "github.com/OanaMariaCamburu/e-SNLI (`training/data/`)", "SNLI CC BY-SA 4.0; e-SNLI MIT"),
+)
 
 
 def _cell(row: dict[str, int] | None) -> str:
@@ -24,6 +29,14 @@ def _cell(row: dict[str, int] | None) -> str:
     if not row:
         return "0"
     return f"{sum(row.values())} ({', '.join(f'{k} {v}' for k, v in row.items())})"
+
+
+def _table(pairs: dict[str, dict[str, int]]) -> str:
+    """Return the training data table: what, how many pairs, source, licence."""
+    rows = ["| data | pairs used | source | licence |", "|---|---|---|---|"]
+    rows += [f"| {what} | {_cell(pairs.get(key))} | {source} | {licence} |"
+             for what, key, source, licence in _SOURCES]
+    return "\n".join(rows)
 
 
 def write(out: Path, settings: dict[str, Any], pairs: dict[str, dict[str, int]],
@@ -51,8 +64,7 @@ to choose and refuse answer sentences, and its verifier to keep, re-cite or drop
   no torch at serving time. Reproduce with `make train` (same seed, same data).
 
 ## Training data
-{_DATA.format(scifact=_cell(pairs.get('scifact')), squad=_cell(pairs.get('squad')),
-              esnli=_cell(pairs.get('esnli')))}
+{_table(pairs)}
 Never used: SciFact test claims, SQuAD sample questions 251–500, any other SQuAD dev question.
 
 ## Settings

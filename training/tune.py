@@ -1,4 +1,4 @@
-"""Tune the service's meaning limits on training data the model never saw; `python -m training.tune`.
+"""Tune the meaning limits on training data the model never saw; `python -m training.tune`.
 
 The verifier's limits are searched on the fifth of SciFact train claims kept out of training,
 the offline backend's on SQuAD sample questions 176-250. Writes the best limits and their
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "meaning_tuning.json"
 VERIFIER_GRID = {"support": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
                  "contradiction": (0.3, 0.4, 0.5, 0.6, 0.7, 0.9)}
-ANSWER_GRID = {"rerank": (3, 4, 6), "weight": (0.0, 0.5, 1.0, 2.0),
+ANSWER_GRID = {"rerank": (3, 5), "rerank_accepted": (1, 3), "weight": (0.0, 1.0, 3.0),
                "confirm": (0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
                "answer": (0.5, 0.7, 0.8, 0.9, 1.01)}
 
