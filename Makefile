@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load clean train train-smoke
+	bench-load clean readme train train-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,9 +71,14 @@ bench-core: install-test
 
 bench-quality: install-test
 	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.meaning
 
 bench-load: system-deps install-test
 	$(BIN)/python -m bench.load
+
+# The README's settings table comes from service/settings.py.
+readme: install
+	$(BIN)/python -m bench.readme
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -30,13 +30,12 @@ from bench.scifact_data import judged_first, load_scifact
 from bench.squad import evaluate, split
 from bench.squad_data import load_squad
 from index.loaders import load_corpus
-from service.contract import AnswerRequest
-from service.drafts import Claim, Draft
-from service.engine import Engine
-from service.extractive import ExtractiveBackend
-from service.meaning import Judge
-from service.retrieval import Passage, Retriever
-from service.verify import Verifier
+from service.core.drafts import Claim, Draft
+from service.core.engine import Engine
+from service.core.extractive import ExtractiveBackend
+from service.core.meaning import Judge
+from service.core.retrieval import Passage, Retriever
+from service.core.verify import Verifier
 from training.card import CARD_FILE, HELD_OUT_END, HELD_OUT_START
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +84,7 @@ def answer_latency(engine: Engine, rounds: int) -> float:
     for _ in range(rounds):
         for question in QUESTIONS:
             began = time.perf_counter()
-            engine.answer(AnswerRequest(question=question))
+            engine.answer(question)
             seconds.append(time.perf_counter() - began)
     return round(1000 * percentile(seconds, 50), 1)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from index.store import StoreConfig
-from service.evals import CaseError, read_cases
+from service.core.evals import CaseError, read_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 

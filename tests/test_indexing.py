@@ -9,7 +9,7 @@ from pathlib import Path
 
 from index.build import index_corpus, vector_store
 from index.store import StoreConfig
-from service.retrieval import Retriever
+from service.core.retrieval import Retriever
 
 
 def _doc_ids(cfg: StoreConfig) -> set[str]:

@@ -8,12 +8,11 @@ import pytest
 
 from index.build import index_corpus
 from index.store import StoreConfig
-from service.contract import AnswerRequest
-from service.drafts import Draft
-from service.engine import Engine
-from service.meaning import unanswered
+from service.core.drafts import Draft
+from service.core.engine import Engine
+from service.core.meaning import unanswered
+from service.core.verify import Verifier, claims_from_text
 from service.settings import Config
-from service.verify import Verifier, claims_from_text
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +63,7 @@ def cited(draft: Draft) -> str:
 ])
 def test_paraphrased_questions_are_answered(library: Engine, question: str,
                                             expected: str) -> None:
-    answer = library.answer(AnswerRequest(question=question))
+    answer = library.answer(question)
     assert not answer.abstained, answer.reason
     assert expected in answer.answer
 
@@ -75,7 +74,7 @@ def test_paraphrased_questions_are_answered(library: Engine, question: str,
     "When was the paper mill closed?",
 ])
 def test_questions_the_page_does_not_answer_are_refused(library: Engine, question: str) -> None:
-    answer = library.answer(AnswerRequest(question=question))
+    answer = library.answer(question)
     assert answer.abstained, answer.answer
     assert answer.reason
 
@@ -114,14 +113,13 @@ def test_shipped_page_reversal_is_dropped_though_the_words_match(shipped: Engine
 
 
 def test_shipped_page_paraphrased_question_is_answered(shipped: Engine) -> None:
-    answer = shipped.answer(AnswerRequest(question="Until what date was Operation IMPACT "
-                                                   "prolonged?"))
+    answer = shipped.answer("Until what date was Operation IMPACT prolonged?")
     assert not answer.abstained, answer.reason
     assert "March 31, 2017" in answer.answer
 
 
 def test_shipped_page_unanswerable_question_is_refused(shipped: Engine) -> None:
-    answer = shipped.answer(AnswerRequest(question="Who is the Prime Minister of Canada?"))
+    answer = shipped.answer("Who is the Prime Minister of Canada?")
     assert answer.abstained
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.relevance import MODEL_DIR, RelevanceModel, shipped
+from service.core.relevance import MODEL_DIR, RelevanceModel, shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 # int8 weights against the float CrossEncoder that wrote the reference probabilities
@@ -48,7 +48,8 @@ def test_model_tells_an_answer_from_a_contradiction_and_from_nothing() -> None:
 
 
 def test_serving_imports_no_torch() -> None:
-    code = ("import sys; from service.relevance import shipped; shipped().judge([('a', 'b')]); "
+    code = ("import sys; from service.core.relevance import shipped; "
+            "shipped().judge([('a', 'b')]); "
             "bad = {'torch', 'transformers', 'sentence_transformers'} & set(sys.modules); "
             "sys.exit(', '.join(sorted(bad)))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from index.chunking import sentence_spans
-from service.terms import content_terms
+from service.core.terms import content_terms
 
 HERE = Path(__file__).resolve().parent
 ESNLI = HERE / "data" / "esnli_dev_test.jsonl.gz"

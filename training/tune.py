@@ -21,11 +21,11 @@ from bench.metrics import mean
 from bench.squad import draft_outcome
 from bench.squad_data import load_squad
 from index.chunking import sentence_spans
-from service.extractive import ExtractiveBackend
-from service.meaning import LIMITS, Judge, MeaningLimits
-from service.relevance import Judgement, RelevanceModel
-from service.retrieval import Passage
-from service.verify import Verifier
+from service.core.extractive import ExtractiveBackend
+from service.core.meaning import LIMITS, Judge, MeaningLimits
+from service.core.relevance import Judgement, RelevanceModel
+from service.core.retrieval import Passage
+from service.core.verify import Verifier
 from training.data import SQUAD_TUNE_QUESTIONS, abstracts, scifact_claims
 
 ROOT = Path(__file__).resolve().parents[1]

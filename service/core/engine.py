@@ -1,0 +1,255 @@
+"""The question-answering flow: condense, retrieve, draft, compose — over one loaded index."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, replace
+
+from index import store, switch
+from index.build import vector_store
+from index.embedder import limit_threads
+from service.core.backends import AnswerBackend, BackendError
+from service.core.drafts import Draft, compose
+from service.core.extractive import PROFILES, ExtractiveBackend
+from service.core.loaded import LoadedIndex
+from service.core.meaning import Judge
+from service.core.questions import Question
+from service.core.reloader import Reloader
+from service.core.results import Answer, DocumentInfo, EventData, Hit, Message
+from service.core.retrieval import Passage, Retriever
+from service.core.verify import Verifier
+from service.ops.metrics import count_answer, stage
+from service.settings import Config
+
+NOT_COVERED = "The sources do not cover this question."
+log = logging.getLogger("citeqa")
+
+
+def judge_for(config: Config) -> Judge | None:
+    """Return the relevance model's judge when the settings decide by meaning."""
+    return Judge.shipped() if config.meaning else None
+
+
+def backend_for(config: Config) -> AnswerBackend:
+    """Return the answer backend the settings name."""
+    if config.backend == "openai":
+        from service.core.llm_backend import LLMBackend  # the OpenAI client takes ~1 s to import
+
+        return LLMBackend(config)
+    if config.backend == "extractive":
+        return ExtractiveBackend(PROFILES[config.abstention], judge=judge_for(config))
+    raise ValueError(f"CITEQA_BACKEND must be `extractive` or `openai`, not {config.backend!r}")
+
+
+class NotReady(RuntimeError):
+    """The index is not loaded (yet, or because it is missing or broken)."""
+
+
+class UnknownDocument(KeyError):
+    """No indexed document has this id."""
+
+
+class Engine:
+    """Hold the loaded index and answer questions over it; safe to share between threads."""
+
+    def __init__(self, config: Config, backend: AnswerBackend | None = None) -> None:
+        """Remember the settings; `load()` does the heavy work."""
+        self.config = config
+        self.judge = judge_for(config)
+        self.backend = backend or backend_for(config)
+        self.fallback = ExtractiveBackend(PROFILES[config.abstention], judge=self.judge)
+        self._index: LoadedIndex | None = None
+        self._error = "index is loading"
+        self._loaded = threading.Event()
+        self._reloader = Reloader(config.index_check_seconds, self._stale, self.load)
+
+    def store_config(self) -> store.StoreConfig:
+        """Return where the index lives (its base collection name)."""
+        return store.StoreConfig(self.config.data_dir, self.config.collection,
+                                 self.config.chroma_url, self.config.chroma_timeout)
+
+    def load(self) -> None:
+        """Open the serving collection, load the model and build the BM25 index.
+
+        A failure is recorded; a reload that fails keeps the index already serving.
+        """
+        try:
+            cfg = self.store_config()
+            api = store.client(cfg)
+            serving = switch.active(api, cfg.collection)
+            retriever = Retriever(vector_store(replace(cfg, collection=serving.collection), api),
+                                  deadline=store.deadline(cfg))
+            if not len(retriever):
+                raise NotReady("the index is empty: run `citeqa index` first")
+            limit_threads(self.config.torch_threads)
+            retriever.vectors.embeddings.embed_query("warm up")  # type: ignore[union-attr]
+            texts = store.docs_collection(api, serving.collection)
+            # one assignment: a request sees the old generation or the new one, never a mix
+            self._index = LoadedIndex(api, retriever, texts, serving.version)
+            self._error = ""
+        except NotReady as exc:
+            self._failed(str(exc))
+        except Exception as exc:  # a corrupt store raises many kinds; report, never crash
+            self._failed(f"the index could not be opened ({exc.__class__.__name__})")
+        finally:
+            self._loaded.set()
+
+    def _failed(self, reason: str) -> None:
+        """Record why the index could not be loaded, unless an older one still serves."""
+        log.warning("index load failed: %s", reason)
+        if self._index is None:
+            self._error = reason
+
+    def _stale(self) -> bool:
+        """Tell whether the index pointer moved since the load, or no index is loaded yet."""
+        index = self._index
+        if index is None:
+            return True
+        # reuse the open client: one small read per check
+        return switch.active(index.api, self.config.collection).version != index.version
+
+    def load_in_background(self) -> None:
+        """Start loading without blocking the caller."""
+        threading.Thread(target=self.load, name="citeqa-load", daemon=True).start()
+
+    @property
+    def status(self) -> str:
+        """Return "" when ready, else why not."""
+        return self._error
+
+    def loaded(self, wait: float = 30.0) -> LoadedIndex:
+        """Return the serving index generation, waiting briefly for a load in progress."""
+        self._loaded.wait(wait)
+        self._reloader.poll()
+        index = self._index
+        if index is None:
+            raise NotReady(self._error)
+        return index
+
+    def retriever(self, wait: float = 30.0) -> Retriever:
+        """Return the serving retriever."""
+        return self.loaded(wait).retriever
+
+    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
+        """Return ranked passages for a query."""
+        passages = self.retriever().search(query, top_k or self.config.top_k)
+        return [Hit(document_id=p.doc_id, title=p.title, url=p.url, heading=p.heading,
+                    text=p.text, start=p.start, end=p.end, score=round(p.fused, 6),
+                    dense=round(p.dense, 4), lexical=round(p.lexical, 4))
+                for p in passages]
+
+    def answer(self, question: str, history: list[Message] | None = None,
+               top_k: int | None = None) -> Answer:
+        """Answer a question with verified citations, or abstain with a reason."""
+        ask = Ask(question, history or [], top_k)
+        retriever = self.retriever()
+        try:
+            read, passages = self._retrieve(ask, retriever, self.backend)
+            with stage("answer"):
+                draft = self.backend.draft(read, passages, retriever)
+            return self._verified(read, passages, retriever, draft, self.backend.name)
+        except BackendError as exc:
+            return self._fall_back(ask, retriever, str(exc))
+
+    def answer_events(self, question: str, history: list[Message] | None = None,
+                      top_k: int | None = None) -> Iterator[tuple[str, EventData]]:
+        """Yield the answer as events: text deltas, citations, then the result.
+
+        A streaming backend's deltas are its unverified draft; `done` carries the verified
+        answer that replaces it. Otherwise the deltas spell the final answer.
+        """
+        ask = Ask(question, history or [], top_k)
+        if not self.backend.streams:
+            result = self.answer(question, history, top_k)
+            yield "citations", result.citations
+            words = result.answer.split(" ")
+            for i, word in enumerate(words):
+                yield "delta", word if i == 0 else " " + word
+            yield "done", result
+            return
+        retriever = self.retriever()
+        try:
+            read, passages = self._retrieve(ask, retriever, self.backend)
+            written = self.backend.draft_stream(read, passages, retriever)
+            draft = yield from _deltas(written)
+            result = self._verified(read, passages, retriever, draft, self.backend.name)
+        except BackendError as exc:
+            result = self._fall_back(ask, retriever, str(exc))
+        yield "citations", result.citations
+        yield "done", result
+
+    def _retrieve(self, ask: Ask, retriever: Retriever,
+                  backend: AnswerBackend) -> tuple[Question, list[Passage]]:
+        """Read the question as `backend` does and retrieve its passages."""
+        question = backend.question(ask.question, ask.history)
+        with stage("retrieve"):
+            return question, retriever.search(question.query, ask.top_k or self.config.top_k)
+
+    def _fall_back(self, ask: Ask, retriever: Retriever, why: str) -> Answer:
+        """Answer extractively because the configured backend failed, and say so."""
+        log.warning("answer backend %s failed (%s); answering extractively",
+                    self.backend.name, why)
+        question, passages = self._retrieve(ask, retriever, self.fallback)
+        draft = self.fallback.draft(question, passages, retriever)
+        return self._verified(question, passages, retriever, draft, self.fallback.name, why)
+
+    def _verified(self, question: Question, passages: list[Passage], retriever: Retriever,
+                  draft: Draft, backend: str, fallback: str = "") -> Answer:
+        """Check the draft's citations, then write the answer or the abstention."""
+        with stage("verify"):
+            draft, report = Verifier.over(retriever, self.judge).verify(draft, passages)
+        count_answer(draft.abstained)
+        if draft.abstained:
+            return Answer(answer=NOT_COVERED, abstained=True, reason=draft.reason,
+                          citations=[], query=question.query, backend=backend,
+                          fallback=fallback, verification=report)
+        text, citations = compose(draft.claims)
+        return Answer(answer=text, abstained=False, reason="", citations=citations,
+                      query=question.query, backend=backend, fallback=fallback,
+                      verification=report)
+
+    def documents(self) -> list[DocumentInfo]:
+        """Return every indexed document's metadata."""
+        texts = self.loaded().texts
+        records = store.within(store.deadline(self.store_config()),
+                               lambda: texts.get(include=["metadatas"]))
+        return sorted((
+            DocumentInfo(id=i, title=str((m or {}).get("title", "")),
+                         url=str((m or {}).get("url", "")),
+                         length=int(str((m or {}).get("length", 0))))
+            for i, m in zip(records["ids"], records["metadatas"] or [], strict=False)
+        ), key=lambda d: d.id)
+
+    def document(self, doc_id: str) -> DocumentInfo:
+        """Return one document with its full text."""
+        texts = self.loaded().texts
+        records = store.within(store.deadline(self.store_config()), lambda: texts.get(
+            ids=[doc_id], include=["metadatas", "documents"]))
+        if not records["ids"]:
+            raise UnknownDocument(doc_id)
+        meta = (records["metadatas"] or [{}])[0] or {}
+        text = (records["documents"] or [""])[0] or ""
+        return DocumentInfo(id=doc_id, title=str(meta.get("title", "")),
+                            url=str(meta.get("url", "")), length=len(text), text=text)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question as the engine receives it."""
+
+    question: str
+    history: list[Message]
+    top_k: int | None
+
+
+def _deltas(written: Generator[str, None, Draft]) -> Generator[tuple[str, EventData], None, Draft]:
+    """Pass each piece of written text on as a delta event; return the finished draft."""
+    while True:
+        try:
+            piece = next(written)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        if piece:
+            yield "delta", piece

@@ -1,0 +1,180 @@
+"""The offline answer: the best-supported sentences of the retrieved passages, verbatim."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.documents import Span
+from service.core import evidence
+from service.core.backends import AnswerBackend
+from service.core.drafts import Claim, Draft, Evidence
+from service.core.meaning import Judge, unanswered
+from service.core.questions import Question
+from service.core.retrieval import Passage, Retriever
+from service.core.terms import content_terms
+
+SECOND_SENTENCE_GAIN = 0.25
+MIN_QUOTE = 30
+UNADDRESSED = "no passage addresses what the question asks"
+# A trailing "…, and does the following:" clause only announces a list; it adds nothing.
+_LIST_TAIL = re.compile(r",?\s+(?:and\s+)?[^,]*\bthe following\b[^,]*:\s*$")
+
+
+@dataclass(frozen=True)
+class Abstention:
+    """When the best sentence is not good enough to answer with (tuned in bench/quality.py)."""
+
+    min_coverage: float = 0.5  # idf-weighted share of the question's terms in the sentence
+    min_coverage_with_meaning: float = 0.3  # ... enough when the passage is this close in meaning:
+    min_meaning: float = 0.5  # cosine similarity of passage and question
+    max_missing_idf: float | None = None  # a question term this rare must be in the passage
+
+
+# "balanced" answers what the text plainly holds (74% of SQuAD answerables, 28% of its
+# adversarial unanswerables refused); "strict" was tuned on SQuAD for overall accuracy (52% / 63%)
+# and refuses more paraphrased questions that the text does answer.
+PROFILES = {
+    "balanced": Abstention(),
+    "strict": Abstention(min_coverage=0.7, min_meaning=0.6, max_missing_idf=4.5),
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage and how well it answers the question."""
+
+    passage: Passage
+    span: Span
+    text: str
+    coverage: float
+    score: float
+
+    @property
+    def usable(self) -> str:
+        """Return the sentence without a trailing announcement of a list it does not hold."""
+        if not evidence.announces_list(self.text):
+            return self.text
+        tail = _LIST_TAIL.search(self.text)
+        if tail and tail.start() >= MIN_QUOTE:
+            return self.text[:tail.start()].rstrip()
+        return ""
+
+
+class ExtractiveBackend(AnswerBackend):
+    """Answer with verbatim sentences, or abstain when none holds what is asked."""
+
+    name = "extractive"
+
+    def __init__(self, abstention: Abstention | None = None, passages_read: int = 5,
+                 judge: Judge | None = None) -> None:
+        """Set when to abstain, how many passages to read, and whether to decide by meaning."""
+        self.abstention = abstention or Abstention()
+        self.passages_read = passages_read
+        self.judge = judge
+
+    def draft(self, question: Question, passages: list[Passage], retriever: Retriever) -> Draft:
+        """Pick the best sentence (and a second one if it adds), then decide to abstain."""
+        ranked = sorted(self._candidates(question, passages[:self.passages_read], retriever),
+                        key=lambda c: -c.score)
+        if not ranked:
+            return Draft(reason="nothing in the indexed documents matches the question")
+        if self.judge:
+            return self._by_meaning(question, ranked, retriever, self.judge)
+        best = ranked[0]
+        refusal = self._refusal(question, best, retriever)
+        if refusal:
+            return Draft(reason=refusal)
+        return self._answer(question, best, ranked, retriever)
+
+    def _by_meaning(self, question: Question, ranked: list[Candidate], retriever: Retriever,
+                    judge: Judge) -> Draft:
+        """Let the model pick among the rules' best sentences and decide whether one answers.
+
+        When the rules would answer, the model reads fewer sentences and needs less to agree.
+        """
+        limits = judge.limits
+        refusal = self._refusal(question, ranked[0], retriever)
+        if refusal and refusal != UNADDRESSED:
+            return Draft(reason=refusal)  # a rule that words alone settle
+        reads = limits.rerank if refusal else limits.rerank_accepted
+        top = [c for c in ranked[:reads]
+               if self._refusal(question, c, retriever) in (None, UNADDRESSED)]
+        chance = [j.supports for j in judge.judge(question.query, [c.usable or c.text
+                                                                   for c in top])]
+        pick = max(range(len(top)), key=lambda i: top[i].score + limits.weight * chance[i])
+        if chance[pick] < (limits.answer if refusal else limits.confirm):
+            return Draft(reason=unanswered(question.text))
+        best = top[pick]
+        return self._answer(question, best, [best, *(c for c in ranked if c is not best)],
+                            retriever)
+
+    def _answer(self, question: Question, best: Candidate, ranked: list[Candidate],
+                retriever: Retriever) -> Draft:
+        """Quote the best sentence, and a second one when it covers more of the question."""
+        chosen = [best]
+        if question.expects in (None, "list"):
+            covered = set(content_terms(best.usable))
+            for cand in ranked[1:4]:
+                gain = [t for t in question.terms
+                        if t in set(content_terms(cand.usable)) - covered]
+                weight = sum(retriever.idf(t) for t in gain)
+                total = sum(retriever.idf(t) for t in question.terms) or 1.0
+                if (weight / total >= SECOND_SENTENCE_GAIN
+                        and self._refusal(question, cand, retriever) is None):
+                    chosen.append(cand)
+                    break
+        return Draft(claims=[self._claim(c) for c in chosen])
+
+    def _candidates(self, question: Question, passages: list[Passage],
+                    retriever: Retriever) -> list[Candidate]:
+        """Score every sentence of the passages by term coverage, meaning and kind."""
+        out: list[Candidate] = []
+        for rank, passage in enumerate(passages):
+            context = f"{passage.title} {passage.heading}"
+            for span in passage.sentences:
+                text = passage.sentence_text(span)
+                cov = evidence.coverage(question.terms, text, context, retriever.idf)
+                score = cov + 0.5 * passage.dense - 0.02 * rank
+                if question.expects and evidence.has_kind(question.expects, text):
+                    score += 0.15
+                if evidence.announces_list(text) and question.expects == "list":
+                    score -= 0.05
+                out.append(Candidate(passage, span, text, cov, score))
+        return out
+
+    def _refusal(self, question: Question, cand: Candidate, retriever: Retriever) -> str | None:
+        """Return why a sentence cannot answer the question, or None if it can."""
+        context = f"{cand.passage.title} {cand.passage.heading}"
+        if cand.usable != cand.text and (
+            not cand.usable
+            or evidence.coverage(question.terms, cand.usable, context, retriever.idf)
+            < self.abstention.min_coverage_with_meaning
+        ):
+            return ("the source announces a list for this, but the list's items are not in "
+                    "the document text")
+        if not evidence.has_kind(question.expects, cand.usable):
+            return f"no passage gives the {question.expects} this question asks for"
+        scope = f"{cand.passage.title} {cand.passage.heading} {cand.passage.text}"
+        missing = evidence.missing_names(question.names, scope)
+        if missing:
+            return f"the sources do not mention {', '.join(missing)}"
+        rare = self.abstention.max_missing_idf
+        absent = [] if rare is None else evidence.missing_terms(
+            question.terms, scope, lambda t: retriever.idf(t) >= rare)
+        if absent:
+            return "the sources do not mention what the question is about"
+        limits = self.abstention
+        if cand.coverage >= limits.min_coverage:
+            return None
+        if (cand.coverage >= limits.min_coverage_with_meaning
+                and cand.passage.dense >= limits.min_meaning):
+            return None
+        return UNADDRESSED
+
+    @staticmethod
+    def _claim(cand: Candidate) -> Claim:
+        """Quote a sentence, without a dangling list announcement, citing its exact span."""
+        text = cand.usable
+        end = cand.span.start + len(text)
+        return Claim(text=text, evidence=[Evidence(cand.passage, cand.span.start, end)])

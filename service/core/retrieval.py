@@ -1,0 +1,198 @@
+"""Hybrid retrieval: dense vectors from Chroma plus BM25, their scores fused."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+from langchain_chroma import Chroma
+
+from index.documents import Span
+from index.store import within
+from service.core.terms import STOPWORDS, stemmer
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the dense and BM25 rankings combine; a zero weight skips that ranking."""
+
+    # "scores" (weighted min-max-normalised scores) beat reciprocal rank fusion on SciFact
+    # (bench/quality.py); "rrf" ranks by 1 / (rrf_k + rank) instead.
+    method: str = "scores"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    candidates: int = 300  # chunks from each ranking; min-max scaling is over these
+
+    def combine(self, dense: list[tuple[int, float]],
+                lexical: list[tuple[int, float]]) -> dict[int, float]:
+        """Return the fused score of every position either ranking holds."""
+        fused: dict[int, float] = {}
+        for weight, ranking in ((self.dense_weight, dense), (self.lexical_weight, lexical)):
+            if not weight or not ranking:
+                continue
+            if self.method == "rrf":
+                parts = {pos: 1.0 / (self.rrf_k + rank + 1)
+                         for rank, (pos, _) in enumerate(ranking)}
+            else:
+                parts = _min_max(ranking)
+            for pos, part in parts.items():
+                fused[pos] = fused.get(pos, 0.0) + weight * part
+        return fused
+
+
+def _min_max(ranking: list[tuple[int, float]]) -> dict[int, float]:
+    """Scale a ranking's scores to [0, 1] (its best is 1, its worst 0)."""
+    top, low = max(s for _, s in ranking), min(s for _, s in ranking)
+    spread = top - low or 1.0
+    return {pos: (score - low) / spread for pos, score in ranking}
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its offsets, sentences and scores."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    url: str
+    heading: str
+    text: str
+    start: int
+    end: int
+    sentences: list[Span]
+    dense: float = 0.0
+    lexical: float = 0.0
+    fused: float = 0.0
+
+    def sentence_text(self, span: Span) -> str:
+        """Return a sentence of this passage by its document offsets."""
+        return self.text[span.start - self.start:span.end - self.start]
+
+
+def ranked(fused: dict[int, float], dense: dict[int, float]) -> list[int]:
+    """Return positions by fused score; ties go to the closer meaning."""
+    return sorted(fused, key=lambda p: (-fused[p], -dense.get(p, 0.0)))
+
+
+class Retriever:
+    """Search one chunk collection by meaning and by words, and fuse the rankings."""
+
+    def __init__(self, vectors: Chroma, fusion: Fusion | None = None,
+                 context_in_bm25: bool = True, deadline: float | None = None) -> None:
+        """Load every chunk once to build the BM25 index (over title, heading and text)."""
+        self.vectors = vectors
+        self.fusion = fusion or Fusion()
+        self.deadline = deadline  # seconds a query of a remote store may take
+        data = vectors._collection.get(include=["documents", "metadatas"])
+        self.ids: list[str] = list(data["ids"])
+        self.texts: list[str] = [t or "" for t in data["documents"] or []]
+        self.metas = [dict(m or {}) for m in data["metadatas"] or []]
+        self.position = {cid: i for i, cid in enumerate(self.ids)}
+        self.documents = len({m.get("doc_id") for m in self.metas})
+        self.bm25 = bm25s.BM25(k1=0.9, b=0.4)
+        self.doc_freq: Counter[str] = Counter()
+        if self.ids:
+            tokens = self._tokenize([self._bm25_text(i, context_in_bm25)
+                                     for i in range(len(self.ids))])
+            self.bm25.index(tokens, show_progress=False)
+            vocab = {i: term for term, i in tokens.vocab.items()}
+            for row in tokens.ids:
+                self.doc_freq.update({vocab[t] for t in row})
+
+    def __len__(self) -> int:
+        """Return the number of chunks searched."""
+        return len(self.ids)
+
+    def _bm25_text(self, pos: int, context: bool) -> str:
+        """Return what BM25 reads for a chunk: its title and heading (when asked) and text."""
+        if not context:
+            return self.texts[pos]
+        meta = self.metas[pos]
+        head = [str(meta.get(k, "")) for k in ("title", "heading")]
+        text = self.texts[pos]
+        # The first chunk often starts with the title already; do not count it twice.
+        return " ".join(h for h in head if h and h not in text) + " " + text
+
+    @staticmethod
+    def _tokenize(texts: list[str]) -> bm25s.tokenization.Tokenized:
+        """Tokenize with the shared stemmer and stopwords."""
+        return bm25s.tokenize(texts, stopwords=list(STOPWORDS), stemmer=stemmer(),
+                              show_progress=False)
+
+    def idf(self, term: str) -> float:
+        """Return the inverse document frequency of a stemmed term over chunks."""
+        n = max(len(self.ids), 1)
+        return math.log(1 + (n - self.doc_freq.get(term, 0) + 0.5) / (self.doc_freq.get(term, 0)
+                                                                        + 0.5))
+
+    def dense(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Return `(position, cosine similarity)` of the nearest chunks."""
+        if not self.ids:
+            return []
+        vector = self.vectors.embeddings.embed_query(query)  # type: ignore[union-attr]
+        hits = within(self.deadline, lambda: self.vectors._collection.query(
+            query_embeddings=[vector], n_results=min(k, len(self.ids)), include=["distances"]
+        ))
+        ids, dists = hits["ids"][0], (hits["distances"] or [[]])[0]
+        return [(self.position[i], 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)
+                if i in self.position]
+
+    def lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Return `(position, BM25 score)` of the best word matches."""
+        if not self.ids:
+            return []
+        tokens = bm25s.tokenize([query], stopwords=list(STOPWORDS), stemmer=stemmer(),
+                                show_progress=False, return_ids=False)
+        if not tokens or not tokens[0]:
+            return []
+        known = [t for t in tokens[0] if t in self.bm25.vocab_dict]
+        if not known:
+            return []
+        docs, scores = self.bm25.retrieve([known], k=min(k, len(self.ids)), show_progress=False)
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def search(self, query: str, k: int, candidates: int | None = None) -> list[Passage]:
+        """Return the `k` best passages for `query`, fused and deduplicated."""
+        pool = max(candidates or self.fusion.candidates, k)
+        dense = self.dense(query, pool) if self.fusion.dense_weight else []
+        lexical = self.lexical(query, pool) if self.fusion.lexical_weight else []
+        fused = self.fusion.combine(dense, lexical)
+        dense_of, lexical_of = dict(dense), dict(lexical)
+        order = ranked(fused, dense_of)
+        passages: list[Passage] = []
+        seen_text: set[str] = set()
+        for pos in order:
+            passage = self._passage(pos, dense_of.get(pos, 0.0), lexical_of.get(pos, 0.0),
+                                    fused[pos])
+            key = " ".join(passage.text.split()).lower()
+            if key in seen_text:
+                continue
+            seen_text.add(key)
+            passages.append(passage)
+            if len(passages) == k:
+                break
+        return passages
+
+    def _passage(self, pos: int, dense: float, lexical: float, fused: float) -> Passage:
+        """Build a Passage from a stored chunk."""
+        meta = self.metas[pos]
+        spans = [Span(int(a), int(b)) for a, b in json.loads(str(meta.get("sentences", "[]")))]
+        return Passage(
+            chunk_id=self.ids[pos],
+            doc_id=str(meta.get("doc_id", "")),
+            title=str(meta.get("title", "")),
+            url=str(meta.get("url", "")),
+            heading=str(meta.get("heading", "")),
+            text=self.texts[pos],
+            start=int(str(meta.get("start", 0))),
+            end=int(str(meta.get("end", 0))),
+            sentences=spans,
+            dense=float(np.clip(dense, 0.0, 1.0)),
+            lexical=lexical,
+            fused=fused,
+        )

@@ -1,0 +1,239 @@
+"""Check every claim of a draft against the passages it cites: keep, narrow, re-cite or drop.
+
+A claim is supported by one sentence (or two adjacent ones) of a passage when every number,
+name and negation of the claim is there, and the sentence covers the claim's key terms, alone
+or with a meaning the embedding model finds close. Deciding by meaning, the relevance model
+judges each sentence that passes those hard checks: it keeps a claim the sentence supports,
+and drops one the sentence contradicts even when the words match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.chunking import sentence_spans
+from index.documents import Span
+from service.core import evidence
+from service.core.drafts import Claim, Draft, Evidence
+from service.core.meaning import Judge
+from service.core.results import Verification
+from service.core.retrieval import Passage, Retriever
+from service.core.terms import STOPWORDS, content_terms, words
+
+MIN_COVERAGE = 0.5  # idf-weighted share of the claim's key terms a paraphrase must keep
+MIN_MEANING = 0.8  # cosine similarity of a paraphrase to its sentence (all-MiniLM-L6-v2)
+UNSUPPORTED = ("no sentence of the draft is supported by the passages it cites or by any "
+               "other retrieved passage")
+
+MARKER = re.compile(r"\s*\[(?:(?:passage|source)\s*)?(\d+(?:\s*,\s*\d+)*)\]", re.I)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#+)\s+")
+_NAME = re.compile(r"\b[A-Z][\w'’-]*")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|without|cannot)\b|n['’]t\b", re.I)
+_SCALE_WORDS = frozenset((
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "million",
+    "billion", "trillion", "dozen", "half", "percent",
+))
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+
+def strip_markers(text: str) -> str:
+    """Return `text` without its `[n]` markers."""
+    return " ".join(MARKER.sub("", text).split())
+
+
+def markers(text: str) -> list[int]:
+    """Return the passage numbers a sentence cites, in order, once each."""
+    found = [int(n) for group in MARKER.findall(text) for n in group.split(",")]
+    return list(dict.fromkeys(found))
+
+
+def claims_from_text(text: str) -> list[Claim]:
+    """Split a written draft into sentences that keep their `[n]` markers."""
+    claims: list[Claim] = []
+    for line in text.splitlines():
+        line = _BULLET.sub("", line)
+        for span in sentence_spans(line):
+            piece = line[span.start:span.end]
+            lead = re.match(rf"(?:{MARKER.pattern})+", piece, re.I)
+            if claims and lead and (not strip_markers(piece) or not markers(claims[-1].text)):
+                claims[-1].text += " " + lead.group(0).strip()  # "…2017. [1]" cites the last one
+                piece = piece[lead.end():].strip()
+            if strip_markers(piece):
+                claims.append(Claim(text=piece))
+    return claims
+
+
+@dataclass
+class Support:
+    """A window of a passage that supports a claim, and how strongly."""
+
+    evidence: Evidence
+    score: float
+
+
+@dataclass
+class Verifier:
+    """Check claims against retrieved passages with words, numbers, names and meaning."""
+
+    idf: Callable[[str], float]
+    embed: Embed
+    judge: Judge | None = None
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def over(cls, retriever: Retriever, judge: Judge | None = None) -> Verifier:
+        """Return a verifier with the retriever's word weights and embedding model."""
+        return cls(retriever.idf, retriever.vectors.embeddings.embed_documents,  # type: ignore[union-attr]
+                   judge)
+
+    def verify(self, draft: Draft, passages: list[Passage]) -> tuple[Draft, Verification]:
+        """Return the draft with only supported claims, each citing its narrowest support."""
+        if draft.abstained:
+            return draft, Verification()
+        kept: list[Claim] = []
+        report = Verification()
+        for claim in draft.claims:
+            text = strip_markers(claim.text)
+            if claim.evidence and not markers(claim.text) and all(
+                    _verbatim(text, ev.text) for ev in claim.evidence):
+                kept.append(claim)  # a quote of what it cites: nothing to check further
+                continue
+            cited, dangling = _cited(claim, passages)
+            found = [s.evidence for p in cited if (s := self.support(text, p))]
+            if found and len(found) == len(cited) and not dangling:
+                kept.append(Claim(text, found))
+                continue
+            if not found:
+                best = max((s for p in passages if p not in cited
+                            if (s := self.support(text, p))),
+                           key=lambda s: s.score, default=None)
+                found = [best.evidence] if best else []
+            if found:
+                kept.append(Claim(text, found))
+                report.recited += 1
+            else:
+                report.removed += 1
+        return Draft(claims=kept, reason="" if kept else UNSUPPORTED), report
+
+    def support(self, claim: str, passage: Passage) -> Support | None:
+        """Return the narrowest window of `passage` that supports `claim`, if any.
+
+        One sentence that holds all the claim's key terms suffices; one that holds most of
+        them (a term only in the title or heading counts half), or two adjacent sentences,
+        must also be close in meaning.
+        """
+        terms = list(dict.fromkeys(content_terms(claim)))
+        if not terms:
+            return None
+        if self.judge:
+            return self._by_meaning(claim, terms, passage, self.judge)
+        singles, pairs = self._candidates(claim, terms, passage)
+        whole = [s for s in singles if s.score >= 1.0]
+        if whole:
+            return whole[0]
+        return self._closest(claim, singles) or self._closest(claim, pairs)
+
+    def _by_meaning(self, claim: str, terms: list[str], passage: Passage,
+                    judge: Judge) -> Support | None:
+        """Return the sentence the model finds supports the claim, unless one contradicts it.
+
+        A sentence holding all the claim's key terms also supports it unless the model finds
+        it contradicts the claim.
+        """
+        context = f"{passage.title} {passage.heading}"
+        windows = [Evidence(passage, s.start, s.end)
+                   for s in passage.sentences or [Span(passage.start, passage.end)]]
+        windows = [w for w in windows if _facts_match(claim, w.text, context)]
+        if not windows:
+            return None
+        limits = judge.limits
+        verdicts = judge.judge(claim, [w.text for w in windows])
+        worst = max(v.contradicts for v in verdicts)
+        if worst >= limits.contradiction and worst > max(v.supports for v in verdicts):
+            return None
+        found = [Support(w, v.supports) for w, v in zip(windows, verdicts, strict=True)
+                 if v.supports >= limits.support
+                 or evidence.coverage(terms, w.text, context, self.idf) >= 1.0]
+        return max(found, key=lambda s: s.score, default=None)
+
+    def _candidates(self, claim: str, terms: list[str],
+                    passage: Passage) -> tuple[list[Support], list[Support]]:
+        """Return the single sentences and adjacent pairs that could support the claim."""
+        context = f"{passage.title} {passage.heading}"
+        found: tuple[list[Support], list[Support]] = ([], [])
+        spans = passage.sentences or [Span(passage.start, passage.end)]
+        for size, bucket in zip((1, 2), found, strict=True):
+            for i in range(len(spans) - size + 1):
+                window = Evidence(passage, spans[i].start, spans[i + size - 1].end)
+                if not _facts_match(claim, window.text, context):
+                    continue
+                cov = evidence.coverage(terms, window.text, context, self.idf)
+                if cov >= MIN_COVERAGE:
+                    bucket.append(Support(window, cov))
+        return found
+
+    def _closest(self, claim: str, candidates: list[Support]) -> Support | None:
+        """Return the candidate closest in meaning to the claim, if close enough."""
+        if not candidates:
+            return None
+        self._embed([claim, *(c.evidence.text for c in candidates)])
+        meaning = [float(self._vectors[claim] @ self._vectors[c.evidence.text])
+                   for c in candidates]
+        close = [Support(c.evidence, c.score + m)
+                 for c, m in zip(candidates, meaning, strict=True) if m >= MIN_MEANING]
+        return max(close, key=lambda s: s.score, default=None)
+
+    def _embed(self, texts: list[str]) -> None:
+        """Embed the texts not embedded yet, in one batch."""
+        todo = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if todo:
+            for text, vector in zip(todo, self.embed(todo), strict=True):
+                self._vectors[text] = np.asarray(vector, dtype=np.float32)
+
+
+def _cited(claim: Claim, passages: list[Passage]) -> tuple[list[Passage], int]:
+    """Return the passages a claim cites and how many of its markers point at nothing."""
+    cited = [ev.passage for ev in claim.evidence]
+    numbers = markers(claim.text)
+    cited += [passages[n - 1] for n in numbers if 1 <= n <= len(passages)]
+    dangling = sum(1 for n in numbers if not 1 <= n <= len(passages))
+    unique: list[Passage] = []
+    for passage in cited:
+        if all(passage is not u for u in unique):
+            unique.append(passage)
+    return unique, dangling
+
+
+def _facts_match(claim: str, window: str, context: str) -> bool:
+    """Return whether every number, name and negation of the claim is in the window."""
+    if not evidence.numbers(claim) <= evidence.numbers(window):
+        return False
+    present = set(words(f"{window} {context}"))
+    claim_words = words(claim)
+    if any(w in _SCALE_WORDS and w not in present for w in claim_words):
+        return False
+    if any(w not in present for w in _names(claim)):
+        return False
+    return not (_NEGATION.search(claim) and not _NEGATION.search(window))
+
+
+def _names(claim: str) -> list[str]:
+    """Return the lower-cased words of capitalised names, past the claim's first word."""
+    found: list[str] = []
+    for match in _NAME.finditer(claim):
+        if match.start() == 0:
+            continue
+        found += [w for w in words(match.group(0)) if w not in STOPWORDS]
+    return found
+
+
+def _verbatim(claim: str, cited: str) -> bool:
+    """Return whether the claim is the cited text, up to spacing and final punctuation."""
+    norm = " ".join(claim.split()).rstrip(".!?;: ")
+    return bool(norm) and norm in " ".join(cited.split())

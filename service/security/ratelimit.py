@@ -1,0 +1,74 @@
+"""Rate limits on the API, per caller (API key, else IP) and per IP, with flask-limiter.
+
+Counters live in memory (one process) or in Redis (`CITEQA_REDIS_URL`, shared by every worker
+and host). When Redis is unreachable, `CITEQA_RATE_LIMIT_FAIL_OPEN` decides: serve without
+limits (default) or answer 503.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, Response, g, request
+from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
+from limits.errors import StorageError
+from redis.exceptions import RedisError
+
+from service.http.errors import error_response
+from service.security.origins import API_PREFIXES
+from service.settings import Config
+
+# Redis calls give up quickly: a limiter must never be the slow part of a request.
+REDIS_TIMEOUTS: dict[str, str | int] = {"socket_timeout": 1, "socket_connect_timeout": 1}
+log = logging.getLogger("citeqa")
+
+
+def client_ip() -> str:
+    """Return the client's address (the proxy-corrected one when ProxyFix is on)."""
+    return request.remote_addr or "unknown"
+
+
+def caller() -> str:
+    """Return the rate-limit key of the caller: its API key's name, else its IP."""
+    return str(g.get("caller") or client_ip())
+
+
+def exempt() -> bool:
+    """Tell whether a request is outside the API (pages, health, metrics)."""
+    return request.method == "OPTIONS" or not request.path.startswith(API_PREFIXES)
+
+
+def init_app(app: Flask, config: Config) -> Limiter:
+    """Attach the limiter; a breach is a JSON 429 with Retry-After."""
+    scopes = ((config.rate_limit, caller, "caller"), (config.rate_limit_ip, client_ip, "ip"))
+    limits: list[str | Callable[[], str] | ApplicationLimit] = [
+        ApplicationLimit(value, key_function=key, scope=scope, exempt_when=exempt)
+        for value, key, scope in scopes if value]
+    limiter = Limiter(
+        key_func=client_ip,
+        app=app,
+        application_limits=limits,
+        storage_uri=config.redis_url or "memory://",
+        storage_options=REDIS_TIMEOUTS if config.redis_url else {},
+        strategy="fixed-window",
+        headers_enabled=True,
+        swallow_errors=config.rate_limit_fail_open,
+        enabled=bool(limits),
+    )
+
+    @app.errorhandler(RateLimitExceeded)
+    def _breached(exc: RateLimitExceeded) -> tuple[Response, int]:
+        """Answer 429 as a JSON error."""
+        return error_response(429, f"rate limit of {exc.description} exceeded; retry later",
+                              "rate_limited")
+
+    @app.errorhandler(StorageError)
+    @app.errorhandler(RedisError)
+    def _limiter_down(exc: Exception) -> tuple[Response, int]:
+        """Answer 503 when limits are enforced but their storage is down."""
+        log.warning("rate-limit storage unavailable (%s)", exc.__class__.__name__)
+        return error_response(503, "rate limiting is unavailable; try again shortly",
+                              "rate_limiter_unavailable")
+
+    return limiter

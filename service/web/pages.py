@@ -1,0 +1,82 @@
+"""The browser side: the chat page `/`, its compact `/embed` twin, `/widget.js` and examples."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, render_template, request
+
+from service.core.examples import Examples
+from service.http.errors import ApiError
+from service.http.routes import DocumentedBlueprint, Route
+from service.http.schemas import ExampleList
+from service.security import origins, widget_token
+from service.web.context import config, engine, ready_engine
+
+bp = DocumentedBlueprint("pages", __name__)
+bp.document(Route("get", "/api/v1/examples", "Example questions the index answers.", ExampleList,
+                  errors=(401, 429, 503)))
+
+
+def chat_page(embedded: bool) -> Response:
+    """Render the chat with a fresh token bound to the page's (embedding) origin."""
+    cfg = config()
+    bound = origins.embedder_origin(cfg) if embedded else origins.self_origin()
+    token = widget_token.issue(widget_token.secret(cfg), bound)
+    html = render_template("chat.html", embedded=embedded, token=token,
+                           token_ttl=widget_token.TTL_SECONDS,
+                           title=request.args.get("title", "")[:60] if embedded else "",
+                           corpus=corpus_titles())
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return origins.secure_page(response, cfg, embeddable=embedded)
+
+
+def corpus_titles() -> str:
+    """Name the first documents of the index for the page's subtitle ("" when unavailable)."""
+    if engine().status:
+        return ""
+    try:
+        docs = engine().documents()
+    except Exception:  # a page must render even when the store is briefly unreachable
+        return ""
+    more = f" and {len(docs) - 2} more" if len(docs) > 2 else ""
+    return ", ".join(d.title for d in docs[:2]) + more
+
+
+@bp.get("/")
+def chat() -> Response:
+    """Serve the full-page chat."""
+    return chat_page(embedded=False)
+
+
+@bp.get("/embed")
+def embed() -> Response:
+    """Serve the compact chat that portals frame (only portals on the allow-list)."""
+    return chat_page(embedded=True)
+
+
+@bp.get("/widget.js")
+def widget() -> Response:
+    """Serve the launcher script that portals paste into their pages."""
+    response = current_app.send_static_file("widget.js")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return origins.share_script(response)
+
+
+@bp.post("/widget-token")
+def refresh_token() -> Response:
+    """Exchange a valid token for a fresh one bound to the same origin."""
+    cfg = config()
+    bound = widget_token.verify(widget_token.secret(cfg),
+                                request.headers.get(widget_token.HEADER, ""))
+    if bound is None:
+        raise ApiError(401, "the page's token expired; reload the page", "token_expired")
+    return jsonify({"token": widget_token.issue(widget_token.secret(cfg), bound),
+                    "expires_in": widget_token.TTL_SECONDS})
+
+
+@bp.get("/api/v1/examples")
+def examples() -> Response:
+    """Return example questions the loaded index answers."""
+    found: Examples = current_app.extensions.setdefault("citeqa.examples", Examples())
+    return jsonify(ExampleList(examples=found.get(ready_engine())).model_dump())
+
