@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from index.store import StoreConfig
+from service.cli import main
 from service.core.evals import CaseError, read_cases
 
-ROOT = Path(__file__).resolve().parent.parent
+
+@dataclass
+class Run:
+    """What one `citeqa eval` printed and returned."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def citeqa_eval(index: StoreConfig, cases: Path) -> subprocess.CompletedProcess[str]:
-    """Run `citeqa eval` on a cases file over the index."""
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", "eval", str(cases), "--data-dir",
-         str(index.data_dir), "--collection", index.collection],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+Runner = Callable[[StoreConfig, Path], Run]
+
+
+@pytest.fixture()
+def citeqa_eval(capsys: pytest.CaptureFixture[str]) -> Runner:
+    """Return a runner of `citeqa eval` on a cases file over an index."""
+    def run(index: StoreConfig, cases: Path) -> Run:
+        code = main(["eval", str(cases), "--data-dir", str(index.data_dir),
+                     "--collection", index.collection])
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+    return run
 
 
 def write(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -29,8 +43,8 @@ def write(path: Path, rows: list[dict[str, object]]) -> Path:
     return path
 
 
-def test_passing_cases_print_a_table_and_exit_zero(default_index: StoreConfig,
-                                                   tmp_path: Path) -> None:
+def test_passing_cases_print_a_table_and_exit_zero(default_index: StoreConfig, tmp_path: Path,
+                                                   citeqa_eval: Runner) -> None:
     cases = write(tmp_path / "cases.jsonl", [
         {"question": "Until when did Canada extend Operation IMPACT?",
          "expect": ["March 31, 2017"]},
@@ -38,11 +52,12 @@ def test_passing_cases_print_a_table_and_exit_zero(default_index: StoreConfig,
     ])
     done = citeqa_eval(default_index, cases)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("pass") == 2
+    assert done.stdout.count("  pass  ") == 2
     assert "2 of 2 cases passed, 0 failed" in done.stdout
 
 
-def test_failing_cases_say_why_and_exit_one(default_index: StoreConfig, tmp_path: Path) -> None:
+def test_failing_cases_say_why_and_exit_one(default_index: StoreConfig, tmp_path: Path,
+                                             citeqa_eval: Runner) -> None:
     cases = write(tmp_path / "cases.jsonl", [
         {"question": "Until when did Canada extend Operation IMPACT?", "expect": "April 1, 2030"},
         {"question": "Until when did Canada extend Operation IMPACT?", "must_abstain": True},
@@ -54,7 +69,8 @@ def test_failing_cases_say_why_and_exit_one(default_index: StoreConfig, tmp_path
     assert "0 of 2 cases passed, 2 failed" in done.stdout
 
 
-def test_feedback_export_lines_are_cases(default_index: StoreConfig, tmp_path: Path) -> None:
+def test_feedback_export_lines_are_cases(default_index: StoreConfig, tmp_path: Path,
+                                         citeqa_eval: Runner) -> None:
     exported = {"id": 1, "created": "2026-01-01T00:00:00Z",
                 "question": "Until when did Canada extend Operation IMPACT?", "history": [],
                 "rating": "down", "comment": "wrong", "answer": "It ended in 1999 [1].",
@@ -64,7 +80,8 @@ def test_feedback_export_lines_are_cases(default_index: StoreConfig, tmp_path: P
     assert "1 of 1 cases passed" in done.stdout
 
 
-def test_a_bad_cases_file_is_a_clear_error(default_index: StoreConfig, tmp_path: Path) -> None:
+def test_a_bad_cases_file_is_a_clear_error(default_index: StoreConfig, tmp_path: Path,
+                                           citeqa_eval: Runner) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "ok?"}\n{"expect": "x"}\n', encoding="utf-8")
     done = citeqa_eval(default_index, bad)

@@ -100,12 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=eval_data_dir(),
                         help="shared data folder holding scifact/ and squad2/ "
                              "(default: CITEQA_EVAL_DATA, else ../shared/data)")
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--esnli", type=int, default=3000, help="SNLI pairs, balanced")
-    parser.add_argument("--squad-repeats", type=int, default=3)
+    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--esnli", type=int, default=2400, help="SNLI pairs, balanced")
+    parser.add_argument("--squad-repeats", type=int, default=2)
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--lr", type=float, default=6e-5)
     parser.add_argument("--max-length", type=int, default=96)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
