@@ -89,7 +89,7 @@ def answer_latency(engine: Engine, rounds: int) -> float:
     return round(1000 * percentile(seconds, 50), 1)
 
 
-def run(scifact_limit: int | None, rounds: int) -> dict[str, Any]:
+def run(scifact_limit: int | None, squad_limit: int | None, rounds: int) -> dict[str, Any]:
     """Measure the rules and the model on the same indexes in one run."""
     judge = Judge.shipped()
     results: dict[str, Any] = {"rules": {}, "model": {}}
@@ -109,7 +109,7 @@ def run(scifact_limit: int | None, rounds: int) -> dict[str, Any]:
     for name, j in (("rules", None), ("model", judge)):
         engine = open_engine(cfg, ExtractiveBackend(judge=j))
         engine.judge = j
-        results[name]["squad"] = evaluate(engine, held_out)
+        results[name]["squad"] = evaluate(engine, held_out[:squad_limit])
         print(f"squad held-out, {name}: {results[name]['squad']}", flush=True)
     cfg, indexed = ensure_index("shipped", list(load_corpus(ROOT / "corpus")))
     for name, j in (("rules", None), ("model", judge)):
@@ -144,10 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scifact-claims", type=int, default=None, metavar="N",
                         help="check only the first N SciFact test claims")
+    parser.add_argument("--squad-questions", type=int, default=None, metavar="N",
+                        help="ask only the first N held-out SQuAD questions")
     parser.add_argument("--rounds", type=int, default=5, help="latency rounds over the questions")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    results = run(args.scifact_claims, args.rounds)
+    results = run(args.scifact_claims, args.squad_questions, args.rounds)
     report.write_json(results, RESULTS)
     table = markdown(results)
     replace_section("meaning", table)
