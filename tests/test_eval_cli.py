@@ -30,8 +30,7 @@ Runner = Callable[[StoreConfig, Path], Run]
 def citeqa_eval(capsys: pytest.CaptureFixture[str]) -> Runner:
     """Return a runner of `citeqa eval` on a cases file over an index."""
     def run(index: StoreConfig, cases: Path) -> Run:
-        code = main(["eval", str(cases), "--data-dir", str(index.data_dir),
-                     "--collection", index.collection])
+        code = main(["eval", str(cases), "--data-dir", str(index.data_dir)])
         out, err = capsys.readouterr()
         return Run(code, out, err)
     return run
