@@ -21,6 +21,7 @@ from bench.metrics import mean
 from bench.squad import draft_outcome
 from bench.squad_data import load_squad
 from index.chunking import sentence_spans
+from index.embedder import embeddings
 from service.core.extractive import ExtractiveBackend
 from service.core.meaning import LIMITS, Judge, MeaningLimits
 from service.core.relevance import Judgement, RelevanceModel
@@ -30,11 +31,11 @@ from training.data import SQUAD_TUNE_QUESTIONS, abstracts, scifact_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "meaning_tuning.json"
-VERIFIER_GRID = {"support": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-                 "contradiction": (0.3, 0.4, 0.5, 0.6, 0.7, 0.9)}
+VERIFIER_GRID = {"support": (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+                 "contradiction": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.9)}
 ANSWER_GRID = {"rerank": (3, 5), "rerank_accepted": (1, 3), "weight": (0.0, 1.0, 3.0),
-               "confirm": (0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
-               "answer": (0.5, 0.7, 0.8, 0.9, 1.01)}
+               "confirm": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5),
+               "answer": (0.15, 0.2, 0.25, 0.3, 0.5, 0.7, 0.9, 1.01)}
 
 
 @dataclass
@@ -68,10 +69,12 @@ def tune_verifier(folder: Path, judge: MemoJudge) -> dict[str, Any]:
     sentences = abstracts(folder)
     cases = [(r["claim"], r["label"], abstract_passage(str(d), sentences.get(str(d), [])))
              for r in scifact_claims(folder, tuning=True) for d in r["cited_doc_ids"][:1]]
+    embed = embeddings().embed_documents
+    vectors = Verifier(idf=lambda _t: 1.0, embed=embed)._vectors  # shared: embed each text once
     best: tuple[float, MeaningLimits, dict[str, float]] | None = None
     for limits in grid(judge.limits, VERIFIER_GRID):
         judge.limits = limits
-        verifier = Verifier(idf=lambda _t: 1.0, embed=lambda _t: [], judge=judge)
+        verifier = Verifier(idf=lambda _t: 1.0, embed=embed, judge=judge, _vectors=vectors)
         kept: dict[str, list[bool]] = {"SUPPORT": [], "CONTRADICT": [], "NEI": []}
         for claim, label, passage in cases:
             kept[label].append(verifier.support(claim, passage) is not None)

@@ -3,8 +3,8 @@
 A claim is supported by one sentence (or two adjacent ones) of a passage when every number,
 name and negation of the claim is there, and the sentence covers the claim's key terms, alone
 or with a meaning the embedding model finds close. Deciding by meaning, the relevance model
-judges each sentence that passes those hard checks: it keeps a claim the sentence supports,
-and drops one the sentence contradicts even when the words match.
+also judges: it drops a claim the words' sentence contradicts, and keeps one that a sentence
+passing those hard checks supports in other words.
 """
 
 from __future__ import annotations
@@ -131,35 +131,34 @@ class Verifier:
         terms = list(dict.fromkeys(content_terms(claim)))
         if not terms:
             return None
-        if self.judge:
-            return self._by_meaning(claim, terms, passage, self.judge)
         singles, pairs = self._candidates(claim, terms, passage)
         whole = [s for s in singles if s.score >= 1.0]
-        if whole:
-            return whole[0]
-        return self._closest(claim, singles) or self._closest(claim, pairs)
+        by_words = whole[0] if whole else (self._closest(claim, singles)
+                                           or self._closest(claim, pairs))
+        if self.judge:
+            return self._by_meaning(claim, passage, by_words, self.judge)
+        return by_words
 
-    def _by_meaning(self, claim: str, terms: list[str], passage: Passage,
+    def _by_meaning(self, claim: str, passage: Passage, by_words: Support | None,
                     judge: Judge) -> Support | None:
-        """Return the sentence the model finds supports the claim, unless one contradicts it.
+        """Let the model veto the words' support, or find support put in other words.
 
-        A sentence holding all the claim's key terms also supports it unless the model finds
-        it contradicts the claim.
+        The words' window is dropped when the model finds it contradicts the claim; without
+        one, a sentence that passes the hard checks supports the claim when the model says so.
         """
-        context = f"{passage.title} {passage.heading}"
-        windows = [Evidence(passage, s.start, s.end)
-                   for s in passage.sentences or [Span(passage.start, passage.end)]]
-        windows = [w for w in windows if _facts_match(claim, w.text, context)]
-        if not windows:
-            return None
         limits = judge.limits
-        verdicts = judge.judge(claim, [w.text for w in windows])
-        worst = max(v.contradicts for v in verdicts)
-        if worst >= limits.contradiction and worst > max(v.supports for v in verdicts):
-            return None
+        if by_words:
+            [verdict] = judge.judge(claim, [by_words.evidence.text])
+            contradicted = (verdict.contradicts >= limits.contradiction
+                            and verdict.contradicts > verdict.supports)
+            return None if contradicted else by_words
+        context = f"{passage.title} {passage.heading}"
+        windows = [w for w in (Evidence(passage, s.start, s.end)
+                               for s in passage.sentences or [Span(passage.start, passage.end)])
+                   if _facts_match(claim, w.text, context)]
+        verdicts = judge.judge(claim, [w.text for w in windows]) if windows else []
         found = [Support(w, v.supports) for w, v in zip(windows, verdicts, strict=True)
-                 if v.supports >= limits.support
-                 or evidence.coverage(terms, w.text, context, self.idf) >= 1.0]
+                 if v.supports >= limits.support and v.supports > v.contradicts]
         return max(found, key=lambda s: s.score, default=None)
 
     def _candidates(self, claim: str, terms: list[str],
