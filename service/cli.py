@@ -50,11 +50,10 @@ def cmd_index(args: argparse.Namespace) -> int:
                   "`citeqa collections create`", file=sys.stderr)
             return 2
         target = collections.store_config(base, args.collection)
-        if args.rebuild:
-            report = switch.rebuild(cfg.corpus_dir, target)
-        else:  # documents uploaded through the API are not in the folder: keep them
-            uploaded = Queue(cfg.data_dir / "uploads.sqlite3").ids(args.collection)
-            report = switch.update(cfg.corpus_dir, target, keep=uploaded.__contains__)
+        # documents uploaded through the API are not in the folder: keep them
+        uploaded = Queue(cfg.data_dir / "uploads.sqlite3").ids(args.collection)
+        build = switch.rebuild if args.rebuild else switch.update
+        report = build(cfg.corpus_dir, target, keep=uploaded.__contains__)
     except (LoaderError, collections.CollectionError) as exc:
         print(f"citeqa index: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,12 @@
   const MAX_HISTORY = 20;
   const tokenMeta = document.querySelector('meta[name="citeqa-token"]');
   let token = tokenMeta ? tokenMeta.content : "";
+  // One collection's routes (?collection= on the page), else the default collection's.
+  const collection = document.querySelector('meta[name="citeqa-collection"]')?.content || "";
+  const api = collection ? `/api/v1/collections/${encodeURIComponent(collection)}` : "/api/v1";
+  // The portal that framed /embed, the only window whose messages are read.
+  const parentOrigin = document.querySelector('meta[name="citeqa-parent"]')?.content || "";
+  let userToken = "";
   let history = [];
   let busy = false;
   let lastMarker = null;
@@ -46,7 +52,23 @@
   }
 
   function headers(extra) {
-    return Object.assign({ "X-Citeqa-Token": token }, extra || {});
+    const base = { "X-Citeqa-Token": token };
+    if (userToken) base["X-Citeqa-User"] = userToken;
+    return Object.assign(base, extra || {});
+  }
+
+  // The portal hands over its signed-in person's token by postMessage, never in the URL.
+  function listenForUserToken() {
+    if (!parentOrigin || window.parent === window) return;
+    window.addEventListener("message", (event) => {
+      if (event.source !== window.parent || event.origin !== parentOrigin) return;
+      const data = event.data;
+      if (!data || data.type !== "citeqa:user-token" || typeof data.token !== "string") return;
+      userToken = data.token;
+      documents.clear();
+      loadExamples();
+    });
+    window.parent.postMessage({ type: "citeqa:ready" }, parentOrigin);
   }
 
   function refreshToken() {
@@ -120,7 +142,7 @@
 
   async function loadDocument(id) {
     if (!documents.has(id)) {
-      const response = await fetch(`/api/v1/documents/${encodeURIComponent(id)}`,
+      const response = await fetch(`${api}/documents/${encodeURIComponent(id)}`,
         { headers: headers() });
       if (!response.ok) throw new Error(await errorMessage(response));
       documents.set(id, await response.json());
@@ -254,7 +276,7 @@
     }, icon(value)));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const response = await fetch("/api/v1/feedback", {
+      const response = await fetch(`${api}/feedback`, {
         method: "POST", headers: headers({ "Content-Type": "application/json" }),
         body: JSON.stringify({ question: turn.question, history: turn.history, answer: turn.result,
           rating, comment: comment.value }),
@@ -335,7 +357,7 @@
     card.scrollIntoView({ block: "end", behavior: "smooth" });
     const turn = { question, history: history.slice(-MAX_HISTORY), result: null };
     try {
-      const response = await fetch("/api/v1/answer", {
+      const response = await fetch(`${api}/answer`, {
         method: "POST",
         headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
         body: JSON.stringify({ question, history: turn.history }),
@@ -369,7 +391,7 @@
 
   async function loadExamples() {
     try {
-      const response = await fetch("/api/v1/examples", { headers: headers() });
+      const response = await fetch(`${api}/examples`, { headers: headers() });
       if (!response.ok) return;
       const { examples } = await response.json();
       const list = $("example-list");
@@ -436,6 +458,7 @@
     if (colour && /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(colour)) useAccent(colour);
     const ttl = Number(tokenMeta?.dataset.ttl || 0);
     if (ttl > 60) setInterval(refreshToken, (ttl / 2) * 1000);
+    listenForUserToken();
     loadExamples();
   }
 
