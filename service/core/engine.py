@@ -8,7 +8,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 
 from index import collections, store, switch
-from index.access import PUBLIC, Access
+from index.access import PUBLIC, Access, groups_of
 from index.build import vector_store
 from index.embedder import limit_threads
 from service.core.backends import AnswerBackend, BackendError
@@ -229,7 +229,7 @@ class Engine:
         return sorted((
             DocumentInfo(id=i, title=str((m or {}).get("title", "")),
                          url=str((m or {}).get("url", "")),
-                         length=int(str((m or {}).get("length", 0))))
+                         length=int(str((m or {}).get("length", 0))), groups=groups_of(m))
             for i, m in zip(records["ids"], records["metadatas"] or [], strict=False)
             if access.allows(m)
         ), key=lambda d: d.id)
