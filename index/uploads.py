@@ -16,7 +16,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 LEASE_SECONDS = 300.0
@@ -156,7 +156,7 @@ class Queue:
             status = "deleting" if job.action == "delete" else "indexing"
             db.execute("UPDATE uploads SET status = ?, lease = ? WHERE collection = ? AND id = ?",
                        (status, now + LEASE_SECONDS, job.collection, job.id))
-            return Upload(**{**job.__dict__, "status": status}), bytes(row[-1])
+            return replace(job, status=status), bytes(row[-1])
 
     def finish(self, job: Upload, status: str, reason: str = "") -> None:
         """Record a job's outcome (on the revision it worked on) and release its lease."""

@@ -24,6 +24,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 ADMIN = "portal-admin-key"
 SECRET = "portal-user-token-secret-0123456789"
 RESTRICTED = "# Salary bands\n\nThe senior engineer salary band was raised on June 2, 2024.\n"
+WAIT_MS = 60_000
 PUBLIC = "# Canteen\n\nThe canteen menu changed on April 9, 2024.\n"
 STRUCTURED = ("# Leave policy\n\nStaff read this first.\n\n## Holidays\n\n"
               "- Annual leave is 25 days per year.\n- Carry-over ends on March 31, 2025.\n\n"
@@ -119,7 +120,9 @@ def ask_widget(page: Page, url: str, question: str) -> str:
     box.fill(question)
     box.press("Enter")
     card = frame.locator("article.msg.bot").last
-    expect(card).not_to_have_attribute("aria-busy", "true")
+    # the widget's chat loads first, then the answer: allow a slow, shared machine
+    expect(card).to_be_attached(timeout=WAIT_MS)
+    expect(card).not_to_have_attribute("aria-busy", "true", timeout=WAIT_MS)
     assert not any("token" in u.lower() and "widget-token" not in u for u in requests_seen)
     return card.inner_text()
 

@@ -19,7 +19,6 @@ from index.ingest import Ingester
 from index.loaders import SUFFIXES
 from index.uploads import Queue, Upload
 from service.core.engine import UnknownDocument
-from service.core.library import UnknownCollection
 from service.http.errors import ApiError
 from service.http.openai_schemas import model_id
 from service.http.routes import DocumentedBlueprint, Route
@@ -212,7 +211,7 @@ def _exists(name: str, document_id: str) -> None:
         return
     try:
         ready_engine(name).document(document_id, document_access())
-    except (UnknownDocument, UnknownCollection) as exc:
+    except UnknownDocument as exc:
         raise ApiError(404, NO_DOCUMENT, "unknown_document") from exc
 
 
