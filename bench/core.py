@@ -24,9 +24,9 @@ import requests
 from bench.datasets import scifact_documents
 from bench.readme import replace_section
 from bench.servers import free_port, stop, wait_until
-from index.build import index_corpus, index_documents
+from index import model_export
+from index.build import index_corpus, index_documents, index_threads
 from index.chunking import chunk_document
-from index.embedder import embeddings
 from index.store import StoreConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,10 +105,11 @@ def peak_rss_mb(proc: subprocess.Popen[bytes]) -> dict[str, float]:
             "total_mb": round(hwm(proc.pid) + sum(workers), 1)}
 
 
-def floor_seconds() -> float:
-    """Time a bare process that only imports the model stack and loads the model."""
-    code = ("import os; os.environ['HF_HUB_OFFLINE']='1';"
-            "from index.embedder import embeddings; embeddings().embed_query('x')")
+def floor_seconds(data_dir: Path) -> float:
+    """Time a bare process that only imports the model runtime and embeds one query."""
+    code = ("from pathlib import Path; from index import model_export; "
+            f"model_export.embedder(model_export.model_dir(Path({str(data_dir)!r})))"
+            ".embed_query('x')")
     began = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -121,7 +122,7 @@ def serving_figures(workdir: Path) -> dict[str, Any]:
     index_corpus(ROOT / "corpus", cfg, progress=False)
     starts, floors = [], []
     for _ in range(3):
-        floors.append(floor_seconds())
+        floors.append(floor_seconds(cfg.data_dir))
         with serving(cfg, workers=1) as (_, _, seconds):
             starts.append(seconds)
     with serving(cfg, workers=2) as (base, proc, _):
@@ -139,13 +140,13 @@ def throughput_figures(workdir: Path) -> dict[str, Any]:
     """Index SciFact and compare with raw encoding of the same chunks in the same run."""
     docs = list(scifact_documents(limit=SCIFACT_DOCS))
     texts = [d.text[c.start:c.end] for d in docs for c in chunk_document(d)]
-    model = embeddings()
-    model.embed_documents(texts[:64])  # warm up
+    cfg = StoreConfig(workdir / "scifact", "benchscifact")
+    model = model_export.embedder(model_export.ensure(cfg.data_dir), index_threads())
+    model.embed(texts[:64])  # warm up
     began = time.perf_counter()
-    model.embed_documents(texts)
+    model.embed(texts)
     raw = len(texts) / (time.perf_counter() - began)
-    report = index_documents(docs, StoreConfig(workdir / "scifact", "benchscifact"),
-                             progress=False)
+    report = index_documents(docs, cfg, progress=False)
     built = report.chunks / report.seconds
     return {"documents": len(docs), "chunks": report.chunks,
             "index_chunks_per_s": round(built, 1), "raw_encode_chunks_per_s": round(raw, 1),

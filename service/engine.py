@@ -8,11 +8,10 @@ from collections.abc import Generator, Iterator
 from dataclasses import replace
 from typing import Any
 
+from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
 from index import store, switch
-from index.build import vector_store
-from index.embedder import limit_threads
 from service.backends import AnswerBackend, BackendError
 from service.contract import (
     AnswerRequest,
@@ -65,6 +64,7 @@ class Engine:
         self.fallback = ExtractiveBackend(PROFILES[config.abstention])
         self._retriever: Retriever | None = None
         self._texts: Collection | None = None
+        self._api: ClientAPI | None = None
         self._error = "index is loading"
         self._version = ""
         self._loaded = threading.Event()
@@ -84,14 +84,14 @@ class Engine:
             cfg = self.store_config()
             api = store.client(cfg)
             serving = switch.active(api, cfg.collection)
-            retriever = Retriever(vector_store(replace(cfg, collection=serving.collection), api))
+            retriever = Retriever.open(replace(cfg, collection=serving.collection), api,
+                                       self.config.model_threads)
             if not len(retriever):
                 raise NotReady("the index is empty: run `citeqa index` first")
-            limit_threads(self.config.torch_threads)
-            retriever.vectors.embeddings.embed_query("warm up")  # type: ignore[union-attr]
+            retriever.embedder.embed_query("warm up")
             texts = store.docs_collection(api, serving.collection)
             # texts first: whoever sees the new retriever also sees its documents
-            self._texts = texts
+            self._texts, self._api = texts, api
             self._retriever, self._version, self._error = retriever, serving.version, ""
         except NotReady as exc:
             self._failed(str(exc))
@@ -108,10 +108,10 @@ class Engine:
 
     def _stale(self) -> bool:
         """Tell whether the index pointer moved since the load, or no index is loaded yet."""
-        if self._retriever is None:
+        if self._retriever is None or self._api is None:
             return True
-        api = self._retriever.vectors._client  # reuse the open client: one small read per check
-        return switch.active(api, self.config.collection).version != self._version
+        # the open client: one small read per check
+        return switch.active(self._api, self.config.collection).version != self._version
 
     def load_in_background(self) -> None:
         """Start loading without blocking the caller."""

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 import bm25s
 import numpy as np
-from langchain_chroma import Chroma
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
 
+from index import model_export, store
 from index.documents import Span
+from index.embedder import Embedder
 from service.terms import STOPWORDS, stemmer
 
 
@@ -81,12 +84,13 @@ def ranked(fused: dict[int, float], dense: dict[int, float]) -> list[int]:
 class Retriever:
     """Search one chunk collection by meaning and by words, and fuse the rankings."""
 
-    def __init__(self, vectors: Chroma, fusion: Fusion | None = None,
+    def __init__(self, chunks: Collection, embedder: Embedder, fusion: Fusion | None = None,
                  context_in_bm25: bool = True) -> None:
         """Load every chunk once to build the BM25 index (over title, heading and text)."""
-        self.vectors = vectors
+        self.chunks = chunks
+        self.embedder = embedder
         self.fusion = fusion or Fusion()
-        data = vectors._collection.get(include=["documents", "metadatas"])
+        data = chunks.get(include=["documents", "metadatas"])
         self.ids: list[str] = list(data["ids"])
         self.texts: list[str] = [t or "" for t in data["documents"] or []]
         self.metas = [dict(m or {}) for m in data["metadatas"] or []]
@@ -101,6 +105,13 @@ class Retriever:
             vocab = {i: term for term, i in tokens.vocab.items()}
             for row in tokens.ids:
                 self.doc_freq.update({vocab[t] for t in row})
+
+    @classmethod
+    def open(cls, cfg: store.StoreConfig, api: ClientAPI | None = None,
+             threads: int = 1) -> Retriever:
+        """Open the chunk collection `cfg` names, with the model exported into its data folder."""
+        embedder = model_export.embedder(model_export.installed(cfg.data_dir), threads)
+        return cls(store.chunks_collection(api or store.client(cfg), cfg.collection), embedder)
 
     def __len__(self) -> int:
         """Return the number of chunks searched."""
@@ -132,10 +143,8 @@ class Retriever:
         """Return `(position, cosine similarity)` of the nearest chunks."""
         if not self.ids:
             return []
-        vector = self.vectors.embeddings.embed_query(query)  # type: ignore[union-attr]
-        hits = self.vectors._collection.query(
-            query_embeddings=[vector], n_results=min(k, len(self.ids)), include=["distances"]
-        )
+        hits = self.chunks.query(query_embeddings=[self.embedder.embed_query(query)],
+                                 n_results=min(k, len(self.ids)), include=["distances"])
         ids, dists = hits["ids"][0], (hits["distances"] or [[]])[0]
         return [(self.position[i], 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)
                 if i in self.position]

@@ -72,8 +72,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Reverse proxies in front of the service whose X-Forwarded-* headers are trusted."),
     Setting("CITEQA_ABSTENTION", "balanced",
             "Offline abstention profile: `balanced`, or `strict` (refuses more; tuned on SQuAD)."),
-    Setting("CITEQA_TORCH_THREADS", "1",
+    Setting("CITEQA_MODEL_THREADS", "1",
             "CPU threads per serving process for embedding a query; more oversubscribes cores."),
+    Setting("CITEQA_MODEL_CACHE", "",
+            "Folder of this machine's ONNX export of the embedding model, linked into each data "
+            "folder (empty: `~/.cache/citeqa/models`)."),
 )
 
 
@@ -125,7 +128,7 @@ class Config:
     redis_url: str
     rate_limit_fail_open: bool
     proxy_hops: int
-    torch_threads: int
+    model_threads: int
     abstention: str
 
     @classmethod
@@ -157,7 +160,7 @@ class Config:
             "redis_url": _read("CITEQA_REDIS_URL"),
             "rate_limit_fail_open": _read("CITEQA_RATE_LIMIT_FAIL_OPEN").lower() in TRUE,
             "proxy_hops": int(_read("CITEQA_PROXY_HOPS")),
-            "torch_threads": int(_read("CITEQA_TORCH_THREADS")),
+            "model_threads": int(_read("CITEQA_MODEL_THREADS")),
             "abstention": _read("CITEQA_ABSTENTION"),
             "allowed_origins": _split(_read("CITEQA_ALLOWED_ORIGINS"), ","),
             "feedback_db": _read("CITEQA_FEEDBACK_DB"),

@@ -67,7 +67,7 @@ def remote(chroma: ChromaServer, tmp_path_factory: pytest.TempPathFactory
 
 def serving(app: Flask) -> str:
     """Return the collection the app's engine serves now."""
-    return str(app.extensions["citeqa.engine"].retriever().vectors._collection.name)
+    return str(app.extensions["citeqa.engine"].retriever().chunks.name)
 
 
 def answer(app: Flask) -> dict[str, Any]:
