@@ -33,11 +33,14 @@ from index.embedder import Embedder
 from index.onnx_model import MODEL_FILE
 
 NAME = "all-minilm-l6-v2"
-EXPORT_VERSION = "1"  # part of the cache key: change it when the export itself changes
+EXPORT_VERSION = "2"  # part of the cache key: change it when the export itself changes
 MANIFEST = "manifest.json"
 TOLERANCE = 1e-4  # largest absolute difference to sentence-transformers' vectors accepted
 CONFIG_FILES = ("tokenizer.json", "modules.json", "sentence_bert_config.json", "config.json",
                 "1_Pooling/config.json")
+DATA_FILE = MODEL_FILE + ".data"
+ALIGNMENT = 1 << 16  # ONNX Runtime maps external weights whose offset is page-aligned
+ALIGNED_MIN_BYTES = 1024
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 CHECK_TEXTS = (
     "",
@@ -126,11 +129,13 @@ def export(source: Path, folder: Path) -> dict[str, Any]:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / name, folder / name)
     dynamic = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "token_vectors")}
+    traced = folder / "traced.onnx"
     with torch.no_grad():
         torch.onnx.export(TokenVectors(st[0].auto_model).eval(), tuple(sample[n] for n in INPUTS),
-                          str(folder / MODEL_FILE), input_names=list(INPUTS),
+                          str(traced), input_names=list(INPUTS),
                           output_names=["token_vectors"], dynamic_axes=dynamic,
                           opset_version=17, dynamo=False)
+    _weights_apart(traced, folder)
     expected = st.encode(list(CHECK_TEXTS), normalize_embeddings=True, convert_to_numpy=True)
     model = Embedder.load(folder)
     alone = np.stack([model.embed_query(text) for text in CHECK_TEXTS])
@@ -138,11 +143,33 @@ def export(source: Path, folder: Path) -> dict[str, Any]:
                       abs(expected - alone).max()))
     if worst > TOLERANCE:
         raise RuntimeError(f"ONNX export differs from sentence-transformers by {worst:.2e}")
-    files = [MODEL_FILE, *CONFIG_FILES]
+    files = [MODEL_FILE, DATA_FILE, *CONFIG_FILES]
     return {"name": NAME, "source": str(source), "source_digest": source_digest(source),
             "check": {"texts": len(CHECK_TEXTS), "max_abs_diff": worst, "tolerance": TOLERANCE},
             "files": {n: {"size": (folder / n).stat().st_size, "sha256": _sha256(folder / n)}
                       for n in files}}
+
+
+def _weights_apart(traced: Path, folder: Path) -> None:
+    """Save the graph as `model.onnx` with its weights page-aligned in `model.onnx.data`.
+
+    ONNX Runtime maps aligned external weights from the file instead of copying them: the
+    workers of one machine share those pages, and only the rows of the token-embedding table
+    that queries use become resident.
+    """
+    import onnx
+    from onnx.external_data_helper import set_external_data
+
+    graph = onnx.load(str(traced))
+    offset = 0
+    for tensor in graph.graph.initializer:
+        if len(tensor.raw_data) >= ALIGNED_MIN_BYTES:
+            offset = -(-offset // ALIGNMENT) * ALIGNMENT
+            set_external_data(tensor, DATA_FILE, offset=offset, length=len(tensor.raw_data))
+            offset += len(tensor.raw_data)
+    onnx.save_model(graph, str(folder / MODEL_FILE))
+    (folder / DATA_FILE).chmod(0o644)
+    traced.unlink()
 
 
 def _publish(tmp: Path, target: Path, manifest: dict[str, Any]) -> None:

@@ -17,12 +17,15 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
 from index import store
-from index.build import IndexReport, index_corpus
+
+if TYPE_CHECKING:  # serving processes read the pointer only: no loaders, parsers or model
+    from index.build import IndexReport
 
 POINTER_SUFFIX = "_active"
 POINTER_ID = "active"
@@ -82,6 +85,8 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> 
 
     The generation that served until now is kept, so requests already running on it finish.
     """
+    from index.build import index_corpus
+
     api = store.client(cfg)
     previous = active(api, cfg.collection)
     name = generation_name(cfg.collection)
@@ -93,6 +98,8 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> 
 
 def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
     """Index incrementally into the serving collection and tell serving processes it changed."""
+    from index.build import index_corpus
+
     api = store.client(cfg)
     current = active(api, cfg.collection)
     report = index_corpus(corpus_dir, replace(cfg, collection=current.collection),
