@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load clean
+	bench-load bench-peer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +56,7 @@ test: system-deps install-test lint
 	$(BIN)/pytest
 
 # Benchmarks write bench/results/; each part can run alone.
-bench: bench-core bench-quality bench-load
+bench: bench-core bench-quality bench-load bench-peer
 
 bench-core: install-test
 	$(BIN)/python -m bench.core
@@ -66,6 +66,10 @@ bench-quality: install-test
 
 bench-load: system-deps install-test
 	$(BIN)/python -m bench.load
+
+# citeqa beside the LangChain tutorial stack, in one run (nice: the cores are shared).
+bench-peer: install-test
+	nice $(BIN)/python -m bench.peer
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -13,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,21 +47,29 @@ SCIFACT_DOCS = int(os.environ.get("CITEQA_BENCH_SCIFACT_DOCS", "0")) or None
 
 
 @contextmanager
-def serving(cfg: StoreConfig, workers: int) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
-    """Run `citeqa serve` over an index; yield its URL, process and start-to-ready seconds."""
+def timed_server(command: Callable[[int], list[str]],
+                 env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
+    """Run `command(port)`; yield its URL, process and seconds from start to `/readyz` 200."""
     port = free_port()
-    env = dict(os.environ, CITEQA_DATA_DIR=str(cfg.data_dir), CITEQA_COLLECTION=cfg.collection)
-    cli = Path(sys.executable).with_name("citeqa")
     began = time.perf_counter()
-    proc = subprocess.Popen([str(cli), "serve", "--port", str(port), "--workers", str(workers)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(command(port), env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: requests.get(f"{base}/readyz", timeout=1).status_code == 200,
-                   "citeqa serve", 300, proc)
+                   command(port)[0], 300, proc)
         yield base, proc, time.perf_counter() - began
     finally:
         stop(proc)
+
+
+def serving(cfg: StoreConfig, workers: int) -> ContextManager[tuple[str, subprocess.Popen[bytes],
+                                                                    float]]:
+    """Run `citeqa serve` over an index; yield its URL, process and start-to-ready seconds."""
+    cli = str(Path(sys.executable).with_name("citeqa"))
+    return timed_server(lambda port: [cli, "serve", "--port", str(port), "--workers",
+                                      str(workers)],
+                        {"CITEQA_DATA_DIR": str(cfg.data_dir), "CITEQA_COLLECTION": cfg.collection})
 
 
 def percentile(values: list[float], q: float) -> float:
