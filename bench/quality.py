@@ -28,8 +28,8 @@ from bench.scifact_data import judged_first, load_scifact
 from bench.squad import evaluate, split, tune
 from bench.squad_data import load_squad
 from index.store import StoreConfig
-from service.engine import Engine
-from service.extractive import Abstention, ExtractiveBackend
+from service.core.engine import Engine
+from service.core.extractive import Abstention, ExtractiveBackend
 from service.settings import Config
 
 ROOT = Path(__file__).resolve().parents[1]

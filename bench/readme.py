@@ -18,3 +18,14 @@ def replace_section(name: str, body: str, readme: Path = README) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     readme.write_text(text, encoding="utf-8")
+
+
+def settings_block() -> str:
+    """Return the README's settings section as `make readme` writes it."""
+    from service.settings import readme_table
+
+    return readme_table()
+
+
+if __name__ == "__main__":
+    replace_section("settings", settings_block())

@@ -9,9 +9,8 @@ from typing import Any
 from bench.metrics import mean, ndcg_at_k, recall_at_k, sentence_of, unique_in_order
 from bench.scifact_data import Claim, SciFact
 from index.documents import Span
-from service.contract import AnswerRequest
-from service.engine import Engine
-from service.retrieval import Fusion, Retriever, ranked
+from service.core.engine import Engine
+from service.core.retrieval import Fusion, Retriever, ranked
 
 # Chunks pooled from each ranking, so that 100 distinct abstracts remain after max-aggregation.
 DEPTH = 300
@@ -110,7 +109,7 @@ def evaluate_evidence(engine: Engine, data: SciFact) -> dict[str, Any]:
     nei = [c for c in data.claims if not c.evidence]
     for claim in data.claims:
         began = time.perf_counter()
-        answer = engine.answer(AnswerRequest(question=claim.text))
+        answer = engine.answer(claim.text)
         seconds.append(time.perf_counter() - began)
         if not claim.evidence:
             abstained_nei += answer.abstained

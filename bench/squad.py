@@ -11,12 +11,11 @@ from typing import Any
 
 from bench.metrics import contains_answer, mean
 from bench.squad_data import SquadQuestion
-from service.backends import AnswerBackend
-from service.contract import AnswerRequest
-from service.engine import Engine
-from service.extractive import Abstention, ExtractiveBackend
-from service.questions import Question
-from service.retrieval import Passage, Retriever
+from service.core.backends import AnswerBackend
+from service.core.engine import Engine
+from service.core.extractive import Abstention, ExtractiveBackend
+from service.core.questions import Question
+from service.core.retrieval import Passage, Retriever
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
 # The abstention settings searched on the tuning half.
@@ -114,7 +113,7 @@ def evaluate(engine: Engine, questions: list[SquadQuestion]) -> dict[str, Any]:
     seconds: list[float] = []
     for q in questions:
         began = time.perf_counter()
-        answer = engine.answer(AnswerRequest(question=q.question))
+        answer = engine.answer(q.question)
         seconds.append(time.perf_counter() - began)
         cited = answer.citations[0].document_id if answer.citations else None
         outcomes.append(judge(q, answer.abstained, answer.answer, cited))

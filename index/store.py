@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import concurrent.futures
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 from urllib.parse import urlparse
 
 import chromadb
@@ -16,6 +17,9 @@ from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
 
 DOCS_SUFFIX = "_docs"
+T = TypeVar("T")
+_DEADLINES = concurrent.futures.ThreadPoolExecutor(max_workers=16,
+                                                   thread_name_prefix="citeqa-store")
 
 
 @dataclass(frozen=True)
@@ -33,17 +37,34 @@ def client(cfg: StoreConfig) -> ClientAPI:
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if cfg.chroma_url:
         url = urlparse(cfg.chroma_url)
-        remote = chromadb.HttpClient(
+        return chromadb.HttpClient(
             host=url.hostname or "127.0.0.1",
             port=url.port or (443 if url.scheme == "https" else 8000),
             ssl=url.scheme == "https",
             settings=settings,
         )
-        # The client waits forever by default; a dead server must become a quick 503 instead.
-        remote._server._session.timeout = httpx.Timeout(cfg.timeout)  # type: ignore[attr-defined]
-        return remote
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(cfg.data_dir), settings=settings)
+
+
+def within(seconds: float | None, call: Callable[[], T]) -> T:
+    """Return `call()`, or raise a timeout when it takes over `seconds` (None: no deadline).
+
+    Chroma's HTTP client waits forever and offers no public timeout, so a hung server must be
+    cut off here; the abandoned call finishes in its pool thread whenever the server answers.
+    """
+    if seconds is None:
+        return call()
+    future = _DEADLINES.submit(call)
+    try:
+        return future.result(timeout=seconds)
+    except concurrent.futures.TimeoutError:
+        raise httpx.ReadTimeout(f"the Chroma server did not answer in {seconds:g} s") from None
+
+
+def deadline(cfg: StoreConfig) -> float | None:
+    """Return the deadline of a call to the store: only a remote server can hang."""
+    return cfg.timeout if cfg.chroma_url else None
 
 
 def chunks_collection(api: ClientAPI, name: str) -> Collection:

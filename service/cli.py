@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from service.settings import Config
+from service.settings import Config, SettingError
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -18,6 +18,10 @@ def _config(args: argparse.Namespace) -> Config:
         "corpus_dir": getattr(args, "corpus", None),
         "data_dir": args.data_dir,
         "collection": args.collection,
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "workers": getattr(args, "workers", None),
+        "threads": getattr(args, "threads", None),
     }.items() if v is not None}
     return Config.from_env(**overrides)
 
@@ -42,17 +46,17 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question from the command line."""
-    from service.contract import AnswerRequest
-    from service.engine import Engine
+    from service.core.engine import Engine
+    from service.web.convert import answer
 
     engine = Engine(_config(args))
     engine.load()
     if engine.status:
         print(f"citeqa ask: {engine.status}", file=sys.stderr)
         return 3
-    result = engine.answer(AnswerRequest(question=args.question))
+    result = engine.answer(args.question)
     if args.json:
-        print(json.dumps(result.model_dump(), indent=2))
+        print(json.dumps(answer(result).model_dump(), indent=2))
         return 0
     print(result.answer)
     if result.abstained:
@@ -73,16 +77,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         shutil.rmtree(metrics, ignore_errors=True)
         metrics.mkdir(parents=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
-    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
-            "--workers", str(args.workers), "--threads", str(args.threads),
-            "--timeout", "60", "service.app:create_app()"]
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{cfg.host}:{cfg.port}",
+            "--workers", str(cfg.workers), "--threads", str(cfg.threads),
+            "--timeout", "60", "service.web.app:create_app()"]
     os.execve(sys.executable, argv, env)
     return 0  # not reached: execve replaces the process
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
     """Write stored feedback as JSONL eval cases (stdout, or `--output`)."""
-    from service.feedback import FeedbackStore, export_jsonl
+    from service.web.feedback import FeedbackStore, export_jsonl
 
     store = FeedbackStore(args.db or _config(args).feedback_db)
     out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
@@ -111,10 +115,10 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the API's JSON answer")
     ask.set_defaults(func=cmd_ask)
     serve = sub.add_parser("serve", parents=[common], help="serve the web API")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "2")))
-    serve.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", "4")))
+    serve.add_argument("--host", help="address to listen on (HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (PORT)")
+    serve.add_argument("--workers", type=int, help="worker processes (WORKERS)")
+    serve.add_argument("--threads", type=int, help="threads per worker (THREADS)")
     serve.set_defaults(func=cmd_serve)
     feedback = sub.add_parser("feedback", help="work with readers' thumbs up/down")
     actions = feedback.add_subparsers(dest="action", required=True)
@@ -126,9 +130,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line."""
+    """Run the command line; a bad setting is one line naming the variable, not a traceback."""
     args = parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except SettingError as exc:
+        print(f"citeqa {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

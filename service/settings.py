@@ -1,180 +1,195 @@
-"""Every setting citeqa reads from the environment, with its default and meaning."""
+"""Every setting citeqa reads from the environment, declared once with its default and meaning.
+
+    Config.from_env(top_k=3)   # the environment (CITEQA_*, HOST, PORT, …), then overrides
+
+A bad value fails at startup with the variable's name: `CITEQA_TOP_K: Input should be a
+valid integer`. The README's settings table is written from this declaration (`make readme`).
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PREFIX = "CITEQA_"
+Origins = Annotated[tuple[str, ...], NoDecode]  # comma-separated, not JSON
+Questions = Annotated[tuple[str, ...], NoDecode]  # separated by `|`
+
+
+def _plain(env: str) -> Any:
+    """Read a field from an unprefixed variable (HOST, PORT, …) as well as CITEQA_…."""
+    return AliasChoices(env.lower(), env)
+
+
+class SettingError(ValueError):
+    """A setting's value is invalid; the message starts with the variable's name."""
+
+
+class Config(BaseSettings):
+    """Resolved settings of one process."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="forbid",
+                                      populate_by_name=True)
+
+    corpus_dir: Path = Field(Path("corpus"),
+                             description="Folder of documents to index (.txt, .md, .html, .pdf).")
+    data_dir: Path = Field(Path("data"),
+                           description="Folder where the embedded Chroma store keeps the index.")
+    collection: str = Field("citeqa", min_length=3,
+                            description="Name of the Chroma collection (3+ characters).")
+    chroma_url: str = Field("", description="URL of a `chroma run` server; empty uses the "
+                                            "embedded store.")
+    top_k: int = Field(5, ge=1, description="Passages retrieved per question when the request "
+                                            "sets none.")
+    max_top_k: int = Field(20, ge=1, description="Largest `top_k` a request may ask for.")
+    max_body_bytes: int = Field(65536, ge=1024,
+                                description="Largest request body accepted (bytes).")
+    max_question_chars: int = Field(1000, ge=1,
+                                    description="Longest question accepted (characters).")
+    max_history_turns: int = Field(20, ge=0,
+                                   description="Most history messages accepted with a question.")
+    backend: Literal["extractive", "openai"] = Field(
+        "extractive", description="Answer backend: `extractive` (offline) or `openai`.")
+    llm_base_url: str = Field("", description="Base URL of an OpenAI-compatible server (vLLM, "
+                                              "Ollama, llama.cpp: `http://host:port/v1`); empty "
+                                              "uses OpenAI's.")
+    llm_api_key: str = Field("", description="API key sent to the LLM server; empty for servers "
+                                             "without.")
+    llm_model: str = Field("gpt-4o-mini", description="Model name asked of the LLM server.")
+    llm_timeout: float = Field(30, gt=0, description="Seconds to wait for the LLM (per try) "
+                                                     "before answering extractively instead.")
+    llm_retries: int = Field(1, ge=0, description="Retries of a failed or timed-out LLM call "
+                                                  "(0: none).")
+    llm_max_tokens: int = Field(400, ge=1,
+                                description="Most tokens the LLM may write per answer.")
+    prompts_dir: str = Field("", description="Folder of the LLM prompt files; empty uses the "
+                                             "prompts shipped with citeqa.")
+    chroma_timeout: float = Field(10, gt=0, description="Seconds before a call to the Chroma "
+                                                        "server gives up (503 to the client).")
+    index_check_seconds: float = Field(1, gt=0, description="How often a serving process checks "
+                                                            "for a rebuilt index (seconds).")
+    api_keys: str = Field("", description="Comma-separated API keys (`sha256:<hex>` or "
+                                          "plaintext, hashed at startup); empty leaves the API "
+                                          "open.")
+    rate_limit: str = Field("300/minute", description="API requests allowed per API key (per "
+                                                      "client IP without a key); empty: no "
+                                                      "limit.")
+    rate_limit_ip: str = Field("600/minute", description="API requests allowed per client IP, "
+                                                         "whatever the key; empty: no limit.")
+    redis_url: str = Field("", description="Redis URL for rate-limit counters shared by "
+                                           "processes; empty keeps them in memory.")
+    rate_limit_fail_open: bool = Field(True, description="When Redis is down: `true` serves "
+                                                         "without limits, `false` answers 503.")
+    proxy_hops: int = Field(0, ge=0, description="Reverse proxies in front of the service whose "
+                                                 "X-Forwarded-* headers are trusted.")
+    abstention: Literal["balanced", "strict"] = Field(
+        "balanced", description="Offline abstention profile: `balanced`, or `strict` (refuses "
+                                "more; tuned on SQuAD).")
+    model_threads: int = Field(1, ge=1, description="CPU threads per serving process for "
+                                                    "embedding a query; more oversubscribes "
+                                                    "cores.")
+    allowed_origins: Origins = Field((), description="Comma-separated origins "
+                                                     "(`https://portal.example`) that may frame "
+                                                     "`/embed` and call the API cross-origin; "
+                                                     "empty allows the same origin only.")
+    feedback_db: Path = Field(Path(), description="SQLite file for thumbs up/down feedback; "
+                                                  "empty uses `feedback.sqlite3` in the data "
+                                                  "folder.")
+    examples: Questions = Field((), description="Example questions shown on an empty chat, "
+                                                "separated by `|`; empty reads `examples.json` "
+                                                "(a JSON list) in the corpus folder.")
+    widget_secret: str = Field("", description="Key that signs the widget's short-lived "
+                                               "origin-bound tokens; set the same value on "
+                                               "every replica (empty: a random key kept in the "
+                                               "data folder).")
+    host: str = Field("127.0.0.1", validation_alias=_plain("HOST"),
+                      description="Address `citeqa serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, validation_alias=_plain("PORT"),
+                      description="Port `citeqa serve` listens on.")
+    workers: int = Field(2, ge=1, validation_alias=_plain("WORKERS"),
+                         description="Worker processes of `citeqa serve`.")
+    threads: int = Field(4, ge=1, validation_alias=_plain("THREADS"),
+                         description="Request threads per worker of `citeqa serve`.")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        """Split comma-separated origins, dropping blanks and trailing slashes."""
+        if isinstance(value, str):
+            return tuple(v.strip().rstrip("/") for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("examples", mode="before")
+    @classmethod
+    def _questions(cls, value: Any) -> Any:
+        """Split `|`-separated questions, dropping blanks."""
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split("|") if v.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _feedback_beside_index(self) -> Config:
+        """Keep feedback in the data folder unless a file is named."""
+        if self.feedback_db == Path():
+            object.__setattr__(self, "feedback_db", self.data_dir / "feedback.sqlite3")
+        return self
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Config:
+        """Build the configuration from the environment, then apply overrides."""
+        unknown = set(overrides) - set(cls.model_fields)
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = str(first["loc"][0]) if first["loc"] else ""
+            raise SettingError(f"{env_name(name)}: {first['msg']}") from None
+
+
+def env_name(field: str) -> str:
+    """Return the environment variable that sets a field."""
+    info = Config.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        return str(info.validation_alias.choices[-1])
+    return PREFIX + field.upper()
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One configurable value: environment variable, default and description."""
+    """One documented setting: environment variable, default and description."""
 
     env: str
     default: str
     description: str
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("CITEQA_CORPUS_DIR", "corpus",
-            "Folder of documents to index (.txt, .md, .html, .pdf)."),
-    Setting("CITEQA_DATA_DIR", "data", "Folder where the embedded Chroma store keeps the index."),
-    Setting("CITEQA_COLLECTION", "citeqa", "Name of the Chroma collection (3+ characters)."),
-    Setting("CITEQA_CHROMA_URL", "",
-            "URL of a `chroma run` server; empty uses the embedded store."),
-    Setting("CITEQA_TOP_K", "5", "Passages retrieved per question when the request sets none."),
-    Setting("CITEQA_MAX_TOP_K", "20", "Largest `top_k` a request may ask for."),
-    Setting("CITEQA_MAX_BODY_BYTES", "65536", "Largest request body accepted (bytes)."),
-    Setting("CITEQA_MAX_QUESTION_CHARS", "1000", "Longest question accepted (characters)."),
-    Setting("CITEQA_MAX_HISTORY_TURNS", "20", "Most history messages accepted with a question."),
-    Setting("CITEQA_BACKEND", "extractive", "Answer backend: `extractive` (offline) or `openai`."),
-    Setting("CITEQA_LLM_BASE_URL", "",
-            "Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp: "
-            "`http://host:port/v1`); empty uses OpenAI's."),
-    Setting("CITEQA_LLM_API_KEY", "", "API key sent to the LLM server; empty for servers without."),
-    Setting("CITEQA_LLM_MODEL", "gpt-4o-mini", "Model name asked of the LLM server."),
-    Setting("CITEQA_LLM_TIMEOUT", "30",
-            "Seconds to wait for the LLM (per try) before answering extractively instead."),
-    Setting("CITEQA_LLM_RETRIES", "1", "Retries of a failed or timed-out LLM call (0: none)."),
-    Setting("CITEQA_LLM_MAX_TOKENS", "400", "Most tokens the LLM may write per answer."),
-    Setting("CITEQA_PROMPTS_DIR", "",
-            "Folder of the LLM prompt files; empty uses `prompts/` of the source checkout."),
-    Setting("CITEQA_ALLOWED_ORIGINS", "",
-            "Comma-separated origins (`https://portal.example`) that may frame `/embed` and call "
-            "the API cross-origin; empty allows the same origin only."),
-    Setting("CITEQA_FEEDBACK_DB", "",
-            "SQLite file for thumbs up/down feedback; empty uses `feedback.sqlite3` in the data "
-            "folder."),
-    Setting("CITEQA_EXAMPLES", "",
-            "Example questions shown on an empty chat, separated by `|`; empty reads "
-            "`examples.json` (a JSON list) in the corpus folder."),
-    Setting("CITEQA_WIDGET_SECRET", "",
-            "Key that signs the widget's short-lived origin-bound tokens; set the same value on "
-            "every replica (empty: a random key kept in the data folder)."),
-    Setting("CITEQA_CHROMA_TIMEOUT", "10",
-            "Seconds before a call to the Chroma server gives up (503 to the client)."),
-    Setting("CITEQA_INDEX_CHECK_SECONDS", "1",
-            "How often a serving process checks for a rebuilt index (seconds)."),
-    Setting("CITEQA_API_KEYS", "",
-            "Comma-separated API keys (`sha256:<hex>` or plaintext, hashed at startup); "
-            "empty leaves the API open."),
-    Setting("CITEQA_RATE_LIMIT", "300/minute",
-            "API requests allowed per API key (per client IP without a key); empty: no limit."),
-    Setting("CITEQA_RATE_LIMIT_IP", "600/minute",
-            "API requests allowed per client IP, whatever the key; empty: no limit."),
-    Setting("CITEQA_REDIS_URL", "",
-            "Redis URL for rate-limit counters shared by processes; empty keeps them in memory."),
-    Setting("CITEQA_RATE_LIMIT_FAIL_OPEN", "true",
-            "When Redis is down: `true` serves without limits, `false` answers 503."),
-    Setting("CITEQA_PROXY_HOPS", "0",
-            "Reverse proxies in front of the service whose X-Forwarded-* headers are trusted."),
-    Setting("CITEQA_ABSTENTION", "balanced",
-            "Offline abstention profile: `balanced`, or `strict` (refuses more; tuned on SQuAD)."),
-    Setting("CITEQA_MODEL_THREADS", "1",
-            "CPU threads per serving process for embedding a query; more oversubscribes cores."),
-    Setting("CITEQA_MODEL_CACHE", "",
-            "Folder of this machine's ONNX export of the embedding model, linked into each data "
-            "folder (empty: `~/.cache/citeqa/models`)."),
-)
+def _default(info: FieldInfo) -> str:
+    """Return a field's default as an operator would write it."""
+    value = info.default
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple) or value == Path():
+        return ""
+    return str(value)
 
 
-TRUE = {"1", "true", "yes", "on"}
+def documented() -> list[Setting]:
+    """Return every setting in declaration order."""
+    return [Setting(env_name(name), _default(info), info.description or "")
+            for name, info in Config.model_fields.items()]
 
 
-def _read(env: str) -> str:
-    """Return the environment value of a setting, or its default."""
-    spec = next(s for s in SETTINGS if s.env == env)
-    return os.environ.get(env, spec.default)
-
-
-def _split(value: str, sep: str) -> tuple[str, ...]:
-    """Split a list setting, dropping blanks and trailing slashes of origins."""
-    return tuple(v.strip().rstrip("/") if sep == "," else v.strip()
-                 for v in value.split(sep) if v.strip())
-
-
-@dataclass(frozen=True)
-class Config:
-    """Resolved settings of one process."""
-
-    corpus_dir: Path
-    data_dir: Path
-    collection: str
-    chroma_url: str
-    top_k: int
-    max_top_k: int
-    max_body_bytes: int
-    max_question_chars: int
-    max_history_turns: int
-    backend: str
-    llm_base_url: str
-    llm_api_key: str
-    llm_model: str
-    llm_timeout: float
-    llm_retries: int
-    llm_max_tokens: int
-    prompts_dir: str
-    allowed_origins: tuple[str, ...]
-    feedback_db: Path
-    examples: tuple[str, ...]
-    widget_secret: str
-    chroma_timeout: float
-    index_check_seconds: float
-    api_keys: str
-    rate_limit: str
-    rate_limit_ip: str
-    redis_url: str
-    rate_limit_fail_open: bool
-    proxy_hops: int
-    model_threads: int
-    abstention: str
-
-    @classmethod
-    def from_env(cls, **overrides: Any) -> Config:
-        """Build the configuration from the environment, then apply overrides."""
-        values: dict[str, Any] = {
-            "corpus_dir": Path(_read("CITEQA_CORPUS_DIR")),
-            "data_dir": Path(_read("CITEQA_DATA_DIR")),
-            "collection": _read("CITEQA_COLLECTION"),
-            "chroma_url": _read("CITEQA_CHROMA_URL"),
-            "top_k": int(_read("CITEQA_TOP_K")),
-            "max_top_k": int(_read("CITEQA_MAX_TOP_K")),
-            "max_body_bytes": int(_read("CITEQA_MAX_BODY_BYTES")),
-            "max_question_chars": int(_read("CITEQA_MAX_QUESTION_CHARS")),
-            "max_history_turns": int(_read("CITEQA_MAX_HISTORY_TURNS")),
-            "backend": _read("CITEQA_BACKEND"),
-            "llm_base_url": _read("CITEQA_LLM_BASE_URL"),
-            "llm_api_key": _read("CITEQA_LLM_API_KEY"),
-            "llm_model": _read("CITEQA_LLM_MODEL"),
-            "llm_timeout": float(_read("CITEQA_LLM_TIMEOUT")),
-            "llm_retries": int(_read("CITEQA_LLM_RETRIES")),
-            "llm_max_tokens": int(_read("CITEQA_LLM_MAX_TOKENS")),
-            "prompts_dir": _read("CITEQA_PROMPTS_DIR"),
-            "chroma_timeout": float(_read("CITEQA_CHROMA_TIMEOUT")),
-            "index_check_seconds": float(_read("CITEQA_INDEX_CHECK_SECONDS")),
-            "api_keys": _read("CITEQA_API_KEYS"),
-            "rate_limit": _read("CITEQA_RATE_LIMIT"),
-            "rate_limit_ip": _read("CITEQA_RATE_LIMIT_IP"),
-            "redis_url": _read("CITEQA_REDIS_URL"),
-            "rate_limit_fail_open": _read("CITEQA_RATE_LIMIT_FAIL_OPEN").lower() in TRUE,
-            "proxy_hops": int(_read("CITEQA_PROXY_HOPS")),
-            "model_threads": int(_read("CITEQA_MODEL_THREADS")),
-            "abstention": _read("CITEQA_ABSTENTION"),
-            "allowed_origins": _split(_read("CITEQA_ALLOWED_ORIGINS"), ","),
-            "feedback_db": _read("CITEQA_FEEDBACK_DB"),
-            "examples": _split(_read("CITEQA_EXAMPLES"), "|"),
-            "widget_secret": _read("CITEQA_WIDGET_SECRET"),
-        }
-        unknown = set(overrides) - {f.name for f in fields(cls)}
-        if unknown:
-            raise TypeError(f"unknown settings: {sorted(unknown)}")
-        values.update(overrides)
-        values["feedback_db"] = Path(values["feedback_db"] or
-                                     Path(values["data_dir"]) / "feedback.sqlite3")
-        if values["abstention"] not in ("balanced", "strict"):
-            raise ValueError("CITEQA_ABSTENTION must be `balanced` or `strict`")
-        if len(values["collection"]) < 3:
-            raise ValueError("CITEQA_COLLECTION needs at least 3 characters")
-        return cls(**values)
+def readme_table() -> str:
+    """Return the README's settings table."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for s in documented():
+        default = f"`{s.default}`" if s.default else "(empty)"
+        rows.append(f"| `{s.env}` | {default} | {s.description.replace('|', chr(92) + '|')} |")
+    return "\n".join(rows) + "\n"

@@ -19,7 +19,7 @@ os.environ.setdefault("CITEQA_RATE_LIMIT_IP", "")
 
 from index.build import index_corpus
 from index.store import StoreConfig
-from service.app import create_app
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.app import create_app
+from service.web.app import create_app
 
 
 def ask(client: FlaskClient, question: str, **extra: Any) -> dict[str, Any]:

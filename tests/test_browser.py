@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 from bench.servers import free_port, serving_in_thread
 from index.build import index_corpus
 from index.store import StoreConfig
-from service.app import create_app
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -12,12 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from index.store import StoreConfig
-from service import widget_token
-from service.app import create_app
+from service.security import widget_token
 from service.settings import Config
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "service" / "static"
+STATIC = ROOT / "service" / "web" / "static"
 PORTAL = "https://portal.example"
 FOREIGN = "https://elsewhere.example"
 SELF = "http://localhost"

@@ -19,7 +19,7 @@ from bench.servers import ChromaServer, free_port, redis_server, stop, wait_unti
 from index import switch
 from index.build import index_corpus
 from index.store import StoreConfig
-from service.app import create_app
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}

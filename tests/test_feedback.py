@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from index.store import StoreConfig
-from service.app import create_app
 from service.cli import main
 from service.settings import Config
+from service.web.app import create_app
 
 
 @pytest.fixture(scope="module")

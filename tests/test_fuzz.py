@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.schemas import APIOperation
 
 from index.store import StoreConfig
-from service.api import ROUTES
-from service.app import create_app
+from service.web.api import ROUTES
+from service.web.app import create_app
 
 OPERATIONS = [f"{r.method.upper()} {r.path}" for r in ROUTES]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from index import store
 from index.build import index_corpus
 from index.store import StoreConfig
-from service.retrieval import Retriever
+from service.core.retrieval import Retriever
 
 
 def _doc_ids(cfg: StoreConfig) -> set[str]:

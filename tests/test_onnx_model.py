@@ -52,14 +52,13 @@ def test_serving_process_never_imports_torch(default_index: StoreConfig) -> None
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from service.app import create_app\n"
-        "from service.contract import AnswerRequest\n"
+        "from service.web.app import create_app\n"
+
         f"app = create_app({{'data_dir': Path({str(default_index.data_dir)!r}),"
         f" 'collection': {default_index.collection!r}}}, load_sync=True)\n"
         "engine = app.extensions['citeqa.engine']\n"
         "assert not engine.status, engine.status\n"
-        "print(engine.answer(AnswerRequest(question='Until when was the mission extended?'))"
-        ".answer)\n"
+        "print(engine.answer('Until when was the mission extended?').answer)\n"
         "heavy = ('torch', 'transformers', 'sentence_transformers', 'langchain_chroma',"
         " 'langchain_huggingface', 'langchain_core')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"

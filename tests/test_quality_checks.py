@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.evidence import has_kind, missing_names
-from service.questions import expected_kind
+from service.core.evidence import has_kind, missing_names
+from service.core.questions import expected_kind
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.evidence import missing_terms
-from service.retrieval import Fusion
+from service.core.evidence import missing_terms
+from service.core.retrieval import Fusion
 
 DENSE = [(1, 0.9), (2, 0.5), (3, 0.4)]
 LEXICAL = [(3, 12.0), (4, 6.0), (1, 2.0)]

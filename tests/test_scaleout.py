@@ -18,7 +18,7 @@ from flask import Flask
 from bench.servers import ChromaServer, redis_server
 from index import store, switch
 from index.store import StoreConfig
-from service.app import create_app
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}

@@ -17,9 +17,9 @@ from flask.testing import FlaskClient
 from index.build import index_documents
 from index.documents import Document
 from index.store import StoreConfig
-from service import widget_token
-from service.app import create_app
-from service.auth import parse_keys
+from service.security import widget_token
+from service.security.keys import parse_keys
+from service.web.app import create_app
 
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}
 KEY, OTHER_KEY = "test-key-1", "test-key-2"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from service.backends import AnswerBackend
-from service.contract import AnswerRequest
-from service.drafts import Claim, Draft, Evidence
-from service.engine import Engine
-from service.questions import Question
-from service.retrieval import Passage, Retriever
-from service.verify import Verifier, claims_from_text, markers, strip_markers
+from service.core.backends import AnswerBackend
+from service.core.drafts import Claim, Draft, Evidence
+from service.core.engine import Engine
+from service.core.questions import Question
+from service.core.retrieval import Passage, Retriever
+from service.core.verify import Verifier, claims_from_text, markers, strip_markers
 
 JORDAN = "memorandum of understanding with Jordan"
 IMPACT = "Operation IMPACT until March 31, 2017"
@@ -156,7 +155,7 @@ def test_engine_renumbers_citations_in_order_of_first_use(scripted: Engine) -> N
     impact = number_of(passages, IMPACT)
     scripted.backend = Scripted(f"On May 5, 2016, Canada signed a {JORDAN} [{impact}]. "
                                 f"Canada extended {IMPACT} [{impact}]. Canada has 12 ships [9].")
-    body = scripted.answer(AnswerRequest(question=question))
+    body = scripted.answer(question)
     assert body.answer.count("[1]") == 1 and body.answer.count("[2]") == 1
     assert body.answer.index("[1]") < body.answer.index("[2]")
     assert JORDAN in body.citations[0].text and IMPACT in body.citations[1].text

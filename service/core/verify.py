@@ -15,11 +15,11 @@ import numpy as np
 
 from index.chunking import sentence_spans
 from index.documents import Span
-from service import evidence
-from service.contract import Verification
-from service.drafts import Claim, Draft, Evidence
-from service.retrieval import Passage, Retriever
-from service.terms import STOPWORDS, content_terms, words
+from service.core import evidence
+from service.core.drafts import Claim, Draft, Evidence
+from service.core.results import Verification
+from service.core.retrieval import Passage, Retriever
+from service.core.terms import STOPWORDS, content_terms, words
 
 MIN_COVERAGE = 0.5  # idf-weighted share of the claim's key terms a paraphrase must keep
 MIN_MEANING = 0.8  # cosine similarity of a paraphrase to its sentence (all-MiniLM-L6-v2)

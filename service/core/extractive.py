@@ -6,16 +6,16 @@ import re
 from dataclasses import dataclass
 
 from index.documents import Span
-from service import evidence
-from service.backends import AnswerBackend
-from service.drafts import Claim, Draft, Evidence
-from service.questions import Question
-from service.retrieval import Passage, Retriever
-from service.terms import content_terms
+from service.core import evidence
+from service.core.backends import AnswerBackend
+from service.core.drafts import Claim, Draft, Evidence
+from service.core.questions import Question
+from service.core.retrieval import Passage, Retriever
+from service.core.terms import content_terms
 
 SECOND_SENTENCE_GAIN = 0.25
 MIN_QUOTE = 30
-# "…, and is making the following contributions under its new approach:" adds nothing.
+# A trailing "…, and does the following:" clause only announces a list; it adds nothing.
 _LIST_TAIL = re.compile(r",?\s+(?:and\s+)?[^,]*\bthe following\b[^,]*:\s*$")
 
 

@@ -6,26 +6,17 @@ from typing import Any
 
 from flask import Flask
 
-from service import (
-    api,
-    auth,
-    errors,
-    feedback,
-    observability,
-    openai_compat,
-    origins,
-    outages,
-    pages,
-    ratelimit,
-    security,
-)
-from service.engine import Engine
+from service.core.engine import Engine
+from service.http import errors
+from service.ops.logs import configure_logging
+from service.security import headers, keys, origins, ratelimit
 from service.settings import Config
+from service.web import api, feedback, health, observe, openai_compat, outages, pages
 
 
 def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False) -> Flask:
     """Build the app; the index loads in the background unless `load_sync`."""
-    observability.configure_logging()
+    configure_logging()
     config = Config.from_env(**(overrides or {}))
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
@@ -35,14 +26,15 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     errors.init_app(app)
     outages.init_app(app)
     # Order matters: the request id first, then the key check, whose caller the limiter counts.
-    observability.init_app(app)
-    auth.init_app(app, config)
+    observe.init_app(app)
+    keys.init_app(app, config)
     ratelimit.init_app(app, config)
-    security.init_app(app, config)
+    headers.init_app(app, config)
     app.register_blueprint(api.bp)
     app.register_blueprint(openai_compat.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(feedback.bp)
+    app.register_blueprint(health.bp)
     origins.init_app(app, config)
     if load_sync:
         engine.load()

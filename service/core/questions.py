@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.contract import Message
-from service.terms import STOPWORDS, content_terms
+from service.core.results import Message
+from service.core.terms import STOPWORDS, content_terms
 
 _EXPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("number", re.compile(r"\bhow (much|many|long|far|big|large|old|often)\b|"
@@ -19,7 +19,7 @@ _EXPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
                           re.I)),
     ("place", re.compile(r"^\s*where\b|\bin which (country|city|region|place)\b", re.I)),
     ("list", re.compile(r"\b(list|enumerate|name (all|the))\b|"
-                        r"\bwhat (are|were) (the|its|their|canada'?s)?\s*\w*\s*\w+s\b|"
+                        r"\bwhat (are|were) (the|its|their|\w+['’]s)?\s*\w*\s*\w+s\b|"
                         r"\bwhat (\w+ ){0,2}\w+(ies|ions|ents|ives|ures|ties)\b|"
                         r"\bwhich (\w+ ){0,2}\w+s (are|were|does|did|will|is)\b", re.I)),
 )

@@ -14,12 +14,15 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-from flask import Blueprint, Response, jsonify
+from flask import Response, jsonify
 
-from service.api import config, parse
-from service.contract import FeedbackRequest, FeedbackSaved
+from service.http.routes import DocumentedBlueprint, Route
+from service.http.schemas import FeedbackRequest, FeedbackSaved
+from service.web.context import config, parse
 
-bp = Blueprint("feedback", __name__)
+bp = DocumentedBlueprint("feedback", __name__)
+bp.document(Route("post", "/api/v1/feedback", "Store a thumbs up/down (and comment) on an answer.",
+                  FeedbackSaved, FeedbackRequest, (400, 401, 413, 415, 429)))
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

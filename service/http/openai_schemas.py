@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.contract import Citation
+from service.http.schemas import Citation
 
 MODEL_ID = "citeqa"
 

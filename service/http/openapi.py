@@ -1,4 +1,4 @@
-"""Build the OpenAPI 3.1 document from the route table and the pydantic models."""
+"""Build the OpenAPI 3.1 document from the documented routes and the pydantic models."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from service import __version__
+from service.http.routes import Route
 
 
-def spec(routes: tuple[Any, ...], error_model: type[BaseModel]) -> dict[str, Any]:
+def spec(routes: tuple[Route, ...], error_model: type[BaseModel]) -> dict[str, Any]:
     """Return the OpenAPI document for `routes`."""
     models = {error_model}
     for route in routes:
@@ -38,7 +39,7 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _operation(route: Any, error_model: type[BaseModel]) -> dict[str, Any]:
+def _operation(route: Route, error_model: type[BaseModel]) -> dict[str, Any]:
     """Describe one operation."""
     ok_content: dict[str, Any] = {"application/json": {"schema": _ref(route.response)}}
     if route.streams:

@@ -1,7 +1,7 @@
 """Answer with an LLM on any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp).
 
 The model sees the retrieved passages numbered `[1]…[k]` and writes sentences that cite them;
-`service.verify` then checks every sentence against what it cites. Failures and timeouts raise
+`service.core.verify` then checks every sentence against what it cites. Failures and timeouts raise
 `BackendError`, and the engine answers extractively instead.
 """
 
@@ -11,6 +11,8 @@ import logging
 import re
 from collections.abc import Generator, Iterator
 from dataclasses import replace
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import httpx
@@ -19,15 +21,14 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from service.backends import AnswerBackend, BackendError
-from service.contract import Message
-from service.drafts import Draft
-from service.questions import Question, read_question
-from service.retrieval import Passage, Retriever
+from service.core.backends import AnswerBackend, BackendError
+from service.core.drafts import Draft
+from service.core.questions import Question, read_question
+from service.core.results import Message
+from service.core.retrieval import Passage, Retriever
+from service.core.verify import claims_from_text, markers
 from service.settings import Config
-from service.verify import claims_from_text, markers
 
-CHECKOUT_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 PROMPT_NAMES = ("answer.system", "answer.user", "followup.system", "followup.user")
 # The model's way of saying the passages do not hold the answer (the prompt asks for it).
 _NOT_COVERED = re.compile(r"\b(sources|passages) do not (cover|answer|contain|mention)\b", re.I)
@@ -38,9 +39,9 @@ log = logging.getLogger("citeqa")
 
 
 def load_prompts(folder: str = "") -> dict[str, str]:
-    """Read every prompt file of `folder` (default: the checkout's `prompts/`), or fail now."""
-    where = Path(folder) if folder else CHECKOUT_PROMPTS
-    return {name: (where / f"{name}.md").read_text(encoding="utf-8").strip()
+    """Read every prompt file of `folder` (default: the shipped `prompts` package), or fail now."""
+    where: Traversable = Path(folder) if folder else files("prompts")
+    return {name: where.joinpath(f"{name}.md").read_text(encoding="utf-8").strip()
             for name in PROMPT_NAMES}
 
 

@@ -14,12 +14,10 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, jsonify, stream_with_context
+from flask import Response, jsonify, stream_with_context
 
-from service.api import check_limits, parse, ready_engine
-from service.contract import AnswerRequest, AnswerResponse, Citation, Message
-from service.errors import ApiError
-from service.openai_models import (
+from service.http.errors import ApiError
+from service.http.openai_schemas import (
     MODEL_ID,
     ChatCompletion,
     ChatCompletionChunk,
@@ -32,8 +30,22 @@ from service.openai_models import (
     ModelCard,
     ModelList,
 )
+from service.http.routes import DocumentedBlueprint, Route
+from service.http.schemas import AnswerRequest, AnswerResponse, Citation, Message
+from service.web import convert
+from service.web.context import check_limits, parse, ready_engine
 
-bp = Blueprint("openai_compat", __name__)
+bp = DocumentedBlueprint("openai_compat", __name__)
+bp.document(
+    Route("post", "/v1/chat/completions",
+          "OpenAI-compatible chat completion: the answer with `[n]` markers and footnotes, "
+          "and its citations in `message.citations`.", ChatCompletion, ChatCompletionRequest,
+          (400, 401, 404, 413, 415, 429, 503), streams=True,
+          events="`data:` lines of `chat.completion.chunk` JSON (the first carries "
+                 "`delta.citations`), then `data: [DONE]`."),
+    Route("get", "/v1/models", "OpenAI-compatible list of models: `citeqa`.", ModelList,
+          errors=(401, 429)),
+)
 SOURCES = "\n\nSources:\n"
 
 
@@ -77,7 +89,8 @@ def chat_completions() -> Response:
     """Answer the last user message as a chat completion, streamed when asked."""
     req = parse(ChatCompletionRequest)
     question = to_answer_request(req)
-    result = ready_engine().answer(question)
+    result = convert.answer(ready_engine().answer(question.question,
+                                                  convert.history(question.history)))
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if req.stream:
         stream = stream_with_context(_chunks(result, ident, created))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Response, current_app, jsonify, render_template, request
 
-from service import origins, widget_token
-from service.api import config, engine, ready_engine
-from service.contract import ExampleList
-from service.errors import ApiError
-from service.examples import Examples
+from service.core.examples import Examples
+from service.http.errors import ApiError
+from service.http.routes import DocumentedBlueprint, Route
+from service.http.schemas import ExampleList
+from service.security import origins, widget_token
+from service.web.context import config, engine, ready_engine
 
-bp = Blueprint("pages", __name__)
+bp = DocumentedBlueprint("pages", __name__)
+bp.document(Route("get", "/api/v1/examples", "Example questions the index answers.", ExampleList,
+                  errors=(401, 429, 503)))
 
 
 def chat_page(embedded: bool) -> Response:

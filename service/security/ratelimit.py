@@ -15,8 +15,8 @@ from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 
-from service.errors import error_response
-from service.origins import API_PREFIXES
+from service.http.errors import error_response
+from service.security.origins import API_PREFIXES
 from service.settings import Config
 
 # Redis calls give up quickly: a limiter must never be the slow part of a request.

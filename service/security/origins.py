@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 
-from service.errors import error_response
+from service.http.errors import error_response
 from service.settings import Config
 
 API_PREFIXES = ("/api/", "/v1/")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from service.contract import Citation
-from service.retrieval import Passage
+from service.core.results import Citation
+from service.core.retrieval import Passage
 
 _END_PUNCT = re.compile(r"[.!?]+[\"'”’)]*$")
 

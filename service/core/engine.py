@@ -5,31 +5,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Generator, Iterator
-from dataclasses import replace
-from typing import Any
-
-from chromadb.api import ClientAPI
-from chromadb.api.models.Collection import Collection
+from dataclasses import dataclass, replace
 
 from index import store, switch
-from service.backends import AnswerBackend, BackendError
-from service.contract import (
-    AnswerRequest,
-    AnswerResponse,
-    DocumentDetail,
-    DocumentSummary,
-    SearchHit,
-    SearchRequest,
-    SearchResponse,
-)
-from service.drafts import Draft, compose
-from service.extractive import PROFILES, ExtractiveBackend
-from service.observability import count_answer, stage
-from service.questions import Question
-from service.reloader import Reloader
-from service.retrieval import Passage, Retriever
+from service.core.backends import AnswerBackend, BackendError
+from service.core.drafts import Draft, compose
+from service.core.extractive import PROFILES, ExtractiveBackend
+from service.core.loaded import LoadedIndex
+from service.core.questions import Question
+from service.core.reloader import Reloader
+from service.core.results import Answer, DocumentInfo, EventData, Hit, Message
+from service.core.retrieval import Passage, Retriever
+from service.core.verify import Verifier
+from service.ops.metrics import count_answer, stage
 from service.settings import Config
-from service.verify import Verifier
 
 NOT_COVERED = "The sources do not cover this question."
 log = logging.getLogger("citeqa")
@@ -38,7 +27,7 @@ log = logging.getLogger("citeqa")
 def backend_for(config: Config) -> AnswerBackend:
     """Return the answer backend the settings name."""
     if config.backend == "openai":
-        from service.llm_backend import LLMBackend  # the OpenAI client takes ~1 s to import
+        from service.core.llm_backend import LLMBackend  # the OpenAI client takes ~1 s to import
 
         return LLMBackend(config)
     if config.backend == "extractive":
@@ -55,18 +44,15 @@ class UnknownDocument(KeyError):
 
 
 class Engine:
-    """Hold the index and answer questions over it; safe to share between threads."""
+    """Hold the loaded index and answer questions over it; safe to share between threads."""
 
     def __init__(self, config: Config, backend: AnswerBackend | None = None) -> None:
         """Remember the settings; `load()` does the heavy work."""
         self.config = config
         self.backend = backend or backend_for(config)
         self.fallback = ExtractiveBackend(PROFILES[config.abstention])
-        self._retriever: Retriever | None = None
-        self._texts: Collection | None = None
-        self._api: ClientAPI | None = None
+        self._index: LoadedIndex | None = None
         self._error = "index is loading"
-        self._version = ""
         self._loaded = threading.Event()
         self._reloader = Reloader(config.index_check_seconds, self._stale, self.load)
 
@@ -90,9 +76,9 @@ class Engine:
                 raise NotReady("the index is empty: run `citeqa index` first")
             retriever.embedder.embed_query("warm up")
             texts = store.docs_collection(api, serving.collection)
-            # texts first: whoever sees the new retriever also sees its documents
-            self._texts, self._api = texts, api
-            self._retriever, self._version, self._error = retriever, serving.version, ""
+            # one assignment: a request sees the old generation or the new one, never a mix
+            self._index = LoadedIndex(api, retriever, texts, serving.version)
+            self._error = ""
         except NotReady as exc:
             self._failed(str(exc))
         except Exception as exc:  # a corrupt store raises many kinds; report, never crash
@@ -103,15 +89,16 @@ class Engine:
     def _failed(self, reason: str) -> None:
         """Record why the index could not be loaded, unless an older one still serves."""
         log.warning("index load failed: %s", reason)
-        if self._retriever is None:
+        if self._index is None:
             self._error = reason
 
     def _stale(self) -> bool:
         """Tell whether the index pointer moved since the load, or no index is loaded yet."""
-        if self._retriever is None or self._api is None:
+        index = self._index
+        if index is None:
             return True
-        # the open client: one small read per check
-        return switch.active(self._api, self.config.collection).version != self._version
+        # reuse the open client: one small read per check
+        return switch.active(index.api, self.config.collection).version != index.version
 
     def load_in_background(self) -> None:
         """Start loading without blocking the caller."""
@@ -122,120 +109,133 @@ class Engine:
         """Return "" when ready, else why not."""
         return self._error
 
-    def retriever(self, wait: float = 30.0) -> Retriever:
-        """Return the loaded retriever, waiting briefly for a load in progress."""
+    def loaded(self, wait: float = 30.0) -> LoadedIndex:
+        """Return the serving index generation, waiting briefly for a load in progress."""
         self._loaded.wait(wait)
         self._reloader.poll()
-        if self._retriever is None:
+        index = self._index
+        if index is None:
             raise NotReady(self._error)
-        return self._retriever
+        return index
 
-    def search(self, req: SearchRequest) -> SearchResponse:
+    def retriever(self, wait: float = 30.0) -> Retriever:
+        """Return the serving retriever."""
+        return self.loaded(wait).retriever
+
+    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
         """Return ranked passages for a query."""
-        passages = self.retriever().search(req.query, req.top_k or self.config.top_k)
-        return SearchResponse(query=req.query, results=[
-            SearchHit(document_id=p.doc_id, title=p.title, url=p.url, heading=p.heading,
-                      text=p.text, start=p.start, end=p.end, score=round(p.fused, 6),
-                      dense=round(p.dense, 4), lexical=round(p.lexical, 4))
-            for p in passages
-        ])
+        passages = self.retriever().search(query, top_k or self.config.top_k)
+        return [Hit(document_id=p.doc_id, title=p.title, url=p.url, heading=p.heading,
+                    text=p.text, start=p.start, end=p.end, score=round(p.fused, 6),
+                    dense=round(p.dense, 4), lexical=round(p.lexical, 4))
+                for p in passages]
 
-    def answer(self, req: AnswerRequest) -> AnswerResponse:
+    def answer(self, question: str, history: list[Message] | None = None,
+               top_k: int | None = None) -> Answer:
         """Answer a question with verified citations, or abstain with a reason."""
+        ask = Ask(question, history or [], top_k)
         retriever = self.retriever()
         try:
-            question, passages = self._retrieve(req, retriever, self.backend)
+            read, passages = self._retrieve(ask, retriever, self.backend)
             with stage("answer"):
-                draft = self.backend.draft(question, passages, retriever)
-            return self._verified(question, passages, retriever, draft, self.backend.name)
+                draft = self.backend.draft(read, passages, retriever)
+            return self._verified(read, passages, retriever, draft, self.backend.name)
         except BackendError as exc:
-            return self._fall_back(req, retriever, str(exc))
+            return self._fall_back(ask, retriever, str(exc))
 
-    def answer_events(self, req: AnswerRequest) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Yield the answer as server-sent events: text deltas, citations, then the result.
+    def answer_events(self, question: str, history: list[Message] | None = None,
+                      top_k: int | None = None) -> Iterator[tuple[str, EventData]]:
+        """Yield the answer as events: text deltas, citations, then the result.
 
         A streaming backend's deltas are its unverified draft; `done` carries the verified
         answer that replaces it. Otherwise the deltas spell the final answer.
         """
+        ask = Ask(question, history or [], top_k)
         if not self.backend.streams:
-            result = self.answer(req)
-            yield "citations", {"citations": [c.model_dump() for c in result.citations]}
+            result = self.answer(question, history, top_k)
+            yield "citations", result.citations
             words = result.answer.split(" ")
             for i, word in enumerate(words):
-                yield "delta", {"text": word if i == 0 else " " + word}
-            yield "done", result.model_dump()
+                yield "delta", word if i == 0 else " " + word
+            yield "done", result
             return
         retriever = self.retriever()
         try:
-            question, passages = self._retrieve(req, retriever, self.backend)
-            written = self.backend.draft_stream(question, passages, retriever)
+            read, passages = self._retrieve(ask, retriever, self.backend)
+            written = self.backend.draft_stream(read, passages, retriever)
             draft = yield from _deltas(written)
-            result = self._verified(question, passages, retriever, draft, self.backend.name)
+            result = self._verified(read, passages, retriever, draft, self.backend.name)
         except BackendError as exc:
-            result = self._fall_back(req, retriever, str(exc))
-        yield "citations", {"citations": [c.model_dump() for c in result.citations]}
-        yield "done", result.model_dump()
+            result = self._fall_back(ask, retriever, str(exc))
+        yield "citations", result.citations
+        yield "done", result
 
-    def _retrieve(self, req: AnswerRequest, retriever: Retriever,
+    def _retrieve(self, ask: Ask, retriever: Retriever,
                   backend: AnswerBackend) -> tuple[Question, list[Passage]]:
         """Read the question as `backend` does and retrieve its passages."""
-        question = backend.question(req.question, req.history)
+        question = backend.question(ask.question, ask.history)
         with stage("retrieve"):
-            return question, retriever.search(question.query, req.top_k or self.config.top_k)
+            return question, retriever.search(question.query, ask.top_k or self.config.top_k)
 
-    def _fall_back(self, req: AnswerRequest, retriever: Retriever, why: str) -> AnswerResponse:
+    def _fall_back(self, ask: Ask, retriever: Retriever, why: str) -> Answer:
         """Answer extractively because the configured backend failed, and say so."""
         log.warning("answer backend %s failed (%s); answering extractively",
                     self.backend.name, why)
-        question, passages = self._retrieve(req, retriever, self.fallback)
+        question, passages = self._retrieve(ask, retriever, self.fallback)
         draft = self.fallback.draft(question, passages, retriever)
         return self._verified(question, passages, retriever, draft, self.fallback.name, why)
 
     @staticmethod
     def _verified(question: Question, passages: list[Passage], retriever: Retriever,
-                  draft: Draft, backend: str, fallback: str = "") -> AnswerResponse:
+                  draft: Draft, backend: str, fallback: str = "") -> Answer:
         """Check the draft's citations, then write the answer or the abstention."""
         with stage("verify"):
             draft, report = Verifier.over(retriever).verify(draft, passages)
         count_answer(draft.abstained)
         if draft.abstained:
-            return AnswerResponse(answer=NOT_COVERED, abstained=True, reason=draft.reason,
-                                  citations=[], query=question.query, backend=backend,
-                                  fallback=fallback, verification=report)
+            return Answer(answer=NOT_COVERED, abstained=True, reason=draft.reason,
+                          citations=[], query=question.query, backend=backend,
+                          fallback=fallback, verification=report)
         text, citations = compose(draft.claims)
-        return AnswerResponse(answer=text, abstained=False, citations=citations,
-                              query=question.query, backend=backend, fallback=fallback,
-                              verification=report)
+        return Answer(answer=text, abstained=False, reason="", citations=citations,
+                      query=question.query, backend=backend, fallback=fallback,
+                      verification=report)
 
-    def documents(self) -> list[DocumentSummary]:
+    def documents(self) -> list[DocumentInfo]:
         """Return every indexed document's metadata."""
-        records = self._records().get(include=["metadatas"])
+        texts = self.loaded().texts
+        records = store.within(store.deadline(self.store_config()),
+                               lambda: texts.get(include=["metadatas"]))
         return sorted((
-            DocumentSummary(id=i, title=str((m or {}).get("title", "")),
-                            url=str((m or {}).get("url", "")),
-                            length=int(str((m or {}).get("length", 0))))
+            DocumentInfo(id=i, title=str((m or {}).get("title", "")),
+                         url=str((m or {}).get("url", "")),
+                         length=int(str((m or {}).get("length", 0))))
             for i, m in zip(records["ids"], records["metadatas"] or [], strict=False)
         ), key=lambda d: d.id)
 
-    def document(self, doc_id: str) -> DocumentDetail:
+    def document(self, doc_id: str) -> DocumentInfo:
         """Return one document with its full text."""
-        records = self._records().get(ids=[doc_id], include=["metadatas", "documents"])
+        texts = self.loaded().texts
+        records = store.within(store.deadline(self.store_config()), lambda: texts.get(
+            ids=[doc_id], include=["metadatas", "documents"]))
         if not records["ids"]:
             raise UnknownDocument(doc_id)
         meta = (records["metadatas"] or [{}])[0] or {}
         text = (records["documents"] or [""])[0] or ""
-        return DocumentDetail(id=doc_id, title=str(meta.get("title", "")),
-                              url=str(meta.get("url", "")), length=len(text), text=text)
-
-    def _records(self) -> Collection:
-        """Return the collection of full document texts of the serving index."""
-        self.retriever()  # waits for the load, or raises NotReady
-        assert self._texts is not None
-        return self._texts
+        return DocumentInfo(id=doc_id, title=str(meta.get("title", "")),
+                            url=str(meta.get("url", "")), length=len(text), text=text)
 
 
-def _deltas(written: Generator[str, None, Draft]) -> Generator[tuple[str, dict[str, Any]], None,
-                                                                 Draft]:
+@dataclass(frozen=True)
+class Ask:
+    """A question as the engine receives it."""
+
+    question: str
+    history: list[Message]
+    top_k: int | None
+
+
+def _deltas(written: Generator[str, None, Draft]) -> Generator[tuple[str, EventData], None, Draft]:
     """Pass each piece of written text on as a delta event; return the finished draft."""
     while True:
         try:
@@ -243,4 +243,4 @@ def _deltas(written: Generator[str, None, Draft]) -> Generator[tuple[str, dict[s
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         if piece:
-            yield "delta", {"text": piece}
+            yield "delta", piece

@@ -5,10 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Generator
 
-from service.contract import Message
-from service.drafts import Draft
-from service.questions import Question, read_question
-from service.retrieval import Passage, Retriever
+from service.core.drafts import Draft
+from service.core.questions import Question, read_question
+from service.core.results import Message
+from service.core.retrieval import Passage, Retriever
 
 
 class BackendError(RuntimeError):

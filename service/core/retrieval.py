@@ -15,7 +15,8 @@ from chromadb.api.models.Collection import Collection
 from index import model_export, store
 from index.documents import Span
 from index.embedder import Embedder
-from service.terms import STOPWORDS, stemmer
+from index.store import within
+from service.core.terms import STOPWORDS, stemmer
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,12 @@ class Retriever:
     """Search one chunk collection by meaning and by words, and fuse the rankings."""
 
     def __init__(self, chunks: Collection, embedder: Embedder, fusion: Fusion | None = None,
-                 context_in_bm25: bool = True) -> None:
+                 context_in_bm25: bool = True, deadline: float | None = None) -> None:
         """Load every chunk once to build the BM25 index (over title, heading and text)."""
         self.chunks = chunks
         self.embedder = embedder
         self.fusion = fusion or Fusion()
+        self.deadline = deadline  # seconds a query of a remote store may take
         data = chunks.get(include=["documents", "metadatas"])
         self.ids: list[str] = list(data["ids"])
         self.texts: list[str] = [t or "" for t in data["documents"] or []]
@@ -111,7 +113,8 @@ class Retriever:
              threads: int = 1) -> Retriever:
         """Open the chunk collection `cfg` names, with the model exported into its data folder."""
         embedder = model_export.embedder(model_export.installed(cfg.data_dir), threads)
-        return cls(store.chunks_collection(api or store.client(cfg), cfg.collection), embedder)
+        return cls(store.chunks_collection(api or store.client(cfg), cfg.collection), embedder,
+                   deadline=store.deadline(cfg))
 
     def __len__(self) -> int:
         """Return the number of chunks searched."""
@@ -143,8 +146,10 @@ class Retriever:
         """Return `(position, cosine similarity)` of the nearest chunks."""
         if not self.ids:
             return []
-        hits = self.chunks.query(query_embeddings=[self.embedder.embed_query(query)],
-                                 n_results=min(k, len(self.ids)), include=["distances"])
+        vector = self.embedder.embed_query(query)
+        hits = within(self.deadline, lambda: self.chunks.query(
+            query_embeddings=[vector], n_results=min(k, len(self.ids)), include=["distances"]
+        ))
         ids, dists = hits["ids"][0], (hits["distances"] or [[]])[0]
         return [(self.position[i], 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)
                 if i in self.position]

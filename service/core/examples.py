@@ -6,8 +6,7 @@ import json
 import logging
 import threading
 
-from service.contract import AnswerRequest
-from service.engine import Engine
+from service.core.engine import Engine
 
 log = logging.getLogger("citeqa")
 MAX_EXAMPLES = 4
@@ -43,6 +42,6 @@ class Examples:
             index = engine.retriever()
             if index is not self._index:  # first call, or the index was rebuilt and reloaded
                 self._answered = [q for q in configured(engine)
-                                  if not engine.answer(AnswerRequest(question=q)).abstained]
+                                  if not engine.answer(q).abstained]
                 self._index = index
             return self._answered[:MAX_EXAMPLES]

@@ -17,9 +17,9 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from service import widget_token
-from service.errors import error_response
-from service.origins import API_PREFIXES, self_origin
+from service.http.errors import error_response
+from service.security import widget_token
+from service.security.origins import API_PREFIXES, self_origin
 from service.settings import Config
 
 PREFIX = "sha256:"

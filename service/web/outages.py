@@ -11,7 +11,7 @@ import logging
 import httpx
 from flask import Flask, Response
 
-from service.errors import error_response
+from service.http.errors import error_response
 
 RETRY_AFTER_SECONDS = "2"
 log = logging.getLogger("citeqa")

@@ -1,0 +1,1 @@
+"""The LLM prompts, shipped as package data so an installed citeqa finds them."""

@@ -1,0 +1,1 @@
+"""The answering core: question → retrieval → draft → verified answer; no Flask here."""

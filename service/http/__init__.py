@@ -1,0 +1,1 @@
+"""The HTTP contract: request/response schemas, documented routes, OpenAPI, JSON errors."""

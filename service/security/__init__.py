@@ -1,0 +1,1 @@
+"""Web security: API keys, page tokens, allowed origins, rate limits, response headers."""

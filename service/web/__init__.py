@@ -1,0 +1,1 @@
+"""The Flask application: one blueprint per surface, wired by `create_app`."""

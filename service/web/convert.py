@@ -1,0 +1,52 @@
+"""Turn the core's results into the HTTP schemas, and requests into the core's inputs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from service.core import results
+from service.http import schemas
+
+
+def history(messages: list[schemas.Message]) -> list[results.Message]:
+    """Return the conversation as the core reads it."""
+    return [results.Message(m.role, m.content) for m in messages]
+
+
+def answer(result: results.Answer) -> schemas.AnswerResponse:
+    """Return an answer as the API sends it."""
+    return schemas.AnswerResponse.model_validate(asdict(result))
+
+
+def citations(found: list[results.Citation]) -> list[schemas.Citation]:
+    """Return citations as the API sends them."""
+    return [schemas.Citation.model_validate(asdict(c)) for c in found]
+
+
+def search(query: str, hits: list[results.Hit]) -> schemas.SearchResponse:
+    """Return ranked passages as the API sends them."""
+    return schemas.SearchResponse(query=query, results=[
+        schemas.SearchHit.model_validate(asdict(h)) for h in hits])
+
+
+def documents(found: list[results.DocumentInfo]) -> schemas.DocumentList:
+    """Return the document list as the API sends it."""
+    return schemas.DocumentList(documents=[
+        schemas.DocumentSummary(id=d.id, title=d.title, url=d.url, length=d.length)
+        for d in found])
+
+
+def document(found: results.DocumentInfo) -> schemas.DocumentDetail:
+    """Return one document with its text as the API sends it."""
+    return schemas.DocumentDetail(id=found.id, title=found.title, url=found.url,
+                                  length=found.length, text=found.text or "")
+
+
+def event(payload: results.EventData) -> dict[str, Any]:
+    """Return one answer event's JSON data."""
+    if isinstance(payload, str):
+        return {"text": payload}
+    if isinstance(payload, results.Answer):
+        return answer(payload).model_dump()
+    return {"citations": [c.model_dump() for c in citations(payload)]}
