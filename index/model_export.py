@@ -143,9 +143,15 @@ def export(source: Path, folder: Path) -> dict[str, Any]:
                       abs(expected - alone).max()))
     if worst > TOLERANCE:
         raise RuntimeError(f"ONNX export differs from sentence-transformers by {worst:.2e}")
-    files = [MODEL_FILE, DATA_FILE, *CONFIG_FILES]
-    return {"name": NAME, "source": str(source), "source_digest": source_digest(source),
-            "check": {"texts": len(CHECK_TEXTS), "max_abs_diff": worst, "tolerance": TOLERANCE},
+    return manifest_for(folder, [MODEL_FILE, DATA_FILE, *CONFIG_FILES], source=str(source),
+                        source_digest=source_digest(source),
+                        check={"texts": len(CHECK_TEXTS), "max_abs_diff": worst,
+                               "tolerance": TOLERANCE})
+
+
+def manifest_for(folder: Path, files: list[str], **about: Any) -> dict[str, Any]:
+    """Return a manifest of `files` in `folder` (sizes and hashes) with what `about` says."""
+    return {"name": NAME, **about,
             "files": {n: {"size": (folder / n).stat().st_size, "sha256": _sha256(folder / n)}
                       for n in files}}
 
@@ -172,7 +178,7 @@ def _weights_apart(traced: Path, folder: Path) -> None:
     traced.unlink()
 
 
-def _publish(tmp: Path, target: Path, manifest: dict[str, Any]) -> None:
+def publish(tmp: Path, target: Path, manifest: dict[str, Any]) -> None:
     """Write the manifest last, then rename the folder into place (another writer may win)."""
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     if target.exists() and read_manifest(target) is None:
@@ -185,7 +191,7 @@ def _publish(tmp: Path, target: Path, manifest: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def _staging(target: Path) -> Iterator[Path]:
+def staging(target: Path) -> Iterator[Path]:
     """Yield a temporary folder beside `target`, removed afterwards unless renamed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -203,8 +209,8 @@ def cached_export(source: Path) -> Path:
     with (entry.parent / f"{entry.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one export at a time; the rest wait and reuse it
         if read_manifest(entry) is None:
-            with _staging(entry) as tmp:
-                _publish(tmp, entry, export(source, tmp))
+            with staging(entry) as tmp:
+                publish(tmp, entry, export(source, tmp))
     return entry
 
 
@@ -226,12 +232,12 @@ def ensure(data_dir: Path) -> Path:
     manifest = read_manifest(entry)
     if manifest is None:
         raise RuntimeError(f"the model cache {entry} is incomplete")
-    with _staging(target) as tmp:
+    with staging(target) as tmp:
         for name in manifest["files"]:
             _link_or_copy(entry / name, tmp / name)
         if not _hashes_match(tmp, manifest):
             raise RuntimeError(f"the model cache {entry} does not match its manifest")
-        _publish(tmp, target, manifest)
+        publish(tmp, target, manifest)
     return target
 
 
