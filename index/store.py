@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from chromadb.config import Settings as ChromaSettings
 
 DOCS_SUFFIX = "_docs"
 T = TypeVar("T")
+_OPENING = threading.Lock()
 _DEADLINES = concurrent.futures.ThreadPoolExecutor(max_workers=16,
                                                    thread_name_prefix="citeqa-store")
 
@@ -44,7 +46,9 @@ def client(cfg: StoreConfig) -> ClientAPI:
             settings=settings,
         )
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(cfg.data_dir), settings=settings)
+    # Chroma shares one system per folder and breaks if two threads open it at once
+    with _OPENING:
+        return chromadb.PersistentClient(path=str(cfg.data_dir), settings=settings)
 
 
 def within(seconds: float | None, call: Callable[[], T]) -> T:

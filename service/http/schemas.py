@@ -93,12 +93,17 @@ class SearchResponse(BaseModel):
 
 
 class DocumentSummary(BaseModel):
-    """A document's metadata."""
+    """A document's metadata and indexing status."""
 
     id: str
     title: str
     url: str = ""
     length: int
+    status: Literal["queued", "indexing", "ready", "failed", "deleting"] = Field(
+        default="ready", description="Where its indexing stands; only `ready` is answered from.")
+    reason: str = Field(default="", description="Why indexing failed.")
+    groups: list[str] = Field(default_factory=list,
+                              description="Who may read it (shown to admins only).")
 
 
 class DocumentList(BaseModel):
@@ -155,3 +160,40 @@ class ExampleList(BaseModel):
     """Example questions that the loaded index answers, for an empty chat."""
 
     examples: list[str]
+
+
+class CollectionCreate(BaseModel):
+    """A new collection's name."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(description="1-40 lowercase letters, digits and single hyphens.")
+
+
+class CollectionInfo(BaseModel):
+    """A collection and the OpenAI model id that answers from it."""
+
+    name: str
+    model: str
+
+
+class CollectionList(BaseModel):
+    """The collections the caller may use."""
+
+    collections: list[CollectionInfo]
+
+
+class TextUpload(BaseModel):
+    """A document sent as JSON text instead of a file."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, description="The document (Markdown headings are kept).")
+    title: str = Field(default="", max_length=300)
+    groups: list[str] | str = Field(default_factory=list,
+                                    description="Access groups (a list, or comma-separated).")
+
+
+class UploadAccepted(BaseModel):
+    """An upload taken into the indexing queue."""
+
+    id: str
+    status: str

@@ -4,38 +4,59 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, render_template, request
 
+from index.access import PUBLIC
+from index.collections import DEFAULT, CollectionError, check_name
 from service.core.examples import Examples
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import ExampleList
 from service.security import origins, widget_token
-from service.web.context import config, engine, ready_engine
+from service.web.context import config, library, reader_access, ready_engine
 
 bp = DocumentedBlueprint("pages", __name__)
-bp.document(Route("get", "/api/v1/examples", "Example questions the index answers.", ExampleList,
-                  errors=(401, 429, 503)))
+bp.document(
+    Route("get", "/api/v1/examples", "Example questions the index answers.", ExampleList,
+          errors=(401, 429, 503)),
+    Route("get", "/api/v1/collections/{name}/examples",
+          "Example questions a collection answers.", ExampleList, errors=(401, 403, 404, 429, 503)),
+)
+
+
+def page_collection() -> str:
+    """Return the collection a page was asked for (`?collection=`), or raise 404."""
+    name = request.args.get("collection", "") or DEFAULT
+    try:
+        check_name(name)
+    except CollectionError as exc:
+        raise ApiError(404, str(exc), "unknown_collection") from exc
+    if name not in library().names():
+        raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
+    return name
 
 
 def chat_page(embedded: bool) -> Response:
     """Render the chat with a fresh token bound to the page's (embedding) origin."""
     cfg = config()
+    collection = page_collection()
     bound = origins.embedder_origin(cfg) if embedded else origins.self_origin()
     token = widget_token.issue(widget_token.secret(cfg), bound)
     html = render_template("chat.html", embedded=embedded, token=token,
-                           token_ttl=widget_token.TTL_SECONDS,
+                           token_ttl=widget_token.TTL_SECONDS, parent=bound,
+                           collection="" if collection == DEFAULT else collection,
                            title=request.args.get("title", "")[:60] if embedded else "",
-                           corpus=corpus_titles())
+                           corpus=corpus_titles(collection))
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return origins.secure_page(response, cfg, embeddable=embedded)
 
 
-def corpus_titles() -> str:
-    """Name the first documents of the index for the page's subtitle ("" when unavailable)."""
-    if engine().status:
+def corpus_titles(collection: str) -> str:
+    """Name the first public documents for the page's subtitle ("" when unavailable)."""
+    eng = library().engine(collection)
+    if eng.status:
         return ""
     try:
-        docs = engine().documents()
+        docs = eng.documents(PUBLIC)
     except Exception:  # a page must render even when the store is briefly unreachable
         return ""
     more = f" and {len(docs) - 2} more" if len(docs) > 2 else ""
@@ -74,9 +95,11 @@ def refresh_token() -> Response:
                     "expires_in": widget_token.TTL_SECONDS})
 
 
-@bp.get("/api/v1/examples")
-def examples() -> Response:
-    """Return example questions the loaded index answers."""
+@bp.get("/api/v1/examples", defaults={"name": DEFAULT})
+@bp.get("/api/v1/collections/<name>/examples")
+def examples(name: str) -> Response:
+    """Return example questions the loaded index answers for this reader."""
     found: Examples = current_app.extensions.setdefault("citeqa.examples", Examples())
-    return jsonify(ExampleList(examples=found.get(ready_engine())).model_dump())
+    return jsonify(ExampleList(examples=found.get(ready_engine(name), reader_access()))
+                   .model_dump())
 
