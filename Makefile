@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load bench-peer clean readme
+	bench-load bench-peer clean readme train train-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,11 +49,19 @@ run: index
 	$(BIN)/citeqa serve --host $(HOST) --port $(PORT)
 
 lint: install-test
-	$(BIN)/ruff check service index tests bench
+	$(BIN)/ruff check service index tests bench training
 	$(BIN)/mypy
 
 test: system-deps install-test lint
 	$(BIN)/pytest
+
+# The relevance model: `make train` rebuilds the shipped weights (CPU, under an hour, fixed
+# seed) from the shared data folder; `make train-smoke` checks the pipeline in a minute.
+train: install-test
+	nice $(BIN)/python -m training.train
+
+train-smoke: install-test
+	$(BIN)/python -m training.train --smoke --out build/relevance-smoke
 
 # Benchmarks write bench/results/; each part can run alone.
 bench: bench-core bench-quality bench-load bench-peer
@@ -63,6 +71,7 @@ bench-core: install-test
 
 bench-quality: install-test
 	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.meaning
 
 bench-load: system-deps install-test
 	$(BIN)/python -m bench.load

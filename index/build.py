@@ -142,7 +142,7 @@ def stored_documents(api: ClientAPI, collection: str,
         return []
     found = records.get(include=["documents", "metadatas"])
     return [Document(doc_id, str(meta.get("title", "")), str(meta.get("url", "")), text,
-                     str(meta.get("fingerprint", "")))
+                     str(meta.get("fingerprint", "")), access.groups_of(meta))
             for doc_id, text, meta in zip(found["ids"], found["documents"] or [],
                                           found["metadatas"] or [], strict=False)
             if wanted(doc_id) and meta and text is not None]

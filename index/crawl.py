@@ -43,6 +43,7 @@ class Limits:
     timeout: float = 10.0
     max_bytes: int = 2_000_000
     user_agent: str = "citeqa-import/0.1"
+    max_seconds: float = 0.0  # stop fetching after this long (0: no limit)
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,6 @@ class _Response:
 class _Skip(Exception):
     """A URL that yields no page, and why."""
 
-    def __init__(self, reason: str, transient: bool = False) -> None:
-        super().__init__(reason)
-        self.transient = transient
-
 
 def normalize(url: str) -> str:
     """Return `url` without its fragment, with a lower-case scheme and host and a path."""
@@ -98,14 +95,21 @@ def site_of(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname or "", parts.port or default
 
 
-def links(page: Page) -> list[str]:
-    """Return the absolute URLs a page's `<a>` and `<area>` elements point to."""
+def html_tree(page: Page) -> lxml.html.HtmlElement | None:
+    """Parse an HTML page; None for plain text or markup that cannot be read."""
     if page.content_type == "text/plain" or not page.body.strip():
-        return []
+        return None
     parser = lxml.html.HTMLParser(encoding=page.charset) if page.charset else None
     try:
-        tree = lxml.html.document_fromstring(page.body, parser=parser)
+        return lxml.html.document_fromstring(page.body, parser=parser)
     except (lxml.etree.ParserError, ValueError, LookupError):
+        return None
+
+
+def links(page: Page) -> list[str]:
+    """Return the absolute URLs a page's `<a>` and `<area>` elements point to (not nofollow)."""
+    tree = html_tree(page)
+    if tree is None:
         return []
     base = next((str(b.get("href")) for b in tree.iter("base") if b.get("href")), page.url)
     found = []
@@ -114,6 +118,16 @@ def links(page: Page) -> list[str]:
         if href and "nofollow" not in (anchor.get("rel") or "").lower().split():
             found.append(normalize(urljoin(urljoin(page.url, base), href)))
     return found
+
+
+def meta_robots(page: Page) -> set[str]:
+    """Return the page's `<meta name="robots">` directives (noindex, nofollow, none, …)."""
+    tree = html_tree(page)
+    if tree is None:
+        return set()
+    return {word.strip().lower() for meta in tree.iter("meta")
+            if (meta.get("name") or "").lower() == "robots"
+            for word in (meta.get("content") or "").split(",")}
 
 
 def sitemap_urls(body: bytes) -> tuple[list[str], list[str]]:
@@ -147,6 +161,7 @@ class Crawler:
         self.failed: set[str] = set()
         self.skipped: dict[str, str] = {}
         self.fetched = 0
+        self.complete = False  # every page found was fetched: unseen pages are gone
         self._robots = RobotFileParser()
         self._last_request = 0.0
 
@@ -168,7 +183,10 @@ class Crawler:
                     if url not in seen:
                         seen.add(url)
                         queue.append((url, 1))
+            began = time.monotonic()
             while queue and self.fetched < self.limits.max_pages:
+                if self.limits.max_seconds and time.monotonic() - began > self.limits.max_seconds:
+                    break
                 url, depth = queue.popleft()
                 if not self._allowed(url):
                     self.skipped[url] = "disallowed by robots.txt"
@@ -176,13 +194,18 @@ class Crawler:
                 page = self._page(http, url)
                 if page is None:
                     continue
-                yield page
-                if depth >= self.limits.max_depth:
+                directives = meta_robots(page)
+                if directives & {"noindex", "none"}:
+                    self.skipped[page.url] = "noindex (meta robots)"
+                else:
+                    yield page
+                if depth >= self.limits.max_depth or directives & {"nofollow", "none"}:
                     continue
                 for link in links(page):
                     if link not in seen and self.owns(link):
                         seen.add(link)
                         queue.append((link, depth + 1))
+            self.complete = not queue
 
     def _allowed(self, url: str) -> bool:
         """Tell whether robots.txt lets our user agent fetch `url`."""
@@ -235,22 +258,23 @@ class Crawler:
         try:
             response = self._get(http, url, max_bytes=self.limits.max_bytes, typed=True)
         except _Skip as skip:
-            self.skipped[url] = str(skip)
-            if skip.transient:
-                self.failed.add(url)
+            self._skip(url, str(skip), transient=False)
             return None
         except httpx.HTTPError as exc:
-            self.skipped[url] = f"request failed ({exc.__class__.__name__})"
-            self.failed.add(url)
+            self._skip(url, f"request failed ({type(exc).__name__})", transient=True)
             return None
         if response.status >= 400:
-            if url == self.start:
-                raise CrawlError(f"{url} answered {response.status}")
-            self.skipped[url] = f"HTTP {response.status}"
-            if response.status in _TRANSIENT:
-                self.failed.add(url)
+            self._skip(url, f"HTTP {response.status}", transient=response.status in _TRANSIENT)
             return None
         return Page(response.url, response.content_type, response.body, response.charset)
+
+    def _skip(self, url: str, why: str, transient: bool) -> None:
+        """Record why `url` yields no page; the start page must yield one."""
+        if url == self.start:
+            raise CrawlError(f"{url}: {why}")
+        self.skipped[url] = why
+        if transient:
+            self.failed.add(url)
 
     def _get(self, http: httpx.Client, url: str, max_bytes: int,
              typed: bool = False) -> _Response:
@@ -262,6 +286,8 @@ class Crawler:
                     url = normalize(urljoin(url, response.headers.get("location", "")))
                     if not self.owns(url):
                         raise _Skip(f"redirects off the site to {url}")
+                    if self._robots.mtime() and not self._allowed(url):
+                        raise _Skip(f"redirects to {url}, which robots.txt disallows")
                     continue
                 kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 if typed and response.status_code < 400 and kind not in TEXT_TYPES:

@@ -30,11 +30,12 @@ def page_text(page: Page) -> tuple[str, str]:
     return (extracted or "").strip(), (meta.title if meta and meta.title else "")
 
 
-def page_document(page: Page) -> Document | None:
+def page_document(page: Page, groups: tuple[str, ...] = ()) -> Document | None:
     """Return the page as a Document whose id and citation link are its URL, or None."""
     text, title = page_text(page)
     if not text:
         return None
     title = " ".join(title.split()) or page.url
-    digest = hashlib.sha256(f"{title}\0{text}".encode()).hexdigest()
-    return Document(id=page.url, title=title, url=page.url, text=text, fingerprint=digest)
+    digest = hashlib.sha256("\0".join((title, text, *groups)).encode()).hexdigest()
+    return Document(id=page.url, title=title, url=page.url, text=text, fingerprint=digest,
+                    groups=groups)

@@ -17,7 +17,8 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from index import collections, loaders, store, switch
+from index import collections, loaders, store, switch, webimport
+from index.crawl import CrawlError
 from index.documents import Document
 from index.uploads import Queue, Upload
 
@@ -54,6 +55,12 @@ def apply(job: Upload, body: bytes, base: store.StoreConfig) -> None:
     if not collections.exists(api, base.collection, job.collection):
         raise Unreadable(f"the collection {job.collection!r} no longer exists")
     cfg = collections.store_config(base, job.collection)
+    if job.action == "import":
+        try:
+            webimport.run_job(body, cfg, job.groups)
+        except CrawlError as exc:
+            raise Unreadable(str(exc)) from exc
+        return
     if job.action == "delete":
         switch.change([], cfg, keep=lambda doc_id: doc_id != job.id)
         return

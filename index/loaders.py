@@ -141,8 +141,12 @@ def _read_pdf(path: Path) -> tuple[str, str, str]:
     """Extract the text of every page, pages separated by blank lines."""
     try:
         reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):  # an owner password alone is fine
+            raise LoaderError(f"{path}: the PDF is encrypted with a password")
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
         title = str(reader.metadata.title or "") if reader.metadata else ""
+    except LoaderError:
+        raise
     except Exception as exc:  # pypdf raises many kinds on damaged files
         raise LoaderError(f"{path}: unreadable PDF ({exc.__class__.__name__})") from exc
     return "\n\n".join(p for p in pages if p), title, ""

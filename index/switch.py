@@ -80,7 +80,8 @@ def prune(api: ClientAPI, base: str, keep: set[str]) -> list[str]:
     return dropped
 
 
-def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
+def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
+            keep: Callable[[str], bool] | None = None) -> IndexReport:
     """Index the corpus into a new collection, switch to it, and drop older generations.
 
     Pages imported from web sites are carried over from the serving generation as they are.
@@ -89,7 +90,9 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> 
     api = store.client(cfg)
     previous = active(api, cfg.collection)
     name = generation_name(cfg.collection)
-    pages = stored_documents(api, previous.collection, imported)  # imported sites come along
+    # imported sites and uploaded documents (ids `keep` accepts) come along as they are
+    pages = stored_documents(api, previous.collection,
+                             lambda doc_id: imported(doc_id) or bool(keep and keep(doc_id)))
     report = index_documents(itertools.chain(loaders.load_corpus(corpus_dir), pages),
                              replace(cfg, collection=name), progress=progress)
     point(api, cfg.collection, name)

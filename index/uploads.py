@@ -27,7 +27,7 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS uploads (
     title TEXT NOT NULL,
     groups TEXT NOT NULL,
     body BLOB NOT NULL,
-    action TEXT NOT NULL CHECK (action IN ('index', 'delete')),
+    action TEXT NOT NULL CHECK (action IN ('index', 'delete', 'import')),
     status TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT '',
     revision INTEGER NOT NULL DEFAULT 1,
@@ -84,17 +84,17 @@ class Queue:
                 raise
 
     def put(self, collection: str, doc_id: str, filename: str, title: str,
-            groups: tuple[str, ...], body: bytes) -> Upload:
-        """Queue a new document, or a replacement of one, for indexing."""
+            groups: tuple[str, ...], body: bytes, action: str = "index") -> Upload:
+        """Queue a new document, or a replacement of one, for indexing (or a site import)."""
         with self._db() as db:
             db.execute(
                 "INSERT INTO uploads (collection, id, filename, title, groups, body, action, "
-                "status, updated) VALUES (?, ?, ?, ?, ?, ?, 'index', 'queued', ?) "
+                "status, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?) "
                 "ON CONFLICT (collection, id) DO UPDATE SET filename = excluded.filename, "
                 "title = excluded.title, groups = excluded.groups, body = excluded.body, "
-                "action = 'index', status = 'queued', reason = '', "
+                "action = excluded.action, status = 'queued', reason = '', "
                 "revision = revision + 1, updated = excluded.updated",
-                (collection, doc_id, filename, title, json.dumps(list(groups)), body,
+                (collection, doc_id, filename, title, json.dumps(list(groups)), body, action,
                  time.time()))
             return self._get(db, collection, doc_id)  # type: ignore[return-value]
 

@@ -5,19 +5,22 @@
 
 Each page becomes a Document whose id and citation link are its URL. A re-import embeds only
 pages whose text changed, removes the site's pages that are gone (or now disallowed), and keeps
-pages that failed for a passing reason (a timeout, a 5xx); other documents are never touched.
+pages that failed for a passing reason (a timeout, a 5xx) or that a crawl cut short by its
+page or time limit did not reach; other documents are never touched.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from index import store, switch
 from index.build import IndexReport
 from index.crawl import Crawler, Limits
 from index.documents import Document
 from index.extract import page_document
+from service.settings import Config
 
 
 @dataclass
@@ -36,11 +39,22 @@ class SiteImport:
         return "\n".join(lines)
 
 
-def site_documents(crawler: Crawler, skipped: dict[str, str]) -> Iterator[Document]:
+def limits_from(cfg: Config, max_pages: int | None = None, max_depth: int | None = None,
+                delay: float | None = None) -> Limits:
+    """Return the crawl limits the settings give, with the caller's overrides."""
+    return Limits(max_pages=cfg.import_max_pages if max_pages is None else max_pages,
+                  max_depth=cfg.import_max_depth if max_depth is None else max_depth,
+                  delay=cfg.import_delay if delay is None else delay,
+                  timeout=cfg.import_timeout, max_bytes=cfg.import_max_page_bytes,
+                  user_agent=cfg.import_user_agent)
+
+
+def site_documents(crawler: Crawler, skipped: dict[str, str],
+                   groups: tuple[str, ...] = ()) -> Iterator[Document]:
     """Yield a Document for each crawled page with main text not already seen at another URL."""
     first_at: dict[str, str] = {}
     for page in crawler.pages():
-        doc = page_document(page)
+        doc = page_document(page, groups)
         if doc is None:
             skipped[page.url] = "no main text"
         elif doc.fingerprint in first_at:
@@ -51,14 +65,33 @@ def site_documents(crawler: Crawler, skipped: dict[str, str]) -> Iterator[Docume
 
 
 def import_site(start_url: str, cfg: store.StoreConfig, limits: Limits | None = None,
-                progress: bool = True) -> SiteImport:
-    """Crawl the site of `start_url` into the serving collection of `cfg`."""
+                progress: bool = True, groups: tuple[str, ...] = ()) -> SiteImport:
+    """Crawl the site of `start_url` into the serving collection of `cfg`.
+
+    Every page gets the access `groups` (none: every reader of the collection may read it).
+    """
     crawler = Crawler(start_url, limits or Limits())
     empty: dict[str, str] = {}
 
     def keep(doc_id: str) -> bool:
-        """Keep other documents, and this site's pages that failed for a passing reason."""
-        return not crawler.owns(doc_id) or doc_id in crawler.failed
+        """Keep other sites' documents, pages that failed for a passing reason, and pages a
+        crawl cut short by its limits did not reach."""
+        if not crawler.owns(doc_id) or doc_id in crawler.failed:
+            return True
+        return not crawler.complete and doc_id not in crawler.skipped and doc_id not in empty
 
-    report = switch.change(site_documents(crawler, empty), cfg, keep=keep, progress=progress)
+    report = switch.change(site_documents(crawler, empty, groups), cfg, keep=keep,
+                           progress=progress)
     return SiteImport(report, crawler.fetched, {**crawler.skipped, **empty}, crawler.failed)
+
+
+def job_body(url: str, limits: Limits) -> bytes:
+    """Return a queued import job's body: the start URL and the limits."""
+    return json.dumps({"url": url, "limits": asdict(limits)}).encode()
+
+
+def run_job(body: bytes, cfg: store.StoreConfig, groups: tuple[str, ...]) -> SiteImport:
+    """Run a queued import job (see `job_body`) into the collection of `cfg`."""
+    job = json.loads(body)
+    return import_site(str(job["url"]), cfg, Limits(**job["limits"]), progress=False,
+                       groups=groups)

@@ -50,11 +50,10 @@ def cmd_index(args: argparse.Namespace) -> int:
                   "`citeqa collections create`", file=sys.stderr)
             return 2
         target = collections.store_config(base, args.collection)
-        if args.rebuild:
-            report = switch.rebuild(cfg.corpus_dir, target)
-        else:  # documents uploaded through the API are not in the folder: keep them
-            uploaded = Queue(cfg.data_dir / "uploads.sqlite3").ids(args.collection)
-            report = switch.update(cfg.corpus_dir, target, keep=uploaded.__contains__)
+        # documents uploaded through the API are not in the folder: keep them
+        uploaded = Queue(cfg.data_dir / "uploads.sqlite3").ids(args.collection)
+        build = switch.rebuild if args.rebuild else switch.update
+        report = build(cfg.corpus_dir, target, keep=uploaded.__contains__)
     except (LoaderError, collections.CollectionError) as exc:
         print(f"citeqa index: {exc}", file=sys.stderr)
         return 2
@@ -64,24 +63,21 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a web site into the index (incrementally) and summarize."""
-    from index import collections, store
-    from index.crawl import CrawlError, Limits
-    from index.webimport import import_site
+    from index import access, collections, store
+    from index.crawl import CrawlError
+    from index.webimport import import_site, limits_from
 
     cfg = _config(args)
-    limits = Limits(
-        max_pages=cfg.import_max_pages if args.max_pages is None else args.max_pages,
-        max_depth=cfg.import_max_depth if args.max_depth is None else args.max_depth,
-        delay=cfg.import_delay if args.delay is None else args.delay,
-        timeout=cfg.import_timeout, max_bytes=cfg.import_max_page_bytes,
-        user_agent=cfg.import_user_agent)
+    limits = limits_from(cfg, args.max_pages, args.max_depth, args.delay)
     base = _store(cfg)
     try:
+        groups = access.clean_groups(args.groups.split(","))
         if not collections.exists(store.client(base), base.collection, args.collection):
             raise CrawlError(f"no collection named {args.collection!r}; create it with "
                              "`citeqa collections create`")
-        result = import_site(args.url, collections.store_config(base, args.collection), limits)
-    except CrawlError as exc:
+        result = import_site(args.url, collections.store_config(base, args.collection), limits,
+                             groups=groups)
+    except (CrawlError, access.GroupError) as exc:
         print(f"citeqa import: {exc}", file=sys.stderr)
         return 2
     print(result.summary())
@@ -164,6 +160,30 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run an operator's test questions against the index; exit 1 if any fails."""
+    from index.access import EVERYTHING
+    from service.core.engine import Engine
+    from service.core.evals import CaseError, read_cases, run, table
+
+    try:
+        with args.cases.open(encoding="utf-8") as lines:
+            cases = read_cases(lines)
+    except (OSError, CaseError) as exc:
+        print(f"citeqa eval: {args.cases}: {exc}", file=sys.stderr)
+        return 2
+    engine = Engine(_config(args), name=args.collection)
+    engine.load()
+    if engine.status:
+        print(f"citeqa eval: {engine.status}", file=sys.stderr)
+        return 3
+    # like `citeqa ask`, the operator's cases read everything in the collection
+    results = run(cases, lambda question, history: engine.answer(question, history,
+                                                                 access=EVERYTHING))
+    print(table(results))
+    return 0 if all(r.passed for r in results) else 1
+
+
 def _count(value: str) -> int:
     """Parse a non-negative whole number."""
     number = int(value)
@@ -196,6 +216,8 @@ def parser() -> argparse.ArgumentParser:
                                                        "page (CITEQA_IMPORT_MAX_DEPTH)")
     site.add_argument("--delay", type=float, help="seconds between requests "
                                                   "(CITEQA_IMPORT_DELAY)")
+    site.add_argument("--groups", default="", help="comma-separated access groups of every "
+                                                   "page (default: readable by all readers)")
     site.set_defaults(func=cmd_import)
     ask = sub.add_parser("ask", parents=[common, named], help="answer a question")
     ask.add_argument("question")
@@ -207,6 +229,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (WORKERS)")
     serve.add_argument("--threads", type=int, help="threads per worker (THREADS)")
     serve.set_defaults(func=cmd_serve)
+    evaluate = sub.add_parser("eval", parents=[common, named],
+                              help="run test questions from a JSONL file (feedback export, "
+                                   "`expect` phrases, `must_abstain`)")
+    evaluate.add_argument("cases", type=Path, help="JSONL file of cases")
+    evaluate.set_defaults(func=cmd_eval)
     feedback = sub.add_parser("feedback", help="work with readers' thumbs up/down")
     actions = feedback.add_subparsers(dest="action", required=True)
     export = actions.add_parser("export", parents=[common], help="write feedback as JSONL")

@@ -123,6 +123,9 @@ class Config(BaseSettings):
     abstention: Literal["balanced", "strict"] = Field(
         "balanced", description="Offline abstention profile: `balanced`, or `strict` (refuses "
                                 "more; tuned on SQuAD).")
+    meaning: bool = Field(False, description="Decide by meaning: citeqa's relevance model picks "
+                                             "and refuses offline answers and checks every "
+                                             "claim (`false`: word rules only).")
     model_threads: int = Field(1, ge=1, description="CPU threads per serving process for "
                                                     "embedding a query; more oversubscribes "
                                                     "cores.")

@@ -164,6 +164,25 @@ def test_unreadable_pdf_fails_with_a_reason(client: FlaskClient, garden: str) ->
     assert "broken.pdf" in body["reason"] and "/tmp" not in body["reason"]
 
 
+def encrypted_pdf() -> bytes:
+    """Return a one-page PDF that needs a password to open."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_encrypted_pdf_fails_with_a_reason(client: FlaskClient, garden: str) -> None:
+    resp = client.post("/api/v1/collections/garden/documents", headers=AS_ADMIN,
+                       data={"file": (io.BytesIO(encrypted_pdf()), "locked.pdf")})
+    body = wait_ready(client, "garden", resp.get_json()["id"])
+    assert body["status"] == "failed" and "encrypted" in body["reason"], body
+
+
 def test_replace_and_delete_a_document(client: FlaskClient, garden: str) -> None:
     resp = client.post("/api/v1/collections/garden/documents", headers=AS_ADMIN,
                        json={"text": "The tool shed key hangs in the Blue Room.",

@@ -39,8 +39,8 @@ CONFIG = Config.from_env(user_token_secret=SECRET, user_token_public_key=PUBLIC,
 
 
 def claims(**changes: Any) -> dict[str, Any]:
-    """Return valid claims, changed or without those set to None."""
-    base = {"groups": ["hr"], "exp": int(time.time()) + 300, "aud": AUDIENCE, "iss": ISSUER,
+    """Return valid claims (good for a day: the parameters are built when tests are collected)."""
+    base = {"groups": ["hr"], "exp": int(time.time()) + 86400, "aud": AUDIENCE, "iss": ISSUER,
             "sub": "ada"}
     base.update(changes)
     return {k: v for k, v in base.items() if v is not None}

@@ -8,10 +8,12 @@ on 127.0.0.2 stands for "another site" and must never be asked for anything.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +25,7 @@ import pytest
 from flask import Flask
 
 from bench.servers import free_port, serving_in_thread
-from index import store, switch
+from index import access, store, switch
 from index.build import index_corpus, stored_documents
 from index.chunking import chunk_document
 from index.crawl import Crawler, CrawlError, Limits, Page, links, sitemap_urls
@@ -63,6 +65,7 @@ def write_site(root: Path, port: int, other: str) -> None:
     nav = ('<a href="about.html">About</a> <a href="private/vault.html">Staff</a> '
            '<a href="ferry.html#times">Ferry</a> <a href="pier.html">Old pier</a> '
            '<a href="deep/one.html">Archive</a> <a href="chart.bin">Chart</a> '
+           '<a href="notes.txt">Notes</a> <a href="drafts.html">Drafts</a> '
            f'<a href="big.html">Big</a> <a href="moved.html">Moved</a> '
            f'<a href="{other}/elsewhere.html">Partner</a> <a href="mailto:x@example.org">Mail</a>')
     (root / "index.html").write_text(page("Harbour handbook", """
@@ -76,7 +79,8 @@ def write_site(root: Path, port: int, other: str) -> None:
     (root / "about.html").write_text(page("About the harbour office", """
 <h1>About the harbour office</h1>
 <p>The harbour office opens at seven o'clock on weekdays and closes at noon on Saturdays.</p>
-<p>Mooring fees are paid at the harbour office in cash or by card.</p>"""))
+<p>Mooring fees are paid at the harbour office in cash or by card.</p>""",
+                                             '<a href="index.html">Handbook</a>'))
     (root / "ferry.html").write_text(page("Ferry", f"<h1>Ferry</h1><p>{FERRY_1}</p>"))
     (root / "pier.html").write_text(page("Old pier", """<h1>Old pier</h1>
 <p>The old pier was closed for repairs in the winter of 1998 after a storm.</p>"""))
@@ -93,6 +97,12 @@ def write_site(root: Path, port: int, other: str) -> None:
         (root / "deep" / f"{name}.html").write_text(page(f"Archive {name}",
                                                          f"<h1>Archive {name}</h1><p>{fact}</p>",
                                                          link))
+    (root / "notes.txt").write_text("Harbour notes\n\nThe crane on the east quay lifts 12 "
+                                    "tonnes at most.\n")
+    (root / "drafts.html").write_text(
+        page("Drafts", "<p>The draft schedule mentions a secret regatta.</p>"
+             '<a href="deep/three.html">Third box</a>')
+        .replace("<head>", '<head><meta name="robots" content="noindex, nofollow">'))
     (root / "chart.bin").write_bytes(bytes(range(256)) * 4)
     (root / "big.html").write_text(page("Big", "<p>" + "Huge page about anchors. " * 2000 +
                                         "</p>"))
@@ -117,11 +127,15 @@ def handler(directory: Path, log: list[tuple[str, str]], moved_to: str) -> Any:
     """Return a request handler serving `directory` that records (path, user agent)."""
 
     class Handler(SimpleHTTPRequestHandler):
-        """Serve files; /moved.html redirects to `moved_to`."""
+        """Serve files; /moved.html redirects to `moved_to`; NAME.status sets NAME's status."""
 
         def do_GET(self) -> None:
             """Record the request, then answer it."""
             log.append((self.path, self.headers.get("User-Agent", "")))
+            status = directory / (self.path.lstrip("/") + ".status")
+            if status.is_file():
+                self.send_error(int(status.read_text()))
+                return
             if self.path == "/moved.html":
                 self.send_response(302)
                 self.send_header("Location", moved_to)
@@ -187,7 +201,8 @@ def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incremental
     first = import_site(site.base + "/", cfg, limits(), progress=False)
     url = site.base + "/"
     expected = {url, f"{url}about.html", f"{url}ferry.html", f"{url}pier.html",
-                f"{url}orphan.html", f"{url}deep/one.html", f"{url}deep/two.html"}
+                f"{url}orphan.html", f"{url}deep/one.html", f"{url}deep/two.html",
+                f"{url}notes.txt"}
     assert set(first.report.added) == expected  # the sitemap's orphan too; not deep/three
     assert "/private/vault.html" not in site.asked()
     assert f"{url}private/vault.html" in first.skipped
@@ -195,6 +210,8 @@ def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incremental
     assert "not HTML" in first.skipped[f"{url}chart.bin"]
     assert "larger than" in first.skipped[f"{url}big.html"]
     assert "off the site" in first.skipped[f"{url}moved.html"]
+    assert first.skipped[f"{url}index.html"] == f"same text as {url}"
+    assert "noindex" in first.skipped[f"{url}drafts.html"]  # and its nofollow link stays unseen
     assert site.elsewhere == []  # no page of another site: linked, listed or redirected to
     assert {agent for _, agent in site.requests} == {AGENT}
     assert site.asked()[0] == "/robots.txt"
@@ -214,14 +231,19 @@ def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incremental
     assert "cookie banner" not in handbook["text"] and "Copyright" not in handbook["text"]
     lamp = ask(app, "How many lamps does the north lighthouse have?")
     assert lamp["citations"][0]["url"] == url
+    crane = ask(app, "How many tonnes does the crane on the east quay lift?")
+    assert crane["citations"][0]["url"] == f"{url}notes.txt" and "12" in crane["answer"]
+    assert crane["citations"][0]["title"] == "Harbour notes"
 
     (site.root / "ferry.html").write_text(page("Ferry", f"<h1>Ferry</h1><p>{FERRY_2}</p>"))
     (site.root / "pier.html").unlink()
+    (site.root / "about.html.status").write_text("503")  # down for now: keep what we have
     second = import_site(site.base + "/", cfg, limits(), progress=False)
     assert second.report.added == []
     assert second.report.updated == [f"{url}ferry.html"]
     assert second.report.removed == [f"{url}pier.html"]
-    assert second.report.unchanged == len(expected) - 2
+    assert second.report.unchanged == len(expected) - 3
+    assert second.failed == {f"{url}about.html"} and second.skipped[f"{url}pier.html"] == "HTTP 404"
     changed = chunk_document(next(d for d in site_documents_of(site) if "ferry" in d.id))
     assert second.report.chunks == len(changed)  # only the changed page was embedded again
 
@@ -237,19 +259,28 @@ def site_documents_of(site: Site) -> list[Document]:
     return list(site_documents(Crawler(site.base + "/", limits()), {}))
 
 
-def test_indexing_a_corpus_keeps_imported_pages_and_an_import_keeps_files(
+def test_indexing_a_corpus_keeps_imported_pages_and_their_groups(
         site: Site, corpus_copy: Path, tmp_path: Path) -> None:
     cfg = StoreConfig(tmp_path / "index", "mixed")
+    about = site.base + "/about.html"
     files = index_corpus(corpus_copy, cfg, progress=False)
-    pages = import_site(site.base + "/about.html", cfg, limits(max_depth=0), progress=False)
-    assert pages.report.added == [site.base + "/about.html"] and pages.report.removed == []
+    pages = import_site(about, cfg, limits(max_depth=0), progress=False, groups=("crew",))
+    assert pages.report.added == [about] and pages.report.removed == []
     again = index_corpus(corpus_copy, cfg, progress=False)
     assert again.removed == [] and again.unchanged == len(files.added)
     switch.rebuild(corpus_copy, cfg, progress=False)
-    serving = switch.active(store.client(cfg), cfg.collection).collection
+    api = store.client(cfg)
+    serving = switch.active(api, cfg.collection).collection
     assert serving != cfg.collection
-    carried = stored_documents(store.client(cfg), serving, lambda _: True)
-    assert {d.id for d in carried} == {site.base + "/about.html", *files.added}
+    carried = {d.id: d for d in stored_documents(api, serving, lambda _: True)}
+    assert set(carried) == {about, *files.added}
+    assert carried[about].groups == ("crew",)  # a rebuild must not make a page public
+    chunks = store.chunks_collection(api, serving).get(where=store.where_doc_in([about]),
+                                                       include=["metadatas"])
+    assert chunks["metadatas"] and {access.groups_of(m) for m in chunks["metadatas"]} == {
+        ("crew",)}
+    regrouped = import_site(about, cfg, limits(max_depth=0), progress=False)
+    assert regrouped.report.updated == [about]  # new groups re-index the page
 
 
 def test_an_unreachable_or_refused_start_url_fails_clearly(tmp_path: Path, site: Site) -> None:
@@ -259,8 +290,10 @@ def test_an_unreachable_or_refused_start_url_fails_clearly(tmp_path: Path, site:
         import_site(nobody, cfg, limits(), progress=False)
     with pytest.raises(CrawlError, match=r"robots\.txt disallows"):
         import_site(site.base + "/private/vault.html", cfg, limits(), progress=False)
-    with pytest.raises(CrawlError, match="answered 404"):
+    with pytest.raises(CrawlError, match="HTTP 404"):
         import_site(site.base + "/nowhere.html", cfg, limits(), progress=False)
+    with pytest.raises(CrawlError, match="not HTML or text"):
+        import_site(site.base + "/chart.bin", cfg, limits(), progress=False)
     with pytest.raises(CrawlError, match="not an http"):
         Crawler("file:///etc/passwd", limits())
     cli = Path(sys.executable).with_name("citeqa")
@@ -272,9 +305,85 @@ def test_an_unreachable_or_refused_start_url_fails_clearly(tmp_path: Path, site:
     assert "Traceback" not in done.stderr
 
 
-def test_page_and_depth_limits(site: Site) -> None:
+def citeqa(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed `citeqa` command."""
+    cli = Path(sys.executable).with_name("citeqa")
+    return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, HF_HUB_OFFLINE="1", CITEQA_IMPORT_DELAY="0",
+                                   CITEQA_IMPORT_MAX_PAGE_BYTES="20000"))
+
+
+def test_citeqa_import_into_a_collection_then_ask_it(site: Site, tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    refused = citeqa("import", site.base + "/", "--collection", "harbour", *data)
+    assert refused.returncode == 2 and "no collection named 'harbour'" in refused.stderr
+    assert citeqa("collections", "create", "harbour", *data).returncode == 0
+    done = citeqa("import", site.base + "/", "--collection", "harbour", "--max-depth", "1",
+                  *data)
+    assert done.returncode == 0, done.stderr
+    assert "indexed 7 new, 0 changed, 0 removed" in done.stdout  # start, 5 links, orphan
+    assert f"skipped {site.base}/big.html: larger than 20000 bytes" in done.stdout
+    assert f"skipped {site.base}/private/vault.html: disallowed by robots.txt" in done.stdout
+    asked = citeqa("ask", "--json", "--collection", "harbour", *data,
+                   "How many tonnes does the crane on the east quay lift?")
+    cited = json.loads(asked.stdout)["citations"][0]
+    assert cited["url"] == site.base + "/notes.txt" and "12 tonnes" in cited["text"]
+    elsewhere = citeqa("ask", "--collection", "default", *data, "How heavy a load can it lift?")
+    assert elsewhere.returncode == 3 and "the index is empty" in elsewhere.stderr  # not here
+
+
+def test_the_api_imports_a_site_in_the_background(site: Site, tmp_path: Path) -> None:
+    app = create_app({"data_dir": tmp_path / "data", "corpus_dir": tmp_path,
+                      "admin_keys": "import-admin", "import_delay": 0.0,
+                      "import_max_page_bytes": 20_000, "index_check_seconds": 0.1},
+                     load_sync=True)
+    client = app.test_client()
+    admin = {"Authorization": "Bearer import-admin"}
+    assert client.post("/api/v1/collections", json={"name": "harbour"},
+                       headers=admin).status_code == 201
+    path = "/api/v1/collections/harbour/import"
+    assert client.post(path, json={"url": site.base + "/"}).status_code == 401
+    bad = client.post(path, json={"url": "ftp://127.0.0.1/x"}, headers=admin)
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_import"
+    assert client.post("/api/v1/collections/nowhere/import", json={"url": site.base + "/"},
+                       headers=admin).status_code == 404
+    accepted = client.post(path, json={"url": site.base + "/", "max_depth": 1, "max_pages": 9},
+                           headers=admin)
+    assert accepted.status_code == 202, accepted.get_json()
+    job = accepted.get_json()
+    assert job == {"id": f"import:{site.base}/", "status": "queued"}
+    deadline = time.monotonic() + 120
+    while (status := client.get(accepted.headers["Location"], headers=admin).get_json())[
+            "status"] not in ("ready", "failed"):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    assert status["status"] == "ready", status
+    deadline = time.monotonic() + 30
+    while True:
+        body = client.post("/api/v1/collections/harbour/answer", headers=admin,
+                           json={"question": "How many tonnes does the crane lift?"}).get_json()
+        if not body["abstained"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert body["citations"][0]["url"] == site.base + "/notes.txt"
+    down = client.post(path, json={"url": f"http://127.0.0.1:{free_port()}/"}, headers=admin)
+    failed_at = down.headers["Location"]
+    deadline = time.monotonic() + 60
+    while (status := client.get(failed_at, headers=admin).get_json())["status"] != "failed":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    assert status["reason"].startswith("cannot reach")
+
+
+def test_page_and_depth_limits(site: Site, tmp_path: Path) -> None:
     crawler = Crawler(site.base + "/", limits(max_pages=3))
-    assert len(list(crawler.pages())) == 3 and crawler.fetched == 3
+    assert len(list(crawler.pages())) == 3 and crawler.fetched == 3 and not crawler.complete
+    cfg = StoreConfig(tmp_path / "index", "website")
+    whole = import_site(site.base + "/", cfg, limits(), progress=False)
+    (site.root / "about.html").unlink()
+    cut = import_site(site.base + "/", cfg, limits(max_pages=3), progress=False)
+    assert cut.report.removed == [f"{site.base}/about.html"]  # seen gone; the rest unreached
+    assert cut.report.unchanged == 2 and len(whole.report.added) > 4  # the start, the orphan
     crawler = Crawler(site.base + "/", limits(max_depth=0))
     assert [p.url for p in crawler.pages()] == [site.base + "/"]
 

@@ -58,6 +58,7 @@ class DocumentInfo:
     url: str
     length: int
     text: str | None = None
+    groups: tuple[str, ...] = ()  # who may read it; none: every reader
 
 
 EventData = list[Citation] | str | Answer  # citations, a text delta, or the finished answer

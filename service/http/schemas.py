@@ -197,3 +197,17 @@ class UploadAccepted(BaseModel):
 
     id: str
     status: str
+
+
+class SiteImportRequest(BaseModel):
+    """A web site to import into a collection."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=2000,
+                     description="Start page (http or https); only pages of its site are read.")
+    max_pages: int | None = Field(default=None, ge=1, description="Most pages fetched (at most "
+                                  "CITEQA_IMPORT_MAX_PAGES, its default).")
+    max_depth: int | None = Field(default=None, ge=0, description="Most links followed from "
+                                  "the start page (default CITEQA_IMPORT_MAX_DEPTH).")
+    groups: list[str] | str = Field(default_factory=list,
+                                    description="Access groups of every imported page.")

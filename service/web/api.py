@@ -92,4 +92,4 @@ def document(name: str, document_id: str) -> Response:
     try:
         return jsonify(manage.detail(name, document_id).model_dump())
     except UnknownDocument as exc:
-        raise ApiError(404, f"no document with id {document_id!r}", "unknown_document") from exc
+        raise ApiError(404, manage.NO_DOCUMENT, "unknown_document") from exc

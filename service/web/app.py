@@ -14,12 +14,23 @@ from service.http import errors
 from service.ops.logs import configure_logging
 from service.security import headers, keys, origins, ratelimit
 from service.settings import Config
-from service.web import api, feedback, health, manage, observe, openai_compat, outages, pages
+from service.web import (
+    api,
+    feedback,
+    health,
+    imports,
+    manage,
+    observe,
+    openai_compat,
+    outages,
+    pages,
+)
 
 FORM_OVERHEAD = 65536  # multipart boundaries and the small fields beside an uploaded file
 
 # One blueprint per surface; their order is the order of /openapi.json's paths.
-BLUEPRINTS = (api.bp, manage.bp, openai_compat.bp, pages.bp, feedback.bp, health.bp)
+BLUEPRINTS = (api.bp, manage.bp, imports.bp, openai_compat.bp, pages.bp, feedback.bp,
+              health.bp)
 
 
 def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False) -> Flask:

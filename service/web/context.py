@@ -9,7 +9,7 @@ from flask import current_app, g, request
 from pydantic import BaseModel, ValidationError
 
 from index.access import EVERYTHING, Access
-from index.collections import DEFAULT
+from index.collections import DEFAULT, CollectionError, check_name
 from service.core.engine import Engine, NotReady
 from service.core.library import Library, UnknownCollection
 from service.http.errors import ApiError
@@ -70,6 +70,17 @@ def check_limits(question: str, history_turns: int, top_k: int | None) -> None:
                        "history_too_long")
     if top_k is not None and top_k > cfg.max_top_k:
         raise ApiError(400, f"top_k is over {cfg.max_top_k}", "top_k_too_large")
+
+
+def known_collection(name: str) -> str:
+    """Return the name of an existing collection, or raise 404."""
+    try:
+        check_name(name)
+    except CollectionError as exc:
+        raise ApiError(404, str(exc), "unknown_collection") from exc
+    if name not in library().names() and name not in library().names(fresh=True):
+        raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
+    return name
 
 
 def check_scope(collection: str) -> None:

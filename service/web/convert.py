@@ -34,10 +34,11 @@ def search(query: str, passages: list[Passage]) -> schemas.SearchResponse:
         for p in passages])
 
 
-def summary(found: results.DocumentInfo) -> schemas.DocumentSummary:
-    """Return a document's metadata as the API sends it."""
+def summary(found: results.DocumentInfo, groups: bool = False) -> schemas.DocumentSummary:
+    """Return a document's metadata as the API sends it (its groups only when asked)."""
     return schemas.DocumentSummary(id=found.id, title=found.title, url=found.url,
-                                   length=found.length)
+                                   length=found.length,
+                                   groups=list(found.groups) if groups else [])
 
 
 def document(found: results.DocumentInfo) -> schemas.DocumentDetail:

@@ -17,10 +17,9 @@ from pathlib import Path
 from flask import Response, jsonify
 
 from index.collections import DEFAULT
-from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import FeedbackRequest, FeedbackSaved
-from service.web.context import check_scope, config, library, parse
+from service.web.context import check_scope, config, known_collection, parse
 
 bp = DocumentedBlueprint("feedback", __name__)
 bp.document(
@@ -100,8 +99,6 @@ def export_jsonl(store: FeedbackStore, collection: str | None = None) -> Iterato
 def post_feedback(name: str) -> Response:
     """Store a thumbs up/down with an optional comment."""
     item = parse(FeedbackRequest)
-    check_scope(name)
-    if name not in library().names():
-        raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
+    check_scope(known_collection(name))
     saved = FeedbackStore(config().feedback_db).add(item, name)
     return jsonify(FeedbackSaved(id=saved).model_dump())

@@ -39,6 +39,7 @@ from service.web.context import (
     config,
     document_access,
     is_admin,
+    known_collection,
     library,
     parse,
     ready_engine,
@@ -63,6 +64,8 @@ bp.document(
           errors=(401, 403, 404, 429)),
 )
 _SLUG = re.compile(r"[^a-z0-9]+")
+# the id is not repeated: an error must not even echo a restricted document's id
+NO_DOCUMENT = "no such document (or not one you may read)"
 
 
 def queue() -> Queue:
@@ -75,12 +78,6 @@ def ingester() -> Ingester:
     return current_app.extensions["citeqa.ingester"]  # type: ignore[no-any-return]
 
 
-def _known(name: str) -> None:
-    """Raise 404 unless the collection exists."""
-    if name not in library().names() and name not in library().names(fresh=True):
-        raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
-
-
 def _summary(upload: Upload) -> DocumentSummary:
     """Describe an upload that is not (or no longer) ready."""
     return DocumentSummary(id=upload.id, title=upload.title or Path(upload.filename).stem,
@@ -91,7 +88,8 @@ def _summary(upload: Upload) -> DocumentSummary:
 def listing(name: str) -> DocumentList:
     """Return the documents a caller may see; an admin also sees those not ready."""
     eng = ready_engine(name)
-    found = {d.id: convert.summary(d) for d in eng.documents(document_access())}
+    found = {d.id: convert.summary(d, groups=is_admin())
+             for d in eng.documents(document_access())}
     if is_admin():
         for upload in queue().listed(name):
             if upload.status != "ready":
@@ -203,7 +201,7 @@ def _new_id(filename: str) -> str:
 def upload(name: str) -> tuple[Response, int]:
     """Queue a new document for indexing."""
     require_admin(name)
-    _known(name)
+    known_collection(name)
     filename, title, groups, body = _received()
     return _accepted(queue().put(name, _new_id(filename), filename, title, groups, body), 202)
 
@@ -215,14 +213,14 @@ def _exists(name: str, document_id: str) -> None:
     try:
         ready_engine(name).document(document_id, document_access())
     except (UnknownDocument, UnknownCollection) as exc:
-        raise ApiError(404, f"no document with id {document_id!r}", "unknown_document") from exc
+        raise ApiError(404, NO_DOCUMENT, "unknown_document") from exc
 
 
 @bp.put("/api/v1/collections/<name>/documents/<path:document_id>")
 def replace_document(name: str, document_id: str) -> tuple[Response, int]:
     """Queue a new version of a document."""
     require_admin(name)
-    _known(name)
+    known_collection(name)
     _exists(name, document_id)
     filename, title, groups, body = _received()
     return _accepted(queue().put(name, document_id, filename, title, groups, body), 202)
@@ -232,6 +230,6 @@ def replace_document(name: str, document_id: str) -> tuple[Response, int]:
 def delete_document(name: str, document_id: str) -> tuple[Response, int]:
     """Queue a document's removal."""
     require_admin(name)
-    _known(name)
+    known_collection(name)
     _exists(name, document_id)
     return _accepted(queue().remove(name, document_id), 202)

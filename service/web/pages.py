@@ -5,13 +5,19 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, render_template, request
 
 from index.access import PUBLIC
-from index.collections import DEFAULT, CollectionError, check_name
+from index.collections import DEFAULT
 from service.core.examples import Examples
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import ExampleList
 from service.security import origins, widget_token
-from service.web.context import config, library, reader_access, ready_engine
+from service.web.context import (
+    config,
+    known_collection,
+    library,
+    reader_access,
+    ready_engine,
+)
 
 bp = DocumentedBlueprint("pages", __name__)
 bp.document(
@@ -22,22 +28,10 @@ bp.document(
 )
 
 
-def page_collection() -> str:
-    """Return the collection a page was asked for (`?collection=`), or raise 404."""
-    name = request.args.get("collection", "") or DEFAULT
-    try:
-        check_name(name)
-    except CollectionError as exc:
-        raise ApiError(404, str(exc), "unknown_collection") from exc
-    if name not in library().names():
-        raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
-    return name
-
-
 def chat_page(embedded: bool) -> Response:
     """Render the chat with a fresh token bound to the page's (embedding) origin."""
     cfg = config()
-    collection = page_collection()
+    collection = known_collection(request.args.get("collection", "") or DEFAULT)
     bound = origins.embedder_origin(cfg) if embedded else origins.self_origin()
     token = widget_token.issue(widget_token.secret(cfg), bound)
     html = render_template("chat.html", embedded=embedded, token=token,
@@ -73,6 +67,15 @@ def chat() -> Response:
 def embed() -> Response:
     """Serve the compact chat that portals frame (only portals on the allow-list)."""
     return chat_page(embedded=True)
+
+
+@bp.get("/collections/<name>/documents")
+def documents_page(name: str) -> Response:
+    """Serve the owners' page that uploads, lists and deletes a collection's documents."""
+    html = render_template("documents.html", collection=known_collection(name))
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return origins.secure_page(response, config())
 
 
 @bp.get("/widget.js")
