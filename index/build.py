@@ -15,7 +15,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.errors import NotFoundError
 from tqdm import tqdm
 
-from index import access, loaders, model_export, store
+from index import access, model_export, store
 from index.chunking import chunk_document
 from index.documents import Chunk, Document, imported
 from index.embedder import Embedder
@@ -150,5 +150,7 @@ def stored_documents(api: ClientAPI, collection: str,
 
 def index_corpus(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
     """Index every loadable file under `corpus_dir`, keeping imported web pages."""
+    from index import loaders  # file parsers stay out of serving processes
+
     return index_documents(loaders.load_corpus(corpus_dir), cfg, keep=imported,
                            progress=progress)
