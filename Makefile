@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load bench-access clean readme train train-smoke
+	bench-load bench-access bench-peer clean readme train train-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,7 +64,7 @@ train-smoke: install-test
 	$(BIN)/python -m training.train --smoke --out build/relevance-smoke
 
 # Benchmarks write bench/results/; each part can run alone.
-bench: bench-core bench-quality bench-load bench-access
+bench: bench-core bench-quality bench-load bench-access bench-peer
 
 bench-core: install-test
 	$(BIN)/python -m bench.core
@@ -78,6 +78,10 @@ bench-access: install-test
 
 bench-load: system-deps install-test
 	$(BIN)/python -m bench.load
+
+# citeqa beside the LangChain tutorial stack, in one run (nice: the cores are shared).
+bench-peer: install-test
+	nice $(BIN)/python -m bench.peer
 
 # The README's settings table comes from service/settings.py.
 readme: install

@@ -126,7 +126,7 @@ class Config(BaseSettings):
     meaning: bool = Field(False, description="Decide by meaning: citeqa's relevance model picks "
                                              "and refuses offline answers and checks every "
                                              "claim (`false`: word rules only).")
-    torch_threads: int = Field(1, ge=1, description="CPU threads per serving process for "
+    model_threads: int = Field(1, ge=1, description="CPU threads per serving process for "
                                                     "embedding a query; more oversubscribes "
                                                     "cores.")
     allowed_origins: Origins = Field((), description="Comma-separated origins "

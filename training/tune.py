@@ -20,8 +20,8 @@ from bench.indexes import ensure_index
 from bench.metrics import mean
 from bench.squad import draft_outcome
 from bench.squad_data import load_squad
+from index import model_export
 from index.chunking import sentence_spans
-from index.embedder import embeddings
 from service.core.extractive import ExtractiveBackend
 from service.core.meaning import LIMITS, Judge, MeaningLimits
 from service.core.relevance import Judgement, RelevanceModel
@@ -69,7 +69,7 @@ def tune_verifier(folder: Path, judge: MemoJudge) -> dict[str, Any]:
     sentences = abstracts(folder)
     cases = [(r["claim"], r["label"], abstract_passage(str(d), sentences.get(str(d), [])))
              for r in scifact_claims(folder, tuning=True) for d in r["cited_doc_ids"][:1]]
-    embed = embeddings().embed_documents
+    embed = model_export.embedder(model_export.cached_export(model_export.source_path())).embed
     vectors = Verifier(idf=lambda _t: 1.0, embed=embed)._vectors  # shared: embed each text once
     best: tuple[float, MeaningLimits, dict[str, float]] | None = None
     for limits in grid(judge.limits, VERIFIER_GRID):

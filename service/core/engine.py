@@ -9,8 +9,6 @@ from dataclasses import dataclass, replace
 
 from index import collections, store, switch
 from index.access import PUBLIC, Access, groups_of
-from index.build import vector_store
-from index.embedder import limit_threads
 from service.core.backends import AnswerBackend, BackendError
 from service.core.drafts import Draft, compose
 from service.core.extractive import PROFILES, ExtractiveBackend
@@ -92,12 +90,11 @@ class Engine:
             known = texts.get(include=["metadatas"])
             ready = complete({i: dict(m or {}) for i, m in
                               zip(known["ids"], known["metadatas"] or [], strict=False)})
-            retriever = Retriever(vector_store(replace(cfg, collection=serving.collection), api),
-                                  deadline=store.deadline(cfg), ready=ready)
+            retriever = Retriever.open(replace(cfg, collection=serving.collection), api,
+                                       self.config.model_threads, ready)
             if not len(retriever) and self.name == collections.DEFAULT:
                 raise NotReady("the index is empty: run `citeqa index` first")
-            limit_threads(self.config.torch_threads)
-            retriever.vectors.embeddings.embed_query("warm up")  # type: ignore[union-attr]
+            retriever.embedder.embed_query("warm up")
             # one assignment: a request sees the old generation or the new one, never a mix
             self._index = LoadedIndex(api, retriever, texts, serving.version)
             self._error = ""

@@ -39,7 +39,7 @@ _SCALE_WORDS = frozenset((
     "billion", "trillion", "dozen", "half", "percent",
 ))
 
-Embed = Callable[[list[str]], list[list[float]]]
+Embed = Callable[[list[str]], np.ndarray]
 
 
 def strip_markers(text: str) -> str:
@@ -89,8 +89,7 @@ class Verifier:
     @classmethod
     def over(cls, retriever: Retriever, judge: Judge | None = None) -> Verifier:
         """Return a verifier with the retriever's word weights and embedding model."""
-        return cls(retriever.idf, retriever.vectors.embeddings.embed_documents,  # type: ignore[union-attr]
-                   judge)
+        return cls(retriever.idf, retriever.embedder.embed, judge)
 
     def verify(self, draft: Draft, passages: list[Passage]) -> tuple[Draft, Verification]:
         """Return the draft with only supported claims, each citing its narrowest support."""
