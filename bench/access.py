@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from index.access import EVERYTHING, PUBLIC, Access
-from index.build import index_documents, vector_store
+from index.build import index_documents
 from index.documents import Document
 from index.loaders import load_corpus
 from index.store import StoreConfig
@@ -47,7 +47,7 @@ def main(count: int = 300, queries: int = 60) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         cfg = StoreConfig(Path(folder), "bench")
         index_documents(documents(rng, count), cfg, progress=False)
-        retriever = Retriever(vector_store(cfg))
+        retriever = Retriever.open(cfg)
         asked = [" ".join(rng.choice(WORDS) for _ in range(5)) for _ in range(queries)]
         for query in asked[:5]:  # warm up every path
             for access in CALLERS.values():
