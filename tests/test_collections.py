@@ -170,6 +170,23 @@ def test_refused_uploads_say_why(client: FlaskClient, garden: str, name: str, bo
     assert resp.get_json()["error"]["code"] == code
 
 
+def test_readers_see_the_status_of_documents_they_may_read(client: FlaskClient,
+                                                          garden: str) -> None:
+    """A public upload's status is visible to readers; a restricted one's is not."""
+    public = client.post("/api/v1/collections/garden/documents", headers=AS_ADMIN, json={
+        "text": "The gate code changes monthly.", "title": "Gate"}).get_json()["id"]
+    hidden = client.post("/api/v1/collections/garden/documents", headers=AS_ADMIN, json={
+        "text": "The board meets in secret.", "title": "Board", "groups": ["board"]}
+    ).get_json()["id"]
+    seen = client.get(f"/api/v1/collections/garden/documents/{public}", headers=AS_READER)
+    assert seen.status_code == 200 and seen.get_json()["status"] in ("queued", "indexing",
+                                                                     "ready")
+    assert seen.get_json()["groups"] == []
+    assert client.get(f"/api/v1/collections/garden/documents/{hidden}",
+                      headers=AS_READER).status_code == 404
+    assert wait_ready(client, "garden", hidden)["groups"] == ["board"]
+
+
 def test_unreadable_pdf_fails_with_a_reason(client: FlaskClient, garden: str) -> None:
     resp = client.post("/api/v1/collections/garden/documents", headers=AS_ADMIN,
                        data={"file": (io.BytesIO(b"%PDF-1.4 not really a pdf"), "broken.pdf")})

@@ -241,7 +241,8 @@ class Engine:
             raise UnknownDocument(doc_id)
         text = (records["documents"] or [""])[0] or ""
         return DocumentInfo(id=doc_id, title=str(meta.get("title", "")),
-                            url=str(meta.get("url", "")), length=len(text), text=text)
+                            url=str(meta.get("url", "")), length=len(text), text=text,
+                            groups=groups_of(meta))
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,9 @@ def summary(found: results.DocumentInfo, groups: bool = False) -> schemas.Docume
                                    groups=list(found.groups) if groups else [])
 
 
-def document(found: results.DocumentInfo) -> schemas.DocumentDetail:
-    """Return one document with its text as the API sends it."""
-    return schemas.DocumentDetail(id=found.id, title=found.title, url=found.url,
-                                  length=found.length, text=found.text or "")
+def document(found: results.DocumentInfo, groups: bool = False) -> schemas.DocumentDetail:
+    """Return one document with its text as the API sends it (its groups only when asked)."""
+    return schemas.DocumentDetail(**summary(found, groups).model_dump(), text=found.text or "")
 
 
 def event(payload: results.EventData) -> dict[str, Any]:

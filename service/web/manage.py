@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import Response, current_app, jsonify, request
 
-from index import collections
+from index import access, collections
 from index.access import GroupError, clean_groups
 from index.documents import SUFFIXES
 from index.ingest import Ingester
@@ -77,11 +77,19 @@ def ingester() -> Ingester:
     return current_app.extensions["citeqa.ingester"]  # type: ignore[no-any-return]
 
 
-def _summary(upload: Upload) -> DocumentSummary:
-    """Describe an upload that is not (or no longer) ready."""
+def _summary(upload: Upload, groups: bool = True) -> DocumentSummary:
+    """Describe an upload that is not (or no longer) ready (its groups only when asked)."""
     return DocumentSummary(id=upload.id, title=upload.title or Path(upload.filename).stem,
                            length=0, status=upload.status,  # type: ignore[arg-type]
-                           reason=upload.reason, groups=list(upload.groups))
+                           reason=upload.reason, groups=list(upload.groups) if groups else [])
+
+
+def _pending(name: str, document_id: str) -> Upload | None:
+    """Return the queued upload with this id if the caller may read it once indexed."""
+    upload = queue().get(name, document_id)
+    if upload is None or not document_access().allows(access.metadata(upload.groups)):
+        return None
+    return upload
 
 
 def listing(name: str) -> DocumentList:
@@ -97,16 +105,16 @@ def listing(name: str) -> DocumentList:
 
 
 def detail(name: str, document_id: str) -> DocumentDetail:
-    """Return one document with its text and status (pending ones to admins only)."""
+    """Return one document with its text and status; a pending one to those who may read it."""
     eng = ready_engine(name)
-    upload = queue().get(name, document_id) if is_admin() else None
+    upload = _pending(name, document_id)
     if upload is not None and upload.status != "ready":
-        return DocumentDetail(**_summary(upload).model_dump(), text="")
+        return DocumentDetail(**_summary(upload, is_admin()).model_dump(), text="")
     try:
-        return convert.document(eng.document(document_id, document_access()))
+        return convert.document(eng.document(document_id, document_access()), is_admin())
     except UnknownDocument:
         if upload is not None:  # ready in the queue, not yet loaded by this process
-            return DocumentDetail(**_summary(upload).model_dump(), text="")
+            return DocumentDetail(**_summary(upload, is_admin()).model_dump(), text="")
         raise
 
 
