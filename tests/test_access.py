@@ -24,6 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bench.servers import ChromaServer
+from index.loaders import load
 from service.web.app import create_app
 
 SECRET = "leak-test-shared-secret-0123456789"
@@ -253,8 +254,6 @@ def test_retrieval_filters_before_top_k(world: tuple[Flask, list[dict[str, Any]]
 
 def test_files_keep_their_groups(tmp_path: Path) -> None:
     """A sidecar gives a file its groups; else the nearest folder rule; else none."""
-    from index.loaders import load
-
     board = tmp_path / "board" / "2024"
     board.mkdir(parents=True)
     (tmp_path / "board" / "_access.json").write_text('{"groups": ["board"]}')

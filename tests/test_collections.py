@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -13,9 +14,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pypdf import PdfWriter
 
 from index.store import StoreConfig
 from service.web.app import create_app
+from service.web.feedback import FeedbackStore
 
 ADMIN = "admin-key-for-tests"
 READER = "reader-key-for-tests"
@@ -31,8 +34,6 @@ GARDEN = ("# Garden rules\n\nThe community garden opens at 7 a.m. on weekdays.\n
 def app(default_index: StoreConfig, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     """Return an app over a copy of the default index, with admin, reader and scoped keys."""
     data = tmp_path_factory.mktemp("collections")
-    import shutil
-
     shutil.copytree(default_index.data_dir, data, dirs_exist_ok=True)
     return create_app({"data_dir": data, "collection": default_index.collection,
                        "corpus_dir": ROOT / "corpus", "admin_keys": ADMIN,
@@ -126,8 +127,6 @@ def test_collections_are_listed_and_one_model_each(client: FlaskClient, garden: 
 
 
 def test_feedback_is_kept_per_collection(app: Flask, client: FlaskClient, garden: str) -> None:
-    from service.web.feedback import FeedbackStore
-
     body = answered(client, "garden", "When does the community garden open?")
     resp = client.post("/api/v1/collections/garden/feedback", headers=AS_READER, json={
         "question": "When does the community garden open?", "answer": body, "rating": "up"})
@@ -198,8 +197,6 @@ def test_unreadable_pdf_fails_with_a_reason(client: FlaskClient, garden: str) ->
 
 def encrypted_pdf() -> bytes:
     """Return a one-page PDF that needs a password to open."""
-    from pypdf import PdfWriter
-
     writer = PdfWriter()
     writer.add_blank_page(200, 200)
     writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
