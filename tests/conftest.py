@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser, sync_playwright
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # The shared app serves hundreds of test questions a minute from one client; the limits have
@@ -23,6 +24,9 @@ from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright cannot download a browser here
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +56,14 @@ def corpus_copy(tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "corpus"
     shutil.copytree(FIXTURES / "formats", target)
     yield target
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Launch Debian's chromium through Playwright (no downloaded browser)."""
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
 from bench.servers import free_port, serving_in_thread
@@ -30,9 +30,6 @@ from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 800}
 DESKTOP = {"width": 1280, "height": 800}
 HOSTILE = ("Harbour notes\n\nThe harbour gate opened on June 3, 2021 "
@@ -162,16 +159,6 @@ def wait_for_port(host: str, port: int) -> None:
         threading.Event().wait(0.1)
     raise RuntimeError(f"nothing listens on {host}:{port}")
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Launch Debian's chromium through Playwright (no downloaded browser)."""
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture()

@@ -12,15 +12,12 @@ from pathlib import Path
 import jwt
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
 from bench.servers import free_port, serving_in_thread, wait_until
 from service.web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 ADMIN = "portal-admin-key"
 SECRET = "portal-user-token-secret-0123456789"
 RESTRICTED = "# Salary bands\n\nThe senior engineer salary band was raised on June 2, 2024.\n"
@@ -56,16 +53,6 @@ def base(tmp_path_factory: pytest.TempPathFactory, portal_port: int) -> Iterator
             ).json()["status"] == "ready", "indexing")
         yield url
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Launch Debian's chromium through Playwright."""
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture()
