@@ -12,6 +12,7 @@ is the index — the layout a plain `citeqa index` has always written.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from index import store
 from index.build import IndexReport, index_corpus
 
 POINTER_SUFFIX = "_active"
+log = logging.getLogger("citeqa")
 POINTER_ID = "active"
 
 
@@ -81,9 +83,20 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> 
     """Index the corpus into a new collection, switch to it, and drop older generations.
 
     The generation that served until now is kept, so requests already running on it finish.
+    An embedded store too damaged to read is set aside first (`store.set_aside`).
     """
-    api = store.client(cfg)
-    previous = active(api, cfg.collection)
+    try:
+        api = store.client(cfg)
+        store.check(api)
+        previous = active(api, cfg.collection)
+    except Exception as exc:  # a damaged store raises many kinds; a new one replaces it
+        if cfg.chroma_url:
+            raise
+        moved = store.set_aside(cfg.data_dir)
+        log.warning("the index store is damaged (%s); its files moved to %s",
+                    exc.__class__.__name__, moved)
+        api = store.client(cfg, fresh=True)
+        previous = Active(cfg.collection)
     name = generation_name(cfg.collection)
     report = index_corpus(corpus_dir, replace(cfg, collection=name), progress=progress)
     point(api, cfg.collection, name)

@@ -40,6 +40,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     except LoaderError as exc:
         print(f"citeqa index: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a damaged store raises many kinds: say what to do, no traceback
+        if args.rebuild or cfg.chroma_url:
+            raise
+        print(f"citeqa index: the index store cannot be read ({exc.__class__.__name__}: "
+              f"{str(exc)[:200]}); run `citeqa index --rebuild` to set it aside and rebuild",
+              file=sys.stderr)
+        return 3
     print(report.summary())
     return 0
 
@@ -66,6 +73,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+WORKERS = {"gevent": "service.web.worker.GeventWorker",
+           "gthread": "service.web.worker.ThreadWorker"}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API under gunicorn, a production WSGI server."""
     cfg = _config(args)
@@ -78,7 +89,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         metrics.mkdir(parents=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{cfg.host}:{cfg.port}",
-            "--workers", str(cfg.workers), "--threads", str(cfg.threads),
+            "--workers", str(cfg.workers), "--worker-class", WORKERS[cfg.worker_class],
+            "--threads", str(cfg.threads), "--worker-connections", "1000",
             "--timeout", "60", "service.web.app:create_app()"]
     os.execve(sys.executable, argv, env)
     return 0  # not reached: execve replaces the process

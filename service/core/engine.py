@@ -70,7 +70,7 @@ class Engine:
         """
         try:
             cfg = self.store_config()
-            api = store.client(cfg)
+            api = store.client(cfg, fresh=True)  # an embedded store's cache holds old vectors
             serving = switch.active(api, cfg.collection)
             retriever = Retriever(vector_store(replace(cfg, collection=serving.collection), api),
                                   deadline=store.deadline(cfg))
@@ -101,7 +101,21 @@ class Engine:
         if index is None:
             return True
         # reuse the open client: one small read per check
-        return switch.active(index.api, self.config.collection).version != index.version
+        try:
+            return switch.active(index.api, self.config.collection).version != index.version
+        except Exception:  # a broken or replaced store: only a fresh client can tell
+            return True
+
+    def probe(self) -> str:
+        """Return "" when the serving index answers a small read now, else why not."""
+        index = self._index
+        if index is None:
+            return self._error
+        try:
+            store.within(store.deadline(self.store_config()), index.texts.count)
+        except Exception as exc:  # a dead server, a corrupt file: each raises its own kind
+            return f"the index store failed a check ({exc.__class__.__name__})"
+        return ""
 
     def load_in_background(self) -> None:
         """Start loading without blocking the caller."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint
@@ -21,7 +21,8 @@ class Route:
     body: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     streams: bool = False
-    events: str = "Events `citations`, `delta` (text) and `done` (the full answer)."
+    events: str = ("Events `citations`, `delta` (text) and `done` (the full answer); `error` "
+                   "(`{\"error\": {\"code\", \"message\"}}`) if it fails once begun.")
 
 
 class DocumentedBlueprint(Blueprint):

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def web_link(url: str) -> str:
+    """Return the URL when it is an http(s) link, else "" (`javascript:`, `data:`, …)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed `[` in the host
+        return ""
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+
+
+# A document's link as the API returns it: only what a browser may safely open.
+WebLink = Annotated[str, AfterValidator(web_link)]
 
 
 class Message(BaseModel):
@@ -21,7 +35,8 @@ class AnswerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1, description="The question to answer.")
     history: list[Message] = Field(default_factory=list, description="Earlier turns, oldest first.")
-    top_k: int | None = Field(default=None, ge=1, description="Passages to retrieve.")
+    top_k: int | None = Field(default=None, ge=1, strict=True,
+                              description="Passages to retrieve.")
 
 
 class Citation(BaseModel):
@@ -30,7 +45,7 @@ class Citation(BaseModel):
     id: int = Field(description="The number used in the answer's `[n]` markers.")
     document_id: str
     title: str
-    url: str = ""
+    url: WebLink = ""
     text: str
     start: int = Field(ge=0)
     end: int = Field(ge=0)
@@ -67,7 +82,7 @@ class SearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     query: str = Field(min_length=1)
-    top_k: int | None = Field(default=None, ge=1)
+    top_k: int | None = Field(default=None, ge=1, strict=True)
 
 
 class SearchHit(BaseModel):
@@ -75,7 +90,7 @@ class SearchHit(BaseModel):
 
     document_id: str
     title: str
-    url: str = ""
+    url: WebLink = ""
     heading: str = ""
     text: str
     start: int
@@ -97,7 +112,7 @@ class DocumentSummary(BaseModel):
 
     id: str
     title: str
-    url: str = ""
+    url: WebLink = ""
     length: int
 
 

@@ -1,5 +1,7 @@
 """API keys: the API answers only callers with a configured key or a page's widget token.
 
+Pages get a token only when their caller may use the API already (service/security/callers.py).
+
 Keys come from `CITEQA_API_KEYS` as `sha256:<hex>` digests or as plaintext that is hashed at
 startup and never kept. A caller sends `Authorization: Bearer <key>` (what OpenAI clients send)
 or `X-API-Key: <key>`; the check compares digests in constant time.
@@ -100,7 +102,7 @@ def init_app(app: Flask, config: Config) -> None:
             return None
         token = request.headers.get(widget_token.HEADER, "")
         if token and widget_token.accepts(config, token, request.headers.get("Origin", ""),
-                                          self_origin()):
+                                          self_origin(config)):
             return None
         response, status = error_response(401, "send a valid API key: Authorization: Bearer <key>",
                                           "unauthorized")

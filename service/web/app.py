@@ -19,7 +19,10 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     configure_logging()
     config = Config.from_env(**(overrides or {}))
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    # One byte over the limit is read, so a chunked body (which werkzeug cuts at the limit
+    # without a word) is still seen to be too long: 413, not a truncated-JSON 400.
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes + 1
+    app.url_map.merge_slashes = False  # `//api/…` is a 404 JSON error, not a redirect
     app.json.sort_keys = False  # type: ignore[attr-defined]
     engine = Engine(config)
     app.extensions["citeqa.engine"] = engine
@@ -27,6 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     outages.init_app(app)
     # Order matters: the request id first, then the key check, whose caller the limiter counts.
     observe.init_app(app)
+    origins.refuse_unknown_hosts(app, config)
     keys.init_app(app, config)
     ratelimit.init_app(app, config)
     headers.init_app(app, config)

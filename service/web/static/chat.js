@@ -271,6 +271,8 @@
           answer.append(document.createTextNode(data.text));
         } else if (name === "done") {
           turn.result = data;
+        } else if (name === "error") {
+          throw new Error(data.error.message);
         }
       });
       if (!turn.result) throw new Error("the answer stream ended early");
