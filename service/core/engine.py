@@ -100,14 +100,16 @@ class Engine:
         index = self._index
         if index is None:
             return True
-        # reuse the open client: one small read per check
+        # reuse the open client: two small reads per check
         try:
+            index.texts.count()  # fails once the store is damaged or set aside under us
             return switch.active(index.api, self.config.collection).version != index.version
-        except Exception:  # a broken or replaced store: only a fresh client can tell
+        except Exception:  # only a fresh client can tell what the store holds now
             return True
 
     def probe(self) -> str:
         """Return "" when the serving index answers a small read now, else why not."""
+        self._reloader.poll()  # a probe alone (no traffic) must still find a rebuilt index
         index = self._index
         if index is None:
             return self._error
