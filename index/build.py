@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.errors import NotFoundError
 from langchain_chroma import Chroma
 from tqdm import tqdm
 
-from index import loaders, store
+from index import access, loaders, store
 from index.chunking import chunk_document
-from index.documents import Chunk, Document
+from index.documents import Chunk, Document, imported
 from index.embedder import embeddings
 
 EMBED_BATCH = 256
@@ -61,6 +63,9 @@ def chunk_metadata(doc: Document, chunk: Chunk) -> dict[str, str | int]:
         "start": chunk.start,
         "end": chunk.end,
         "sentences": json.dumps([[s.start, s.end] for s in chunk.sentences]),
+        # a serving process keeps a chunk only if its document's record has this fingerprint
+        "fingerprint": doc.fingerprint,
+        **access.metadata(doc.groups),
     }
 
 
@@ -103,7 +108,7 @@ def index_documents(
         _forget(records, chunks, [doc.id])
         if vectors is not None and doc_chunks:
             _embed(vectors, [(doc, c) for c in doc_chunks], bar)
-        _record(records, {doc.id: doc})
+        _record(records, {doc.id: doc}, Counter({doc.id: len(doc_chunks)}))
         report.chunks += len(doc_chunks)
     bar.close()
     report.removed.sort()
@@ -135,8 +140,8 @@ def _embed(vectors: Chroma, pending: list[tuple[Document, Chunk]], bar: tqdm[Non
         bar.update(len(batch))
 
 
-def _record(records: Collection, docs: dict[str, Document]) -> None:
-    """Store full texts and fingerprints so documents can be served and compared."""
+def _record(records: Collection, docs: dict[str, Document], chunks: Counter[str]) -> None:
+    """Store full texts, fingerprints and chunk counts: a document is served once recorded."""
     if not docs:
         return
     records.upsert(
@@ -144,11 +149,27 @@ def _record(records: Collection, docs: dict[str, Document]) -> None:
         embeddings=store.placeholder_vectors(len(docs)),
         documents=[d.text for d in docs.values()],
         metadatas=[{"title": d.title, "url": d.url, "fingerprint": d.fingerprint,
-                    "length": len(d.text)}
+                    "length": len(d.text), "chunks": chunks[d.id], **access.metadata(d.groups)}
                    for d in docs.values()],
     )
 
 
+def stored_documents(api: ClientAPI, collection: str,
+                     wanted: Callable[[str], bool]) -> list[Document]:
+    """Return the documents `collection` holds whose id `wanted` accepts, as they were indexed."""
+    try:
+        records = api.get_collection(collection + store.DOCS_SUFFIX, embedding_function=None)
+    except (NotFoundError, ValueError):
+        return []
+    found = records.get(include=["documents", "metadatas"])
+    return [Document(doc_id, str(meta.get("title", "")), str(meta.get("url", "")), text,
+                     str(meta.get("fingerprint", "")), access.groups_of(meta))
+            for doc_id, text, meta in zip(found["ids"], found["documents"] or [],
+                                          found["metadatas"] or [], strict=False)
+            if wanted(doc_id) and meta and text is not None]
+
+
 def index_corpus(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
-    """Index every loadable file under `corpus_dir`."""
-    return index_documents(loaders.load_corpus(corpus_dir), cfg, progress=progress)
+    """Index every loadable file under `corpus_dir`, keeping imported web pages."""
+    return index_documents(loaders.load_corpus(corpus_dir), cfg, keep=imported,
+                           progress=progress)

@@ -16,6 +16,7 @@ from index.documents import Chunk, Document, Span
 CHUNK_CHARS = 700
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_LIST_MARK = re.compile(r"(?:[-*+]|\d{1,9}[.)])[ \t]+")
 
 
 @lru_cache(maxsize=1)
@@ -37,8 +38,11 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
             found = text.find(stripped, cursor, para_end)
             if found < 0:  # the segmenter altered the text; keep offsets honest
                 continue
-            spans.append(Span(found, found + len(stripped)))
             cursor = found + len(stripped)
+            bullet = _LIST_MARK.match(text, found, cursor)
+            if bullet and bullet.end() < cursor and (found == 0 or text[found - 1] == "\n"):
+                found = bullet.end()  # a list item's sentence is its words, not its bullet
+            spans.append(Span(found, cursor))
     return spans
 
 

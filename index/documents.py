@@ -14,6 +14,7 @@ class Document:
     url: str
     text: str
     fingerprint: str
+    groups: tuple[str, ...] = ()  # who may read it (index/access.py); none: every reader
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,8 @@ class Chunk:
     def id(self) -> str:
         """Return the chunk's stable id in the vector store."""
         return f"{self.doc_id}::{self.index}"
+
+
+def imported(doc_id: str) -> bool:
+    """Tell whether a document id is a web page's URL (from `citeqa import`), not a file path."""
+    return "://" in doc_id

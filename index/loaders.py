@@ -11,6 +11,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
+from index.access import GroupError, clean_groups
 from index.documents import Document
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
@@ -52,7 +53,7 @@ def load(path: Path, corpus_dir: Path) -> Document:
         text, title, url = _read_html(path.read_text(encoding="utf-8", errors="replace"))
     else:
         text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
-        title, url = _text_title(text, markdown=suffix != ".txt"), ""
+        title, url = text_title(text, markdown=suffix != ".txt"), ""
     meta = _read_meta(path)
     title = str(meta.get("title") or title or path.stem.replace("-", " ").replace("_", " "))
     return Document(
@@ -61,6 +62,7 @@ def load(path: Path, corpus_dir: Path) -> Document:
         url=str(meta.get("url") or url),
         text=text,
         fingerprint=fingerprint(path),
+        groups=_groups(meta, path),
     )
 
 
@@ -89,7 +91,18 @@ def _read_meta(path: Path) -> dict[str, object]:
     return data
 
 
-def _text_title(text: str, markdown: bool) -> str:
+def _groups(meta: dict[str, object], path: Path) -> tuple[str, ...]:
+    """Return the access groups a sidecar gives its document (none: every reader)."""
+    given = meta.get("groups", [])
+    if not isinstance(given, list) or not all(isinstance(g, str) for g in given):
+        raise LoaderError(f"{_meta_path(path)}: `groups` must be a list of strings")
+    try:
+        return clean_groups(given)
+    except GroupError as exc:
+        raise LoaderError(f"{_meta_path(path)}: {exc}") from exc
+
+
+def text_title(text: str, markdown: bool) -> str:
     """Return a Markdown file's first heading, or a text file's short first line."""
     if markdown:
         heading = _MD_HEADING.search(text)
@@ -128,8 +141,12 @@ def _read_pdf(path: Path) -> tuple[str, str, str]:
     """Extract the text of every page, pages separated by blank lines."""
     try:
         reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):  # an owner password alone is fine
+            raise LoaderError(f"{path}: the PDF is encrypted with a password")
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
         title = str(reader.metadata.title or "") if reader.metadata else ""
+    except LoaderError:
+        raise
     except Exception as exc:  # pypdf raises many kinds on damaged files
         raise LoaderError(f"{path}: unreadable PDF ({exc.__class__.__name__})") from exc
     return "\n\n".join(p for p in pages if p), title, ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from chromadb.config import Settings as ChromaSettings
 
 DOCS_SUFFIX = "_docs"
 T = TypeVar("T")
+_OPENING = threading.Lock()
 _DEADLINES = concurrent.futures.ThreadPoolExecutor(max_workers=16,
                                                    thread_name_prefix="citeqa-store")
 
@@ -51,9 +53,11 @@ def client(cfg: StoreConfig, fresh: bool = False) -> ClientAPI:
             settings=settings,
         )
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    if fresh:
-        SharedSystemClient.clear_system_cache()
-    return chromadb.PersistentClient(path=str(cfg.data_dir), settings=settings)
+    # Chroma shares one system per folder and breaks if two threads open it at once
+    with _OPENING:
+        if fresh:
+            SharedSystemClient.clear_system_cache()
+        return chromadb.PersistentClient(path=str(cfg.data_dir), settings=settings)
 
 
 # What the embedded Chroma store writes: its database and one folder per segment.

@@ -12,9 +12,11 @@ is the index — the layout a plain `citeqa index` has always written.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +24,9 @@ from pathlib import Path
 from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
-from index import store
-from index.build import IndexReport, index_corpus
+from index import loaders, store
+from index.build import IndexReport, index_documents, stored_documents
+from index.documents import Document, imported
 
 POINTER_SUFFIX = "_active"
 log = logging.getLogger("citeqa")
@@ -79,9 +82,11 @@ def prune(api: ClientAPI, base: str, keep: set[str]) -> list[str]:
     return dropped
 
 
-def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
+def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
+            keep: Callable[[str], bool] | None = None) -> IndexReport:
     """Index the corpus into a new collection, switch to it, and drop older generations.
 
+    Pages imported from web sites are carried over from the serving generation as they are.
     The generation that served until now is kept, so requests already running on it finish.
     An embedded store too damaged to read is set aside first (`store.set_aside`).
     """
@@ -98,18 +103,35 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> 
         api = store.client(cfg, fresh=True)
         previous = Active(cfg.collection)
     name = generation_name(cfg.collection)
-    report = index_corpus(corpus_dir, replace(cfg, collection=name), progress=progress)
+    # imported sites and uploaded documents (ids `keep` accepts) come along as they are
+    pages = stored_documents(api, previous.collection,
+                             lambda doc_id: imported(doc_id) or bool(keep and keep(doc_id)))
+    report = index_documents(itertools.chain(loaders.load_corpus(corpus_dir), pages),
+                             replace(cfg, collection=name), progress=progress)
     point(api, cfg.collection, name)
     prune(api, cfg.collection, keep={name, previous.collection})
     return report
 
 
-def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
-    """Index incrementally into the serving collection and tell serving processes it changed."""
+def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
+           keep: Callable[[str], bool] | None = None) -> IndexReport:
+    """Index a corpus incrementally into the serving collection.
+
+    Ids not in the corpus go unless `keep` says so; pages imported from web sites stay.
+    """
+    def kept(doc_id: str) -> bool:
+        return imported(doc_id) or (keep is not None and keep(doc_id))
+
+    return change(loaders.load_corpus(corpus_dir), cfg, kept, progress)
+
+
+def change(docs: Iterable[Document], cfg: store.StoreConfig,
+           keep: Callable[[str], bool] | None = None, progress: bool = False) -> IndexReport:
+    """Bring the serving collection in line with `docs` and tell serving processes it changed."""
     api = store.client(cfg)
     current = active(api, cfg.collection)
-    report = index_corpus(corpus_dir, replace(cfg, collection=current.collection),
-                          progress=progress)
+    report = index_documents(docs, replace(cfg, collection=current.collection), keep=keep,
+                             progress=progress)
     if report.added or report.updated or report.removed:
         point(api, cfg.collection, current.collection)
     return report

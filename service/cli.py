@@ -8,8 +8,12 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service.settings import Config, SettingError
+
+if TYPE_CHECKING:
+    from index.store import StoreConfig
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -17,7 +21,6 @@ def _config(args: argparse.Namespace) -> Config:
     overrides = {k: v for k, v in {
         "corpus_dir": getattr(args, "corpus", None),
         "data_dir": args.data_dir,
-        "collection": args.collection,
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
         "workers": getattr(args, "workers", None),
@@ -26,18 +29,32 @@ def _config(args: argparse.Namespace) -> Config:
     return Config.from_env(**overrides)
 
 
-def cmd_index(args: argparse.Namespace) -> int:
-    """Index the corpus (incrementally, or `--rebuild` into a new collection) and summarize."""
-    from index import switch
-    from index.loaders import LoaderError
+def _store(cfg: Config) -> StoreConfig:
+    """Return where the store lives (its base collection)."""
     from index.store import StoreConfig
 
+    return StoreConfig(cfg.data_dir, cfg.collection, cfg.chroma_url, cfg.chroma_timeout)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Index a folder into a collection (incrementally, or `--rebuild`) and summarize."""
+    from index import collections, store, switch
+    from index.loaders import LoaderError
+    from index.uploads import Queue
+
     cfg = _config(args)
-    build = switch.rebuild if args.rebuild else switch.update
+    base = _store(cfg)
     try:
-        report = build(cfg.corpus_dir, StoreConfig(cfg.data_dir, cfg.collection, cfg.chroma_url,
-                                                   cfg.chroma_timeout))
-    except LoaderError as exc:
+        if not collections.exists(store.client(base), base.collection, args.collection):
+            print(f"citeqa index: no collection named {args.collection!r}; create it with "
+                  "`citeqa collections create`", file=sys.stderr)
+            return 2
+        target = collections.store_config(base, args.collection)
+        # documents uploaded through the API are not in the folder: keep them
+        uploaded = Queue(cfg.data_dir / "uploads.sqlite3").ids(args.collection)
+        build = switch.rebuild if args.rebuild else switch.update
+        report = build(cfg.corpus_dir, target, keep=uploaded.__contains__)
+    except (LoaderError, collections.CollectionError) as exc:
         print(f"citeqa index: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a damaged store raises many kinds: say what to do, no traceback
@@ -51,17 +68,62 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a web site into the index (incrementally) and summarize."""
+    from index import access, collections, store
+    from index.crawl import CrawlError
+    from index.webimport import import_site, limits_from
+
+    cfg = _config(args)
+    limits = limits_from(cfg, args.max_pages, args.max_depth, args.delay)
+    base = _store(cfg)
+    try:
+        groups = access.clean_groups(args.groups.split(","))
+        if not collections.exists(store.client(base), base.collection, args.collection):
+            raise CrawlError(f"no collection named {args.collection!r}; create it with "
+                             "`citeqa collections create`")
+        result = import_site(args.url, collections.store_config(base, args.collection), limits,
+                             groups=groups)
+    except (CrawlError, access.GroupError) as exc:
+        print(f"citeqa import: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
+    return 0
+
+
+def cmd_collections(args: argparse.Namespace) -> int:
+    """List, create or delete collections."""
+    from index import collections, store
+
+    base = _store(_config(args))
+    api = store.client(base)
+    try:
+        if args.action == "create":
+            collections.create(api, base.collection, args.name)
+        elif args.action == "delete":
+            collections.delete(api, base.collection, args.name)
+    except collections.CollectionError as exc:
+        print(f"citeqa collections: {exc}", file=sys.stderr)
+        return 2
+    if args.action == "list":
+        print("\n".join(collections.names(api, base.collection)))
+    else:
+        print(f"{args.action}d {args.name}")
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question from the command line."""
+    from index.access import EVERYTHING
     from service.core.engine import Engine
     from service.web.convert import answer
 
-    engine = Engine(_config(args))
+    engine = Engine(_config(args), name=args.collection)
     engine.load()
     if engine.status:
         print(f"citeqa ask: {engine.status}", file=sys.stderr)
         return 3
-    result = engine.answer(args.question)
+    result = engine.answer(args.question, access=EVERYTHING)  # the operator reads everything
     if args.json:
         print(json.dumps(answer(result).model_dump(), indent=2))
         return 0
@@ -80,7 +142,7 @@ WORKERS = {"gevent": "service.web.worker.GeventWorker",
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API under gunicorn, a production WSGI server."""
     cfg = _config(args)
-    env = dict(os.environ, CITEQA_DATA_DIR=str(cfg.data_dir), CITEQA_COLLECTION=cfg.collection)
+    env = dict(os.environ, CITEQA_DATA_DIR=str(cfg.data_dir))
     # Workers are separate processes: /metrics adds them up only through shared files, which
     # must start empty; they live beside the index so nothing is left behind in /tmp.
     if "PROMETHEUS_MULTIPROC_DIR" not in env:
@@ -103,11 +165,19 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     store = FeedbackStore(args.db or _config(args).feedback_db)
     out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
     try:
-        out.writelines(export_jsonl(store))
+        out.writelines(export_jsonl(store, args.collection))
     finally:
         if args.output:
             out.close()
     return 0
+
+
+def _count(value: str) -> int:
+    """Parse a non-negative whole number."""
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return number
 
 
 def parser() -> argparse.ArgumentParser:
@@ -116,13 +186,28 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", type=Path, help="index folder (CITEQA_DATA_DIR)")
-    common.add_argument("--collection", help="collection name (CITEQA_COLLECTION)")
-    index = sub.add_parser("index", parents=[common], help="index a corpus folder")
+    named = argparse.ArgumentParser(add_help=False)
+    named.add_argument("--collection", default="default",
+                       help="knowledge base to use (default: `default`)")
+    index = sub.add_parser("index", parents=[common, named],
+                           help="index a corpus folder into a collection")
     index.add_argument("--corpus", type=Path, help="corpus folder (CITEQA_CORPUS_DIR)")
     index.add_argument("--rebuild", action="store_true",
                        help="build a new collection and switch serving processes to it")
     index.set_defaults(func=cmd_index)
-    ask = sub.add_parser("ask", parents=[common], help="answer a question")
+    site = sub.add_parser("import", parents=[common, named],
+                          help="import a web site (sitemap or links, within robots.txt)")
+    site.add_argument("url", help="start page; only pages of its site are imported")
+    site.add_argument("--max-pages", type=_count, help="most pages fetched "
+                                                       "(CITEQA_IMPORT_MAX_PAGES)")
+    site.add_argument("--max-depth", type=_count, help="most links followed from the start "
+                                                       "page (CITEQA_IMPORT_MAX_DEPTH)")
+    site.add_argument("--delay", type=float, help="seconds between requests "
+                                                  "(CITEQA_IMPORT_DELAY)")
+    site.add_argument("--groups", default="", help="comma-separated access groups of every "
+                                                   "page (default: readable by all readers)")
+    site.set_defaults(func=cmd_import)
+    ask = sub.add_parser("ask", parents=[common, named], help="answer a question")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the API's JSON answer")
     ask.set_defaults(func=cmd_ask)
@@ -135,9 +220,17 @@ def parser() -> argparse.ArgumentParser:
     feedback = sub.add_parser("feedback", help="work with readers' thumbs up/down")
     actions = feedback.add_subparsers(dest="action", required=True)
     export = actions.add_parser("export", parents=[common], help="write feedback as JSONL")
+    export.add_argument("--collection", help="only this collection's feedback")
     export.add_argument("--db", type=Path, help="feedback database (CITEQA_FEEDBACK_DB)")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     export.set_defaults(func=cmd_feedback_export)
+    kbs = sub.add_parser("collections", help="list, create or delete collections")
+    kb_actions = kbs.add_subparsers(dest="action", required=True)
+    kb_actions.add_parser("list", parents=[common], help="print every collection's name")
+    for verb in ("create", "delete"):
+        act = kb_actions.add_parser(verb, parents=[common], help=f"{verb} a collection")
+        act.add_argument("name")
+    kbs.set_defaults(func=cmd_collections)
     return top
 
 

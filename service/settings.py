@@ -73,9 +73,42 @@ class Config(BaseSettings):
                                                         "server gives up (503 to the client).")
     index_check_seconds: float = Field(1, gt=0, description="How often a serving process checks "
                                                             "for a rebuilt index (seconds).")
-    api_keys: str = Field("", description="Comma-separated API keys (`sha256:<hex>` or "
-                                          "plaintext, hashed at startup); empty leaves the API "
+    import_max_pages: int = Field(200, ge=1, description="Most pages `citeqa import` fetches "
+                                                        "from a site per run.")
+    import_max_depth: int = Field(5, ge=0, description="Most links `citeqa import` follows from "
+                                                       "the start page (0: that page only).")
+    import_delay: float = Field(0.5, ge=0, description="Seconds `citeqa import` waits between "
+                                                       "requests (a site's robots.txt "
+                                                       "Crawl-delay wins when longer).")
+    import_timeout: float = Field(10, gt=0, description="Seconds `citeqa import` waits for a "
+                                                        "page before skipping it.")
+    import_max_page_bytes: int = Field(2_000_000, ge=1024,
+                                       description="Largest page `citeqa import` reads "
+                                                   "(bytes); larger pages are skipped.")
+    import_user_agent: str = Field("citeqa-import/0.1", min_length=1,
+                                   description="User agent `citeqa import` sends and matches "
+                                               "in robots.txt.")
+    api_keys: str = Field("", description="Comma-separated reader API keys (`sha256:<hex>` "
+                                          "or plaintext, hashed at startup; `KEY@hr+legal` "
+                                          "scopes a key to collections); empty leaves reading "
                                           "open.")
+    admin_keys: str = Field("", description="Comma-separated admin keys, same format as "
+                                            "`CITEQA_API_KEYS`: they manage collections and "
+                                            "documents (and may read). A key may be scoped to "
+                                            "collections: `KEY@hr+legal`.")
+    user_token_secret: str = Field("", description="Shared secret that verifies portal user "
+                                                   "tokens (JWT, HS256) in `X-Citeqa-User`; "
+                                                   "their `groups` claim opens restricted "
+                                                   "documents.")
+    user_token_public_key: str = Field("", description="PEM public key that verifies RS256 "
+                                                       "user tokens, instead of or beside the "
+                                                       "secret.")
+    user_token_audience: str = Field("", description="Audience (`aud`) user tokens must carry; "
+                                                     "empty: not checked.")
+    user_token_issuer: str = Field("", description="Issuer (`iss`) user tokens must carry; "
+                                                   "empty: not checked.")
+    max_upload_bytes: int = Field(10_000_000, ge=1024,
+                                  description="Largest document upload accepted (bytes).")
     rate_limit: str = Field("300/minute", description="API requests allowed per API key (per "
                                                       "client IP without a key); empty: no "
                                                       "limit.")

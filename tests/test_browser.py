@@ -40,6 +40,12 @@ HOSTILE = ("Harbour notes\n\nThe harbour gate opened on June 3, 2021 "
            "<script>window.__xss='script'</script> were finished.\n\n"
            "Boats must keep below five knots inside the breakwater.\n")
 
+STRUCTURED = ("# Harbour rules\n\nVisitors are welcome in the harbour all year round.\n\n"
+              "## Mooring\n\n- Visiting boats moor on the east pontoon of the harbour.\n"
+              "- Fishing boats keep the west wall clear at all times.\n\n## Leaving\n\n"
+              "1. Pay the mooring fee at the harbour office.\n"
+              "2. Return the pontoon key to the harbour master.\n")
+
 
 @pytest.fixture(scope="module")
 def portal_ports() -> tuple[int, int]:
@@ -85,6 +91,17 @@ def hostile_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     corpus = tmp_path_factory.mktemp("hostile-corpus")
     (corpus / "harbour-notes.txt").write_text(HOSTILE)
     cfg = StoreConfig(tmp_path_factory.mktemp("hostile-index"), "hostile")
+    index_corpus(corpus, cfg, progress=False)
+    yield from serve_app({"data_dir": cfg.data_dir, "collection": cfg.collection,
+                          "corpus_dir": corpus})
+
+
+@pytest.fixture(scope="module")
+def structured_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve a one-document corpus with headings, a bulleted and a numbered list."""
+    corpus = tmp_path_factory.mktemp("structured-corpus")
+    (corpus / "harbour-rules.md").write_text(STRUCTURED)
+    cfg = StoreConfig(tmp_path_factory.mktemp("structured-index"), "structured")
     index_corpus(corpus, cfg, progress=False)
     yield from serve_app({"data_dir": cfg.data_dir, "collection": cfg.collection,
                           "corpus_dir": corpus})
@@ -281,6 +298,48 @@ def test_copy_puts_the_answer_and_its_sources_on_the_clipboard(browser: Browser,
     assert "cease air strike operations" in copied and "continue [1]." in copied
     assert '[1] Promoting security and stability — "' in copied
     context.close()
+
+
+def pane_marks(page: Page) -> str:
+    """Return the source pane's highlighted text, its marks joined."""
+    return str(page.evaluate("[...document.querySelectorAll('#source-text mark')]"
+                             ".map(m => m.textContent).join('')"))
+
+
+def test_source_pane_renders_the_documents_structure_and_the_exact_citation(
+        page: Page, base: str) -> None:
+    page.goto(base + "/")
+    card = ask(page, "How much will Canada allocate towards its military efforts?")
+    quoted = card.locator(".sources blockquote").first.text_content()
+    card.locator(".marker").first.click()
+    pane = page.locator("#source-text")
+    expect(pane.locator("h3")).to_have_text(["Promoting security and stability"])
+    expect(pane.locator("h4")).to_have_text(["Military efforts", "Non-military security efforts"])
+    assert quoted and pane_marks(page) == quoted  # the citation's text, exactly
+    expect(pane.locator("p", has=page.locator("mark"))).to_contain_text("$305.9 million")
+    source = (ROOT / "corpus" / "promoting-security-and-stability.md").read_text()
+    paragraphs = [b for b in re.split(r"\n\s*\n", source) if b.strip() and b[0] != "#"]
+    expect(pane.locator("p")).to_have_count(len(paragraphs))
+    shown = re.sub(r"\s", "", pane.text_content() or "")
+    assert shown == re.sub(r"\s", "", re.sub(r"(?m)^#+ ", "", source))  # nothing lost, no "#"
+
+
+def test_source_pane_renders_lists(page: Page, structured_base: str) -> None:
+    page.goto(structured_base + "/")
+    card = ask(page, "On which pontoon do visiting boats moor?")
+    quoted = card.locator(".sources blockquote").first.text_content()
+    card.locator(".marker").first.click()
+    pane = page.locator("#source-text")
+    expect(pane.locator("ul > li")).to_have_text([
+        "Visiting boats moor on the east pontoon of the harbour.",
+        "Fishing boats keep the west wall clear at all times."])
+    expect(pane.locator("ol > li")).to_have_count(2)
+    expect(pane.locator("ul > li mark")).to_have_text(
+        "Visiting boats moor on the east pontoon of the harbour.")
+    assert pane_marks(page) == quoted
+    assert "- " not in (pane.text_content() or "")
+    expect(page.locator("#source-link")).to_be_hidden()  # no URL: no link to the page itself
+    expect(card.locator(".sources a")).to_have_count(0)
 
 
 def test_answer_html_stays_inert(page: Page, hostile_base: str) -> None:

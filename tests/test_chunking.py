@@ -24,6 +24,13 @@ def test_paragraph_break_ends_a_sentence() -> None:
     assert got == ["Other initiatives include:", "These initiatives will also be undertaken."]
 
 
+def test_list_items_are_sentences_without_their_bullets() -> None:
+    text = "Steps:\n- Moor on the east pontoon.\n2. Pay at the office. Then rest.\n- 5 knots max."
+    got = [text[s.start:s.end] for s in sentence_spans(text)]
+    assert got == ["Steps:", "Moor on the east pontoon.", "Pay at the office.", "Then rest.",
+                   "5 knots max."]
+
+
 def test_sections_follow_markdown_headings() -> None:
     text = "Intro line.\n\n# One\n\nBody one.\n\n## Two\n\nBody two."
     found = [(h, text[a:b].strip()) for h, a, b in sections(text)]

@@ -8,10 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.schemas import APIOperation
 
 from index.store import StoreConfig
-from service.web.api import ROUTES
-from service.web.app import create_app
+from service.http.routes import documented
+from service.web.app import BLUEPRINTS, create_app
 
-OPERATIONS = [f"{r.method.upper()} {r.path}" for r in ROUTES]
+OPERATIONS = [f"{r.method.upper()} {r.path}"
+              for r in documented({bp.name: bp for bp in BLUEPRINTS})]
 
 
 @pytest.fixture(scope="module")

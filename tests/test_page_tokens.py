@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import jwt
 import pytest
-from flask import Flask, request
+from flask import Flask
 
 from index.store import StoreConfig
-from service.security import callers, widget_token
+from service.security import user_token, widget_token
 from service.web.app import create_app
 from tests.test_security import KEY, QUESTION, assert_error, bearer, make_app, page_token
-
-PORTAL_HEADER = "X-Test-Portal-User"
 
 
 @pytest.fixture(scope="module")
@@ -56,21 +56,20 @@ def test_tokens_bind_to_the_public_url_not_the_host_header(default_index: StoreC
     assert_error(client.get("/", headers={"Host": "rebound.example"}), 400, "unknown_host")
 
 
-def test_a_registered_portal_check_vouches_for_its_users(default_index: StoreConfig) -> None:
-    app = make_app(default_index, api_keys=KEY)
-
-    def signed_in(_config: Any) -> bool:
-        return request.headers.get(PORTAL_HEADER) == "alice"
-
-    callers.allow_callers(app, signed_in)
-    client = app.test_client()
+def test_a_portal_user_token_earns_a_page_token(default_index: StoreConfig) -> None:
+    secret = "portal-secret-" + "x" * 32
+    client = make_app(default_index, api_keys=KEY, user_token_secret=secret).test_client()
+    alice = jwt.encode({"groups": [], "exp": time.time() + 300}, secret, "HS256")
+    forged = jwt.encode({"groups": [], "exp": time.time() + 300}, "wrong" * 8, "HS256")
     assert page_token(client, "/embed") == ""
-    token = page_token(client, "/embed", **{PORTAL_HEADER: "alice"})
-    assert token and client.get("/api/v1/documents",
-                                headers={widget_token.HEADER: token}).status_code == 200
-    assert client.post("/widget-token", headers={PORTAL_HEADER: "alice"}).status_code == 200
-    assert_error(client.post("/widget-token", headers={PORTAL_HEADER: "mallory"}), 401,
+    assert page_token(client, "/embed", **{user_token.HEADER: forged}) == ""
+    assert_error(client.post("/widget-token", headers={user_token.HEADER: forged}), 401,
                  "unauthorized")
+    minted = client.post("/widget-token", headers={user_token.HEADER: alice})
+    assert minted.status_code == 200
+    token = minted.get_json()["token"]
+    assert client.get("/api/v1/documents",
+                      headers={widget_token.HEADER: token}).status_code == 200
 
 
 def test_token_minting_is_rate_limited(default_index: StoreConfig, tmp_path: Any) -> None:

@@ -7,7 +7,8 @@ import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 
-from index import store, switch
+from index import collections, store, switch
+from index.access import PUBLIC, Access, groups_of
 from index.build import vector_store
 from index.embedder import limit_threads
 from service.core.backends import AnswerBackend, BackendError
@@ -16,8 +17,8 @@ from service.core.extractive import PROFILES, ExtractiveBackend
 from service.core.loaded import LoadedIndex
 from service.core.questions import Question
 from service.core.reloader import Reloader
-from service.core.results import Answer, DocumentInfo, EventData, Hit, Message
-from service.core.retrieval import Passage, Retriever
+from service.core.results import Answer, DocumentInfo, EventData, Message
+from service.core.retrieval import Passage, Retriever, complete
 from service.core.verify import Verifier
 from service.ops.metrics import count_answer, stage
 from service.settings import Config
@@ -46,11 +47,17 @@ class UnknownDocument(KeyError):
 
 
 class Engine:
-    """Hold the loaded index and answer questions over it; safe to share between threads."""
+    """Hold one collection's loaded index and answer over it; safe to share between threads.
 
-    def __init__(self, config: Config, backend: AnswerBackend | None = None) -> None:
+    Every reading method takes the caller's `access`: what it may not read is filtered out
+    inside retrieval (index/access.py), so it never reaches an answer, a hit or a list.
+    """
+
+    def __init__(self, config: Config, backend: AnswerBackend | None = None,
+                 name: str = collections.DEFAULT) -> None:
         """Remember the settings; `load()` does the heavy work."""
         self.config = config
+        self.name = name
         self.backend = backend or backend_for(config)
         self.fallback = ExtractiveBackend(PROFILES[config.abstention])
         self._index: LoadedIndex | None = None
@@ -59,9 +66,10 @@ class Engine:
         self._reloader = Reloader(config.index_check_seconds, self._stale, self.load)
 
     def store_config(self) -> store.StoreConfig:
-        """Return where the index lives (its base collection name)."""
-        return store.StoreConfig(self.config.data_dir, self.config.collection,
-                                 self.config.chroma_url, self.config.chroma_timeout)
+        """Return where this collection's index lives (its base collection name)."""
+        return collections.store_config(store.StoreConfig(
+            self.config.data_dir, self.config.collection, self.config.chroma_url,
+            self.config.chroma_timeout), self.name)
 
     def load(self) -> None:
         """Open the serving collection, load the model and build the BM25 index.
@@ -72,13 +80,17 @@ class Engine:
             cfg = self.store_config()
             api = store.client(cfg, fresh=True)  # an embedded store's cache holds old vectors
             serving = switch.active(api, cfg.collection)
+            texts = store.docs_collection(api, serving.collection)
+            # records first: a document recorded now has all its chunks written already
+            known = texts.get(include=["metadatas"])
+            ready = complete({i: dict(m or {}) for i, m in
+                              zip(known["ids"], known["metadatas"] or [], strict=False)})
             retriever = Retriever(vector_store(replace(cfg, collection=serving.collection), api),
-                                  deadline=store.deadline(cfg))
-            if not len(retriever):
+                                  deadline=store.deadline(cfg), ready=ready)
+            if not len(retriever) and self.name == collections.DEFAULT:
                 raise NotReady("the index is empty: run `citeqa index` first")
             limit_threads(self.config.torch_threads)
             retriever.vectors.embeddings.embed_query("warm up")  # type: ignore[union-attr]
-            texts = store.docs_collection(api, serving.collection)
             # one assignment: a request sees the old generation or the new one, never a mix
             self._index = LoadedIndex(api, retriever, texts, serving.version)
             self._error = ""
@@ -103,7 +115,8 @@ class Engine:
         # reuse the open client: two small reads per check
         try:
             index.texts.count()  # fails once the store is damaged or set aside under us
-            return switch.active(index.api, self.config.collection).version != index.version
+            return (switch.active(index.api, self.store_config().collection).version
+                    != index.version)
         except Exception:  # only a fresh client can tell what the store holds now
             return True
 
@@ -141,18 +154,15 @@ class Engine:
         """Return the serving retriever."""
         return self.loaded(wait).retriever
 
-    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
-        """Return ranked passages for a query."""
-        passages = self.retriever().search(query, top_k or self.config.top_k)
-        return [Hit(document_id=p.doc_id, title=p.title, url=p.url, heading=p.heading,
-                    text=p.text, start=p.start, end=p.end, score=round(p.fused, 6),
-                    dense=round(p.dense, 4), lexical=round(p.lexical, 4))
-                for p in passages]
+    def search(self, query: str, top_k: int | None = None,
+               access: Access = PUBLIC) -> list[Passage]:
+        """Return ranked passages for a query, among the documents `access` may read."""
+        return self.retriever().search(query, top_k or self.config.top_k, access=access)
 
     def answer(self, question: str, history: list[Message] | None = None,
-               top_k: int | None = None) -> Answer:
+               top_k: int | None = None, access: Access = PUBLIC) -> Answer:
         """Answer a question with verified citations, or abstain with a reason."""
-        ask = Ask(question, history or [], top_k)
+        ask = Ask(question, history or [], top_k, access)
         retriever = self.retriever()
         try:
             read, passages = self._retrieve(ask, retriever, self.backend)
@@ -163,15 +173,16 @@ class Engine:
             return self._fall_back(ask, retriever, str(exc))
 
     def answer_events(self, question: str, history: list[Message] | None = None,
-                      top_k: int | None = None) -> Iterator[tuple[str, EventData]]:
+                      top_k: int | None = None,
+                      access: Access = PUBLIC) -> Iterator[tuple[str, EventData]]:
         """Yield the answer as events: text deltas, citations, then the result.
 
         A streaming backend's deltas are its unverified draft; `done` carries the verified
         answer that replaces it. Otherwise the deltas spell the final answer.
         """
-        ask = Ask(question, history or [], top_k)
+        ask = Ask(question, history or [], top_k, access)
         if not self.backend.streams:
-            result = self.answer(question, history, top_k)
+            result = self.answer(question, history, top_k, access)
             yield "citations", result.citations
             words = result.answer.split(" ")
             for i, word in enumerate(words):
@@ -194,7 +205,8 @@ class Engine:
         """Read the question as `backend` does and retrieve its passages."""
         question = backend.question(ask.question, ask.history)
         with stage("retrieve"):
-            return question, retriever.search(question.query, ask.top_k or self.config.top_k)
+            return question, retriever.search(question.query, ask.top_k or self.config.top_k,
+                                              access=ask.access)
 
     def _fall_back(self, ask: Ask, retriever: Retriever, why: str) -> Answer:
         """Answer extractively because the configured backend failed, and say so."""
@@ -220,26 +232,27 @@ class Engine:
                       query=question.query, backend=backend, fallback=fallback,
                       verification=report)
 
-    def documents(self) -> list[DocumentInfo]:
-        """Return every indexed document's metadata."""
+    def documents(self, access: Access = PUBLIC) -> list[DocumentInfo]:
+        """Return the metadata of every indexed document `access` may read."""
         texts = self.loaded().texts
         records = store.within(store.deadline(self.store_config()),
                                lambda: texts.get(include=["metadatas"]))
         return sorted((
             DocumentInfo(id=i, title=str((m or {}).get("title", "")),
                          url=str((m or {}).get("url", "")),
-                         length=int(str((m or {}).get("length", 0))))
+                         length=int(str((m or {}).get("length", 0))), groups=groups_of(m))
             for i, m in zip(records["ids"], records["metadatas"] or [], strict=False)
+            if access.allows(m)
         ), key=lambda d: d.id)
 
-    def document(self, doc_id: str) -> DocumentInfo:
-        """Return one document with its full text."""
+    def document(self, doc_id: str, access: Access = PUBLIC) -> DocumentInfo:
+        """Return one document with its full text; one `access` may not read does not exist."""
         texts = self.loaded().texts
         records = store.within(store.deadline(self.store_config()), lambda: texts.get(
             ids=[doc_id], include=["metadatas", "documents"]))
-        if not records["ids"]:
+        meta = ((records["metadatas"] or [{}])[0] or {}) if records["ids"] else {}
+        if not records["ids"] or not access.allows(meta):
             raise UnknownDocument(doc_id)
-        meta = (records["metadatas"] or [{}])[0] or {}
         text = (records["documents"] or [""])[0] or ""
         return DocumentInfo(id=doc_id, title=str(meta.get("title", "")),
                             url=str(meta.get("url", "")), length=len(text), text=text)
@@ -252,6 +265,7 @@ class Ask:
     question: str
     history: list[Message]
     top_k: int | None
+    access: Access = PUBLIC
 
 
 def _deltas(written: Generator[str, None, Draft]) -> Generator[tuple[str, EventData], None, Draft]:

@@ -6,6 +6,8 @@ import json
 import logging
 import threading
 
+from index.access import Access
+from index.collections import DEFAULT
 from service.core.engine import Engine
 
 log = logging.getLogger("citeqa")
@@ -13,7 +15,12 @@ MAX_EXAMPLES = 4
 
 
 def configured(engine: Engine) -> list[str]:
-    """Return the operator's examples: the setting, else `examples.json` in the corpus folder."""
+    """Return the operator's examples: the setting, else `examples.json` in the corpus folder.
+
+    Both describe the default corpus; other collections have none.
+    """
+    if engine.name != DEFAULT:
+        return []
     if engine.config.examples:
         return list(engine.config.examples)
     path = engine.config.corpus_dir / "examples.json"
@@ -28,20 +35,26 @@ def configured(engine: Engine) -> list[str]:
 
 
 class Examples:
-    """Compute, once per loaded index, the examples that get a cited answer (no abstention)."""
+    """Compute, once per loaded index and reader, the examples that get a cited answer.
+
+    A question is shown only if it is answered from what that reader may read, so an example
+    never hints at a document the reader cannot open.
+    """
 
     def __init__(self) -> None:
         """Start with nothing computed."""
         self._lock = threading.Lock()
-        self._index: object = None
-        self._answered: list[str] = []
+        self._answered: dict[tuple[object, ...], list[str]] = {}
 
-    def get(self, engine: Engine) -> list[str]:
+    def get(self, engine: Engine, access: Access) -> list[str]:
         """Return up to MAX_EXAMPLES configured questions that the current index answers."""
         with self._lock:
             index = engine.retriever()
-            if index is not self._index:  # first call, or the index was rebuilt and reloaded
-                self._answered = [q for q in configured(engine)
-                                  if not engine.answer(q).abstained]
-                self._index = index
-            return self._answered[:MAX_EXAMPLES]
+            # a rebuilt and reloaded index is a new object, so its examples are recomputed
+            key = (engine.name, id(index), access.key())
+            if key not in self._answered:
+                self._answered = {k: v for k, v in self._answered.items()
+                                  if k[0] != key[0] or k[1] == key[1]}
+                self._answered[key] = [q for q in configured(engine)
+                                       if not engine.answer(q, access=access).abstained]
+            return self._answered[key][:MAX_EXAMPLES]

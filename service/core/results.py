@@ -50,22 +50,6 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class Hit:
-    """One ranked passage with its offsets and scores."""
-
-    document_id: str
-    title: str
-    url: str
-    heading: str
-    text: str
-    start: int
-    end: int
-    score: float
-    dense: float
-    lexical: float
-
-
-@dataclass(frozen=True)
 class DocumentInfo:
     """A document's metadata, and its full text when asked for."""
 
@@ -74,6 +58,7 @@ class DocumentInfo:
     url: str
     length: int
     text: str | None = None
+    groups: tuple[str, ...] = ()  # who may read it; none: every reader
 
 
 EventData = list[Citation] | str | Answer  # citations, a text delta, or the finished answer

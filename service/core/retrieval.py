@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import bm25s
 import numpy as np
 from langchain_chroma import Chroma
 
+from index.access import EVERYTHING, Access, groups_of
 from index.documents import Span
 from index.store import within
 from service.core.terms import STOPWORDS, stemmer
@@ -79,20 +81,44 @@ def ranked(fused: dict[int, float], dense: dict[int, float]) -> list[int]:
     return sorted(fused, key=lambda p: (-fused[p], -dense.get(p, 0.0)))
 
 
+Row = tuple[str, str | None, Mapping[str, object] | None]
+
+
+def complete(records: Mapping[str, Mapping[str, object]]) -> Mapping[str, tuple[str, int]]:
+    """Return `doc id -> (fingerprint, chunk count)` of recorded documents, from their records."""
+    return {doc_id: (str(meta.get("fingerprint", "")), int(str(meta.get("chunks", -1))))
+            for doc_id, meta in records.items()}
+
+
 class Retriever:
-    """Search one chunk collection by meaning and by words, and fuse the rankings."""
+    """Search one chunk collection by meaning and by words, and fuse the rankings.
+
+    With `ready` (from `complete()`), only chunks of fully written documents are served: a
+    chunk counts if its document is recorded with the same fingerprint and chunk count, so a
+    document being (re)written while this loads is left out until the next load.
+    """
 
     def __init__(self, vectors: Chroma, fusion: Fusion | None = None,
-                 context_in_bm25: bool = True, deadline: float | None = None) -> None:
+                 context_in_bm25: bool = True, deadline: float | None = None,
+                 ready: Mapping[str, tuple[str, int]] | None = None) -> None:
         """Load every chunk once to build the BM25 index (over title, heading and text)."""
         self.vectors = vectors
         self.fusion = fusion or Fusion()
         self.deadline = deadline  # seconds a query of a remote store may take
         data = vectors._collection.get(include=["documents", "metadatas"])
-        self.ids: list[str] = list(data["ids"])
-        self.texts: list[str] = [t or "" for t in data["documents"] or []]
-        self.metas = [dict(m or {}) for m in data["metadatas"] or []]
+        rows: list[Row] = list(zip(data["ids"], data["documents"] or [],
+                                   data["metadatas"] or [], strict=False))
+        if ready is not None:
+            rows = _whole_documents(rows, ready)
+        self.ids: list[str] = [i for i, _, _ in rows]
+        self.texts: list[str] = [t or "" for _, t, _ in rows]
+        self.metas = [dict(m or {}) for _, _, m in rows]
         self.position = {cid: i for i, cid in enumerate(self.ids)}
+        self._public = np.array([not groups_of(m) for m in self.metas], dtype=bool)
+        self._members: dict[str, list[int]] = {}
+        for pos, meta in enumerate(self.metas):
+            for group in groups_of(meta):
+                self._members.setdefault(group, []).append(pos)
         self.documents = len({m.get("doc_id") for m in self.metas})
         self.bm25 = bm25s.BM25(k1=0.9, b=0.4)
         self.doc_freq: Counter[str] = Counter()
@@ -130,20 +156,33 @@ class Retriever:
         return math.log(1 + (n - self.doc_freq.get(term, 0) + 0.5) / (self.doc_freq.get(term, 0)
                                                                         + 0.5))
 
-    def dense(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Return `(position, cosine similarity)` of the nearest chunks."""
+    def mask(self, access: Access) -> np.ndarray | None:
+        """Return 1.0 for each chunk `access` may read and 0.0 for the rest (None: all)."""
+        if access.everything:
+            return None
+        readable = self._public.copy()
+        for group in access.groups:
+            readable[self._members.get(group, [])] = True
+        return readable.astype(np.float32)
+
+    def dense(self, query: str, k: int, access: Access = EVERYTHING) -> list[tuple[int, float]]:
+        """Return `(position, cosine similarity)` of the nearest readable chunks."""
         if not self.ids:
             return []
         vector = self.vectors.embeddings.embed_query(query)  # type: ignore[union-attr]
+        readable = self.mask(access)
+        # the store applies the filter before its nearest-neighbour ranking; a caller who may
+        # read every chunk needs none (and indexes older than access groups carry no flags)
+        where = None if readable is None or readable.all() else access.where()
         hits = within(self.deadline, lambda: self.vectors._collection.query(
-            query_embeddings=[vector], n_results=min(k, len(self.ids)), include=["distances"]
-        ))
+            query_embeddings=[vector], n_results=min(k, len(self.ids)), include=["distances"],
+            where=where))
         ids, dists = hits["ids"][0], (hits["distances"] or [[]])[0]
         return [(self.position[i], 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)
                 if i in self.position]
 
-    def lexical(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Return `(position, BM25 score)` of the best word matches."""
+    def lexical(self, query: str, k: int, access: Access = EVERYTHING) -> list[tuple[int, float]]:
+        """Return `(position, BM25 score)` of the best readable word matches."""
         if not self.ids:
             return []
         tokens = bm25s.tokenize([query], stopwords=list(STOPWORDS), stemmer=stemmer(),
@@ -153,14 +192,17 @@ class Retriever:
         known = [t for t in tokens[0] if t in self.bm25.vocab_dict]
         if not known:
             return []
-        docs, scores = self.bm25.retrieve([known], k=min(k, len(self.ids)), show_progress=False)
+        # unreadable chunks score zero before the top k are taken, and zeros are dropped
+        docs, scores = self.bm25.retrieve([known], k=min(k, len(self.ids)), show_progress=False,
+                                          weight_mask=self.mask(access))
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
-    def search(self, query: str, k: int, candidates: int | None = None) -> list[Passage]:
-        """Return the `k` best passages for `query`, fused and deduplicated."""
+    def search(self, query: str, k: int, candidates: int | None = None,
+               access: Access = EVERYTHING) -> list[Passage]:
+        """Return the `k` best passages `access` may read for `query`, fused and deduplicated."""
         pool = max(candidates or self.fusion.candidates, k)
-        dense = self.dense(query, pool) if self.fusion.dense_weight else []
-        lexical = self.lexical(query, pool) if self.fusion.lexical_weight else []
+        dense = self.dense(query, pool, access) if self.fusion.dense_weight else []
+        lexical = self.lexical(query, pool, access) if self.fusion.lexical_weight else []
         fused = self.fusion.combine(dense, lexical)
         dense_of, lexical_of = dict(dense), dict(lexical)
         order = ranked(fused, dense_of)
@@ -196,3 +238,20 @@ class Retriever:
             lexical=lexical,
             fused=fused,
         )
+
+
+def _whole_documents(rows: list[Row], ready: Mapping[str, tuple[str, int]]) -> list[Row]:
+    """Keep the chunks of documents whose record matches their fingerprint and chunk count."""
+    counts = Counter((str((m or {}).get("doc_id")), str((m or {}).get("fingerprint", "")))
+                     for _, _, m in rows)
+
+    def whole(meta: Mapping[str, object] | None) -> bool:
+        doc_id, printed = str((meta or {}).get("doc_id")), str((meta or {}).get("fingerprint", ""))
+        if doc_id not in ready:
+            return False
+        fingerprint, chunks = ready[doc_id]
+        if not printed:  # indexed before chunks carried fingerprints: trust the record
+            return True
+        return printed == fingerprint and chunks in (-1, counts[(doc_id, printed)])
+
+    return [row for row in rows if whole(row[2])]

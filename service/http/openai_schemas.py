@@ -11,6 +11,19 @@ from service.http.schemas import Citation
 MODEL_ID = "citeqa"
 
 
+def model_id(collection: str) -> str:
+    """Return the model id that answers from a collection: `citeqa`, or `citeqa-NAME`."""
+    return MODEL_ID if collection == "default" else f"{MODEL_ID}-{collection}"
+
+
+def collection_of(model: str) -> str | None:
+    """Return the collection a model id names, or None when it names none."""
+    if model == MODEL_ID:
+        return "default"
+    prefix = MODEL_ID + "-"
+    return model[len(prefix):] if model.startswith(prefix) and len(model) > len(prefix) else None
+
+
 class ContentPart(BaseModel):
     """One part of a message's content; only text parts carry a question."""
 

@@ -108,12 +108,17 @@ class SearchResponse(BaseModel):
 
 
 class DocumentSummary(BaseModel):
-    """A document's metadata."""
+    """A document's metadata and indexing status."""
 
     id: str
     title: str
     url: WebLink = ""
     length: int
+    status: Literal["queued", "indexing", "ready", "failed", "deleting"] = Field(
+        default="ready", description="Where its indexing stands; only `ready` is answered from.")
+    reason: str = Field(default="", description="Why indexing failed.")
+    groups: list[str] = Field(default_factory=list,
+                              description="Who may read it (shown to admins only).")
 
 
 class DocumentList(BaseModel):
@@ -170,3 +175,54 @@ class ExampleList(BaseModel):
     """Example questions that the loaded index answers, for an empty chat."""
 
     examples: list[str]
+
+
+class CollectionCreate(BaseModel):
+    """A new collection's name."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(description="1-40 lowercase letters, digits and single hyphens.")
+
+
+class CollectionInfo(BaseModel):
+    """A collection and the OpenAI model id that answers from it."""
+
+    name: str
+    model: str
+
+
+class CollectionList(BaseModel):
+    """The collections the caller may use."""
+
+    collections: list[CollectionInfo]
+
+
+class TextUpload(BaseModel):
+    """A document sent as JSON text instead of a file."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, description="The document (Markdown headings are kept).")
+    title: str = Field(default="", max_length=300)
+    groups: list[str] | str = Field(default_factory=list,
+                                    description="Access groups (a list, or comma-separated).")
+
+
+class UploadAccepted(BaseModel):
+    """An upload taken into the indexing queue."""
+
+    id: str
+    status: str
+
+
+class SiteImportRequest(BaseModel):
+    """A web site to import into a collection."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=2000,
+                     description="Start page (http or https); only pages of its site are read.")
+    max_pages: int | None = Field(default=None, ge=1, description="Most pages fetched (at most "
+                                  "CITEQA_IMPORT_MAX_PAGES, its default).")
+    max_depth: int | None = Field(default=None, ge=0, description="Most links followed from "
+                                  "the start page (default CITEQA_IMPORT_MAX_DEPTH).")
+    groups: list[str] | str = Field(default_factory=list,
+                                    description="Access groups of every imported page.")

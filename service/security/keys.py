@@ -1,20 +1,26 @@
-"""API keys: the API answers only callers with a configured key or a page's widget token.
+"""API keys with roles: readers (`CITEQA_API_KEYS`) ask, admins (`CITEQA_ADMIN_KEYS`) manage.
 
-Pages get a token only when their caller may use the API already (service/security/callers.py).
+Keys are `sha256:<hex>` digests or plaintext that is hashed at startup and never kept; either
+may end in `@coll1+coll2` to scope the key to those collections. A caller sends
+`Authorization: Bearer <key>` (what OpenAI clients send) or `X-API-Key: <key>`; the check
+compares digests in constant time. When reader keys are set, the API answers only callers
+with a key or a page's widget token, and pages get a token only when their caller may use
+the API already (service/security/callers.py).
 
-Keys come from `CITEQA_API_KEYS` as `sha256:<hex>` digests or as plaintext that is hashed at
-startup and never kept. A caller sends `Authorization: Bearer <key>` (what OpenAI clients send)
-or `X-API-Key: <key>`; the check compares digests in constant time.
-
-    >>> keys = parse_keys("sha256:" + digest("s3cret").hex() + ", other")
-    >>> matches(keys, "s3cret"), matches(keys, "nope")
+    >>> keys = parse_keys("sha256:" + digest("s3cret").hex() + "@hr, other")
+    >>> found = find(keys, "s3cret")
+    >>> found is not None and found.may_use("hr"), found is not None and found.may_use("ops")
     (True, False)
+    >>> find(keys, "nope") is None
+    True
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -25,6 +31,20 @@ from service.security.origins import API_PREFIXES, self_origin
 from service.settings import Config
 
 PREFIX = "sha256:"
+_SCOPE = re.compile(r"[a-z0-9-]+(?:\+[a-z0-9-]+)*")
+
+
+@dataclass(frozen=True)
+class Key:
+    """A configured key: its digest, whether it manages, and the collections it may use."""
+
+    digest: bytes
+    admin: bool = False
+    collections: frozenset[str] | None = None  # None: every collection
+
+    def may_use(self, collection: str) -> bool:
+        """Tell whether this key may touch a collection."""
+        return self.collections is None or collection in self.collections
 
 
 def digest(key: str) -> bytes:
@@ -32,29 +52,51 @@ def digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
 
 
-def parse_keys(setting: str) -> tuple[bytes, ...]:
-    """Return the digests of the configured keys; plaintext entries are hashed here."""
+def parse_keys(setting: str, admin: bool = False,
+               env: str = "CITEQA_API_KEYS") -> tuple[Key, ...]:
+    """Return the configured keys; plaintext entries are hashed here."""
     keys = []
     for entry in (e.strip() for e in setting.split(",")):
         if not entry:
             continue
-        if entry.startswith(PREFIX):
+        secret, at, scope = entry.rpartition("@")
+        if not at or not _SCOPE.fullmatch(scope):
+            secret, scope = entry, ""
+        allowed = frozenset(scope.split("+")) if scope else None
+        if secret.startswith(PREFIX):
             try:
-                keys.append(bytes.fromhex(entry[len(PREFIX):]))
+                keys.append(Key(bytes.fromhex(secret[len(PREFIX):]), admin, allowed))
             except ValueError as exc:
-                raise ValueError("CITEQA_API_KEYS: a sha256: entry is not hex") from exc
+                raise ValueError(f"{env}: a sha256: entry is not hex") from exc
         else:
-            keys.append(digest(entry))
+            keys.append(Key(digest(secret), admin, allowed))
     return tuple(keys)
 
 
-def matches(keys: tuple[bytes, ...], presented: str) -> bool:
-    """Tell whether a presented key is configured, comparing every digest in constant time."""
+def configured(config: Config) -> tuple[Key, ...]:
+    """Return every configured key, admins first."""
+    return configured_admins(config) + parse_keys(config.api_keys)
+
+
+def configured_admins(config: Config) -> tuple[Key, ...]:
+    """Return the admin keys."""
+    return parse_keys(config.admin_keys, admin=True, env="CITEQA_ADMIN_KEYS")
+
+
+def find(keys: tuple[Key, ...], presented: str) -> Key | None:
+    """Return the configured key presented, comparing every digest in constant time."""
     candidate = digest(presented)
-    found = False
+    found = None
     for key in keys:
-        found |= hmac.compare_digest(candidate, key)
+        if hmac.compare_digest(candidate, key.digest) and found is None:
+            found = key
     return found
+
+
+def caller_key() -> Key | None:
+    """Return the configured key this request presented, if any."""
+    key = g.get("key")
+    return key if isinstance(key, Key) else None
 
 
 def presented_key() -> str:
@@ -76,7 +118,7 @@ SCHEMES = {"bearer": {"type": "http", "scheme": "bearer"},
 
 def document_keys(document: dict[str, Any], config: Config) -> dict[str, Any]:
     """State in the OpenAPI document that API operations need a key, when keys are set."""
-    if not parse_keys(config.api_keys):
+    if not configured(config):
         return document
     document["components"]["securitySchemes"] = SCHEMES
     for path, operations in document["paths"].items():
@@ -87,16 +129,19 @@ def document_keys(document: dict[str, Any], config: Config) -> dict[str, Any]:
 
 
 def init_app(app: Flask, config: Config) -> None:
-    """Require a key (or a widget token) on the API when keys are configured."""
-    keys = parse_keys(config.api_keys)
+    """Require a key (or a widget token) on the API when reader keys are configured."""
+    keys = configured(config)
+    required = bool(parse_keys(config.api_keys))
 
     @app.before_request
     def _require_key() -> tuple[Response, int] | None:
         """Answer 401 unless the request may use the API."""
-        key = presented_key()
-        if key and matches(keys, key):
-            g.caller = caller_id(key)
-        if not keys or request.method == "OPTIONS" or not request.path.startswith(API_PREFIXES):
+        presented = presented_key()
+        key = find(keys, presented) if presented else None
+        if key is not None:
+            g.caller, g.key = caller_id(presented), key
+        if not required or request.method == "OPTIONS" \
+                or not request.path.startswith(API_PREFIXES):
             return None
         if "caller" in g:
             return None

@@ -20,7 +20,7 @@ from service.http.errors import error_response
 from service.settings import Config
 
 API_PREFIXES = ("/api/", "/v1/")
-ALLOWED_HEADERS = "Content-Type, Accept, Authorization, X-Citeqa-Token"
+ALLOWED_HEADERS = "Content-Type, Accept, Authorization, X-Citeqa-Token, X-Citeqa-User"
 _POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
            "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
            "form-action 'self'")

@@ -1,4 +1,7 @@
-"""The HTTP API: answer, search and documents."""
+"""The HTTP API: answer, search and documents, for the default collection and for each named one.
+
+`/api/v1/answer` is `/api/v1/collections/default/answer`, and so on for every reader route.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 from flask import Response, jsonify, request, stream_with_context
 
+from index.collections import DEFAULT
 from service.core.engine import UnknownDocument
 from service.core.results import EventData
 from service.http.errors import ApiError
@@ -22,20 +26,24 @@ from service.http.schemas import (
     SearchRequest,
     SearchResponse,
 )
-from service.web import convert
-from service.web.context import check_limits, parse, ready_engine
+from service.web import convert, manage
+from service.web.context import check_limits, parse, reader_access, ready_engine
 
+COLLECTION = "/api/v1/collections/{name}"
 bp = DocumentedBlueprint("api", __name__)
-bp.document(
-    Route("post", "/api/v1/answer", "Answer a question with citations, or abstain.",
-          AnswerResponse, AnswerRequest, (400, 401, 413, 415, 429, 503), streams=True),
-    Route("post", "/api/v1/search", "Rank passages for a query.", SearchResponse, SearchRequest,
-          (400, 401, 413, 415, 429, 503)),
-    Route("get", "/api/v1/documents", "List indexed documents.", DocumentList,
-          errors=(401, 429, 503)),
-    Route("get", "/api/v1/documents/{document_id}", "Return a document with its full text.",
-          DocumentDetail, errors=(401, 404, 429, 503)),
-)
+for prefix, whose in (("/api/v1", ""), (COLLECTION, " of a collection")):
+    bp.document(
+        Route("post", f"{prefix}/answer", f"Answer a question with citations, or abstain{whose}.",
+              AnswerResponse, AnswerRequest, (400, 401, 403, 404, 413, 415, 429, 503),
+              streams=True),
+        Route("post", f"{prefix}/search", f"Rank passages for a query{whose}.", SearchResponse,
+              SearchRequest, (400, 401, 403, 404, 413, 415, 429, 503)),
+        Route("get", f"{prefix}/documents", f"List the documents{whose} the caller may read.",
+              DocumentList, errors=(401, 403, 404, 429, 503)),
+        Route("get", f"{prefix}/documents/{{document_id}}",
+              f"Return a document{whose} with its full text and indexing status.",
+              DocumentDetail, errors=(401, 403, 404, 429, 503)),
+    )
 
 
 log = logging.getLogger("citeqa")
@@ -60,41 +68,46 @@ def sse(events: Iterator[tuple[str, EventData]]) -> Iterator[str]:
         yield f"event: error\ndata: {json.dumps(body)}\n\n"
 
 
-@bp.post("/api/v1/answer")
-def answer() -> Response:
+@bp.post("/api/v1/answer", defaults={"name": DEFAULT})
+@bp.post("/api/v1/collections/<name>/answer")
+def answer(name: str) -> Response:
     """Answer a question (JSON, or SSE with `Accept: text/event-stream`)."""
     req = parse(AnswerRequest)
     check_limits(req.question, len(req.history), req.top_k)
-    eng = ready_engine()
+    eng, access = ready_engine(name), reader_access()
     history = convert.history(req.history)
     if request.accept_mimetypes.best == "text/event-stream":
-        events = eng.answer_events(req.question, history, req.top_k)
+        events = eng.answer_events(req.question, history, req.top_k, access)
         first = next(events)  # retrieval runs here, so its failures are still JSON errors
         stream = stream_with_context(sse(itertools.chain([first], events)))
         return Response(stream, mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    return jsonify(convert.answer(eng.answer(req.question, history, req.top_k)).model_dump())
+    result = eng.answer(req.question, history, req.top_k, access)
+    return jsonify(convert.answer(result).model_dump())
 
 
-@bp.post("/api/v1/search")
-def search() -> Response:
+@bp.post("/api/v1/search", defaults={"name": DEFAULT})
+@bp.post("/api/v1/collections/<name>/search")
+def search(name: str) -> Response:
     """Return ranked passages."""
     req = parse(SearchRequest)
     check_limits(req.query, 0, req.top_k)
-    return jsonify(convert.search(req.query, ready_engine().search(req.query, req.top_k))
-                   .model_dump())
+    hits = ready_engine(name).search(req.query, req.top_k, reader_access())
+    return jsonify(convert.search(req.query, hits).model_dump())
 
 
-@bp.get("/api/v1/documents")
-def documents() -> Response:
-    """List documents."""
-    return jsonify(convert.documents(ready_engine().documents()).model_dump())
+@bp.get("/api/v1/documents", defaults={"name": DEFAULT})
+@bp.get("/api/v1/collections/<name>/documents")
+def documents(name: str) -> Response:
+    """List documents (an admin also sees uploads still queued or failed)."""
+    return jsonify(manage.listing(name).model_dump())
 
 
-@bp.get("/api/v1/documents/<path:document_id>")
-def document(document_id: str) -> Response:
-    """Return one document with its text."""
+@bp.get("/api/v1/documents/<path:document_id>", defaults={"name": DEFAULT})
+@bp.get("/api/v1/collections/<name>/documents/<path:document_id>")
+def document(name: str, document_id: str) -> Response:
+    """Return one document with its text and status."""
     try:
-        return jsonify(convert.document(ready_engine().document(document_id)).model_dump())
+        return jsonify(manage.detail(name, document_id).model_dump())
     except UnknownDocument as exc:
-        raise ApiError(404, f"no document with id {document_id!r}", "unknown_document") from exc
+        raise ApiError(404, manage.NO_DOCUMENT, "unknown_document") from exc

@@ -6,12 +6,31 @@ from typing import Any
 
 from flask import Flask
 
+from index.ingest import Ingester
+from index.uploads import Queue
 from service.core.engine import Engine
+from service.core.library import Library
 from service.http import errors
 from service.ops.logs import configure_logging
 from service.security import headers, keys, origins, ratelimit
 from service.settings import Config
-from service.web import api, feedback, health, observe, openai_compat, outages, pages
+from service.web import (
+    api,
+    feedback,
+    health,
+    imports,
+    manage,
+    observe,
+    openai_compat,
+    outages,
+    pages,
+)
+
+FORM_OVERHEAD = 65536  # multipart boundaries and the small fields beside an uploaded file
+
+# One blueprint per surface; their order is the order of /openapi.json's paths.
+BLUEPRINTS = (api.bp, manage.bp, imports.bp, openai_compat.bp, pages.bp, feedback.bp,
+              health.bp)
 
 
 def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False) -> Flask:
@@ -19,13 +38,20 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     configure_logging()
     config = Config.from_env(**(overrides or {}))
     app = Flask(__name__)
-    # One byte over the limit is read, so a chunked body (which werkzeug cuts at the limit
-    # without a word) is still seen to be too long: 413, not a truncated-JSON 400.
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes + 1
+    # JSON bodies are checked against CITEQA_MAX_BODY_BYTES where they are read; one byte over
+    # is let through so a chunked body (which werkzeug cuts at the limit without a word) is
+    # still seen to be too long: 413, not a truncated-JSON 400.
+    app.config["MAX_CONTENT_LENGTH"] = max(config.max_body_bytes + 1,
+                                           config.max_upload_bytes + FORM_OVERHEAD)
     app.url_map.merge_slashes = False  # `//api/…` is a 404 JSON error, not a redirect
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # `/api/v1/collections/default/answer` is served as is, not redirected to `/api/v1/answer`
+    app.url_map.redirect_defaults = False
     engine = Engine(config)
     app.extensions["citeqa.engine"] = engine
+    app.extensions["citeqa.library"] = Library(engine)
+    ingester = Ingester(Queue(config.data_dir / "uploads.sqlite3"), engine.store_config())
+    app.extensions["citeqa.ingester"] = ingester
     errors.init_app(app)
     outages.init_app(app)
     # Order matters: the request id first, then the key check, whose caller the limiter counts.
@@ -34,14 +60,12 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     keys.init_app(app, config)
     ratelimit.init_app(app, config)
     headers.init_app(app, config)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(openai_compat.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(feedback.bp)
-    app.register_blueprint(health.bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     origins.init_app(app, config)
     if load_sync:
         engine.load()
     else:
         engine.load_in_background()
+    ingester.start()
     return app

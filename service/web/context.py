@@ -5,19 +5,28 @@ from __future__ import annotations
 import json
 from typing import TypeVar
 
-from flask import current_app, request
+from flask import current_app, g, request
 from pydantic import BaseModel, ValidationError
 
+from index.access import EVERYTHING, Access
+from index.collections import DEFAULT, CollectionError, check_name
 from service.core.engine import Engine, NotReady
+from service.core.library import Library, UnknownCollection
 from service.http.errors import ApiError
+from service.security import keys, user_token
 from service.settings import Config
 
 M = TypeVar("M", bound=BaseModel)
 
 
 def engine() -> Engine:
-    """Return the app's engine."""
+    """Return the default collection's engine."""
     return current_app.extensions["citeqa.engine"]  # type: ignore[no-any-return]
+
+
+def library() -> Library:
+    """Return the engines of every collection."""
+    return current_app.extensions["citeqa.library"]  # type: ignore[no-any-return]
 
 
 def config() -> Config:
@@ -25,13 +34,14 @@ def config() -> Config:
     return engine().config
 
 
-def parse(model: type[M]) -> M:
-    """Read the JSON body as `model`, or raise a clear 4xx."""
+def parse(model: type[M], limit: int | None = None) -> M:
+    """Read the JSON body as `model` (at most `limit` bytes), or raise a clear 4xx."""
     if not request.is_json:
         raise ApiError(415, "send the body as JSON with Content-Type: application/json")
     raw = request.get_data(cache=True)
-    if len(raw) > config().max_body_bytes:
-        raise ApiError(413, f"the body is over {config().max_body_bytes} bytes")
+    limit = limit or config().max_body_bytes
+    if len(raw) > limit:
+        raise ApiError(413, f"the body is over {limit} bytes")
     data = _json(raw)
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object", "invalid_json")
@@ -81,11 +91,65 @@ def check_limits(question: str, history_turns: int, top_k: int | None) -> None:
         raise ApiError(400, f"top_k is over {cfg.max_top_k}", "top_k_too_large")
 
 
-def ready_engine() -> Engine:
-    """Return the engine once its index is loaded, or raise 503."""
-    eng = engine()
+def known_collection(name: str) -> str:
+    """Return the name of an existing collection, or raise 404."""
     try:
+        check_name(name)
+    except CollectionError as exc:
+        raise ApiError(404, str(exc), "unknown_collection") from exc
+    if name not in library().names() and name not in library().names(fresh=True):
+        raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
+    return name
+
+
+def check_scope(collection: str) -> None:
+    """Refuse a key that is scoped to other collections."""
+    key = keys.caller_key()
+    if key is not None and not key.may_use(collection):
+        raise ApiError(403, f"this key may not use the collection {collection!r}", "forbidden")
+
+
+def ready_engine(collection: str = DEFAULT) -> Engine:
+    """Return a collection's engine once its index is loaded, or raise 403, 404 or 503."""
+    check_scope(collection)
+    try:
+        eng = library().engine(collection)
         eng.loaded()
+    except UnknownCollection as exc:
+        raise ApiError(404, f"no collection named {collection!r}", "unknown_collection") from exc
     except NotReady as exc:
         raise ApiError(503, f"the index is not available: {exc}", "index_unavailable") from exc
     return eng
+
+
+def reader_access() -> Access:
+    """Return what the caller may read in answers: public documents and its token's groups."""
+    if "access" not in g:
+        groups = user_token.groups_of(request, config())
+        g.access = Access(frozenset(groups or ()))
+    return g.access  # type: ignore[no-any-return]
+
+
+def is_admin() -> bool:
+    """Tell whether the caller presented an admin key."""
+    key = keys.caller_key()
+    return key is not None and key.admin
+
+
+def document_access() -> Access:
+    """Return what the caller may see of documents: all of them for an admin, else as readers."""
+    return EVERYTHING if is_admin() else reader_access()
+
+
+def require_admin(collection: str | None = None) -> None:
+    """Refuse a caller that may not manage collections (or this collection)."""
+    if not keys.configured_admins(config()):
+        raise ApiError(403, "managing collections needs CITEQA_ADMIN_KEYS on the service",
+                       "admin_keys_not_configured")
+    key = keys.caller_key()
+    if key is None:
+        raise ApiError(401, "send an admin key: Authorization: Bearer <key>", "unauthorized")
+    if not key.admin:
+        raise ApiError(403, "this key may read but not manage", "forbidden")
+    if collection is not None:
+        check_scope(collection)

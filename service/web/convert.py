@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from service.core import results
+from service.core.retrieval import Passage
 from service.http import schemas
 
 
@@ -24,17 +25,20 @@ def citations(found: list[results.Citation]) -> list[schemas.Citation]:
     return [schemas.Citation.model_validate(asdict(c)) for c in found]
 
 
-def search(query: str, hits: list[results.Hit]) -> schemas.SearchResponse:
+def search(query: str, passages: list[Passage]) -> schemas.SearchResponse:
     """Return ranked passages as the API sends them."""
     return schemas.SearchResponse(query=query, results=[
-        schemas.SearchHit.model_validate(asdict(h)) for h in hits])
+        schemas.SearchHit(document_id=p.doc_id, title=p.title, url=p.url, heading=p.heading,
+                          text=p.text, start=p.start, end=p.end, score=round(p.fused, 6),
+                          dense=round(p.dense, 4), lexical=round(p.lexical, 4))
+        for p in passages])
 
 
-def documents(found: list[results.DocumentInfo]) -> schemas.DocumentList:
-    """Return the document list as the API sends it."""
-    return schemas.DocumentList(documents=[
-        schemas.DocumentSummary(id=d.id, title=d.title, url=d.url, length=d.length)
-        for d in found])
+def summary(found: results.DocumentInfo, groups: bool = False) -> schemas.DocumentSummary:
+    """Return a document's metadata as the API sends it (its groups only when asked)."""
+    return schemas.DocumentSummary(id=found.id, title=found.title, url=found.url,
+                                   length=found.length,
+                                   groups=list(found.groups) if groups else [])
 
 
 def document(found: results.DocumentInfo) -> schemas.DocumentDetail:

@@ -16,13 +16,19 @@ from pathlib import Path
 
 from flask import Response, jsonify
 
+from index.collections import DEFAULT
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import FeedbackRequest, FeedbackSaved
-from service.web.context import config, parse
+from service.web.context import check_scope, config, known_collection, parse
 
 bp = DocumentedBlueprint("feedback", __name__)
-bp.document(Route("post", "/api/v1/feedback", "Store a thumbs up/down (and comment) on an answer.",
-                  FeedbackSaved, FeedbackRequest, (400, 401, 413, 415, 429)))
+bp.document(
+    Route("post", "/api/v1/feedback", "Store a thumbs up/down (and comment) on an answer.",
+          FeedbackSaved, FeedbackRequest, (400, 401, 413, 415, 429)),
+    Route("post", "/api/v1/collections/{name}/feedback",
+          "Store a thumbs up/down on an answer from a collection.", FeedbackSaved,
+          FeedbackRequest, (400, 401, 403, 404, 413, 415, 429)),
+)
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -31,8 +37,10 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
     comment TEXT NOT NULL,
     question TEXT NOT NULL,
     history TEXT NOT NULL,
-    answer TEXT NOT NULL
+    answer TEXT NOT NULL,
+    collection TEXT NOT NULL DEFAULT 'default'
 )"""
+_ADD_COLLECTION = "ALTER TABLE feedback ADD COLUMN collection TEXT NOT NULL DEFAULT 'default'"
 
 
 class FeedbackStore:
@@ -47,26 +55,30 @@ class FeedbackStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=10)
         conn.execute(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(feedback)")}
+        if "collection" not in columns:  # a database written before collections existed
+            conn.execute(_ADD_COLLECTION)
         return conn
 
-    def add(self, item: FeedbackRequest) -> int:
+    def add(self, item: FeedbackRequest, collection: str = DEFAULT) -> int:
         """Store one feedback and return its id."""
         with closing(self._connect()) as conn, conn:
             cur = conn.execute(
-                "INSERT INTO feedback (created, rating, comment, question, history, answer) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO feedback (created, rating, comment, question, history, answer, "
+                "collection) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), item.rating, item.comment.strip(), item.question,
                  json.dumps([m.model_dump() for m in item.history]),
-                 item.answer.model_dump_json()))
+                 item.answer.model_dump_json(), collection))
             return int(cur.lastrowid or 0)
 
-    def eval_cases(self) -> Iterator[dict[str, object]]:
-        """Yield every feedback, oldest first, as an eval case."""
+    def eval_cases(self, collection: str | None = None) -> Iterator[dict[str, object]]:
+        """Yield every feedback (of one collection, if named), oldest first, as an eval case."""
         if not self.path.exists():
             return
         with closing(self._connect()) as conn:
             rows = conn.execute("SELECT id, created, rating, comment, question, history, answer "
-                                "FROM feedback ORDER BY id").fetchall()
+                                "FROM feedback WHERE ? IS NULL OR collection = ? ORDER BY id",
+                                (collection, collection)).fetchall()
         for fid, created, rating, comment, question, history, answer in rows:
             given = json.loads(answer)
             yield {"id": fid, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
@@ -76,14 +88,17 @@ class FeedbackStore:
                    "citations": given["citations"]}
 
 
-def export_jsonl(store: FeedbackStore) -> Iterator[str]:
-    """Yield the store's eval cases as JSON lines."""
-    for case in store.eval_cases():
+def export_jsonl(store: FeedbackStore, collection: str | None = None) -> Iterator[str]:
+    """Yield the store's eval cases (of one collection, if named) as JSON lines."""
+    for case in store.eval_cases(collection):
         yield json.dumps(case, ensure_ascii=False) + "\n"
 
 
-@bp.post("/api/v1/feedback")
-def post_feedback() -> Response:
+@bp.post("/api/v1/feedback", defaults={"name": DEFAULT})
+@bp.post("/api/v1/collections/<name>/feedback")
+def post_feedback(name: str) -> Response:
     """Store a thumbs up/down with an optional comment."""
     item = parse(FeedbackRequest)
-    return jsonify(FeedbackSaved(id=FeedbackStore(config().feedback_db).add(item)).model_dump())
+    check_scope(known_collection(name))
+    saved = FeedbackStore(config().feedback_db).add(item, name)
+    return jsonify(FeedbackSaved(id=saved).model_dump())

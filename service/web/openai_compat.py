@@ -30,11 +30,14 @@ from service.http.openai_schemas import (
     Delta,
     ModelCard,
     ModelList,
+    collection_of,
+    model_id,
 )
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import AnswerRequest, AnswerResponse, Citation, Message
+from service.security import keys
 from service.web import convert
-from service.web.context import check_limits, parse, ready_engine
+from service.web.context import check_limits, library, parse, reader_access, ready_engine
 
 bp = DocumentedBlueprint("openai_compat", __name__)
 bp.document(
@@ -44,7 +47,8 @@ bp.document(
           (400, 401, 404, 413, 415, 429, 503), streams=True,
           events="`data:` lines of `chat.completion.chunk` JSON (the first carries "
                  "`delta.citations`), then `data: [DONE]`."),
-    Route("get", "/v1/models", "OpenAI-compatible list of models: `citeqa`.", ModelList,
+    Route("get", "/v1/models", "OpenAI-compatible list of models: `citeqa` (the default "
+          "collection) and `citeqa-NAME` for each other collection.", ModelList,
           errors=(401, 429)),
 )
 SOURCES = "\n\nSources:\n"
@@ -71,9 +75,6 @@ def markdown_text(answer: AnswerResponse) -> str:
 
 def to_answer_request(req: ChatCompletionRequest) -> AnswerRequest:
     """Read the question and its history from the chat messages, or raise 400."""
-    if req.model != MODEL_ID:
-        raise ApiError(404, f"the model {req.model!r} does not exist; use {MODEL_ID!r}",
-                       "model_not_found")
     turns = [m for m in req.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user":
         raise ApiError(400, "the last message must be the user's question", "invalid_request")
@@ -89,40 +90,52 @@ def _without_sources(message: ChatMessage) -> str:
     return message.text.split(SOURCES, 1)[0][:20000]
 
 
+def collection_for(model: str) -> str:
+    """Return the collection a model id answers from, or raise 404."""
+    name = collection_of(model)
+    if name is None or name not in library().names():
+        raise ApiError(404, f"the model {model!r} does not exist; use {MODEL_ID!r} or "
+                            f"{MODEL_ID}-<collection>", "model_not_found")
+    return name
+
+
 @bp.get("/v1/models")
 def models() -> Response:
-    """List the one model citeqa serves."""
-    return jsonify(ModelList(data=[ModelCard(id=MODEL_ID)]).model_dump())
+    """List one model per collection this key may use: `citeqa`, `citeqa-NAME`, …"""
+    key = keys.caller_key()
+    names = [n for n in library().names() if key is None or key.may_use(n)]
+    return jsonify(ModelList(data=[ModelCard(id=model_id(n)) for n in names]).model_dump())
 
 
 @bp.post("/v1/chat/completions")
 def chat_completions() -> Response:
     """Answer the last user message as a chat completion, streamed when asked."""
     req = parse(ChatCompletionRequest)
+    collection = collection_for(req.model)
     question = to_answer_request(req)
-    result = convert.answer(ready_engine().answer(question.question,
-                                                  convert.history(question.history)))
+    result = convert.answer(ready_engine(collection).answer(
+        question.question, convert.history(question.history), access=reader_access()))
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if req.stream:
-        stream = stream_with_context(_chunks(result, ident, created))
+        stream = stream_with_context(_chunks(result, ident, created, req.model))
         return Response(stream, mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     message = CitedMessage(content=markdown_text(result),
                            citations=result.citations, abstained=result.abstained)
-    completion = ChatCompletion(id=ident, created=created, model=MODEL_ID,
+    completion = ChatCompletion(id=ident, created=created, model=req.model,
                                 choices=[Choice(message=message)])
     return jsonify(completion.model_dump())
 
 
-def _chunks(result: AnswerResponse, ident: str, created: int) -> Iterator[str]:
+def _chunks(result: AnswerResponse, ident: str, created: int, model: str) -> Iterator[str]:
     """Yield the verified answer as OpenAI chunks: role and citations, words, stop, [DONE]."""
     words = markdown_text(result).split(" ")
     deltas = [Delta(role="assistant", content="", citations=result.citations)]
     deltas += [Delta(content=w if i == 0 else " " + w) for i, w in enumerate(words)]
     for delta in deltas:
-        yield _data(ChatCompletionChunk(id=ident, created=created, model=MODEL_ID,
+        yield _data(ChatCompletionChunk(id=ident, created=created, model=model,
                                         choices=[ChunkChoice(delta=delta)]))
-    yield _data(ChatCompletionChunk(id=ident, created=created, model=MODEL_ID,
+    yield _data(ChatCompletionChunk(id=ident, created=created, model=model,
                                     choices=[ChunkChoice(delta=Delta(), finish_reason="stop")]))
     yield "data: [DONE]\n\n"
 

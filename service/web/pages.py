@@ -4,39 +4,54 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, render_template, request
 
+from index.access import PUBLIC
+from index.collections import DEFAULT
 from service.core.examples import Examples
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import ExampleList
 from service.security import callers, origins, widget_token
-from service.web.context import config, engine, ready_engine
+from service.web.context import (
+    config,
+    known_collection,
+    library,
+    reader_access,
+    ready_engine,
+)
 
 bp = DocumentedBlueprint("pages", __name__)
-bp.document(Route("get", "/api/v1/examples", "Example questions the index answers.", ExampleList,
-                  errors=(401, 429, 503)))
+bp.document(
+    Route("get", "/api/v1/examples", "Example questions the index answers.", ExampleList,
+          errors=(401, 429, 503)),
+    Route("get", "/api/v1/collections/{name}/examples",
+          "Example questions a collection answers.", ExampleList, errors=(401, 403, 404, 429, 503)),
+)
 
 
 def chat_page(embedded: bool) -> Response:
     """Render the chat, with a fresh token bound to its (embedding) origin if the caller may."""
     cfg = config()
+    collection = known_collection(request.args.get("collection", "") or DEFAULT)
     bound = origins.embedder_origin(cfg) if embedded else origins.self_origin(cfg)
     allowed = callers.may_hold_token(cfg)
     token = widget_token.issue(widget_token.secret(cfg), bound) if allowed else ""
     html = render_template("chat.html", embedded=embedded, token=token,
-                           token_ttl=widget_token.TTL_SECONDS,
+                           token_ttl=widget_token.TTL_SECONDS, parent=bound,
+                           collection="" if collection == DEFAULT else collection,
                            title=request.args.get("title", "")[:60] if embedded else "",
-                           corpus=corpus_titles())
+                           corpus=corpus_titles(collection))
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return origins.secure_page(response, cfg, embeddable=embedded)
 
 
-def corpus_titles() -> str:
-    """Name the first documents of the index for the page's subtitle ("" when unavailable)."""
-    if engine().status:
+def corpus_titles(collection: str) -> str:
+    """Name the first public documents for the page's subtitle ("" when unavailable)."""
+    eng = library().engine(collection)
+    if eng.status:
         return ""
     try:
-        docs = engine().documents()
+        docs = eng.documents(PUBLIC)
     except Exception:  # a page must render even when the store is briefly unreachable
         return ""
     more = f" and {len(docs) - 2} more" if len(docs) > 2 else ""
@@ -53,6 +68,15 @@ def chat() -> Response:
 def embed() -> Response:
     """Serve the compact chat that portals frame (only portals on the allow-list)."""
     return chat_page(embedded=True)
+
+
+@bp.get("/collections/<name>/documents")
+def documents_page(name: str) -> Response:
+    """Serve the owners' page that uploads, lists and deletes a collection's documents."""
+    html = render_template("documents.html", collection=known_collection(name))
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return origins.secure_page(response, config())
 
 
 @bp.get("/widget.js")
@@ -80,9 +104,11 @@ def refresh_token() -> Response:
                     "expires_in": widget_token.TTL_SECONDS})
 
 
-@bp.get("/api/v1/examples")
-def examples() -> Response:
-    """Return example questions the loaded index answers."""
+@bp.get("/api/v1/examples", defaults={"name": DEFAULT})
+@bp.get("/api/v1/collections/<name>/examples")
+def examples(name: str) -> Response:
+    """Return example questions the loaded index answers for this reader."""
     found: Examples = current_app.extensions.setdefault("citeqa.examples", Examples())
-    return jsonify(ExampleList(examples=found.get(ready_engine())).model_dump())
+    return jsonify(ExampleList(examples=found.get(ready_engine(name), reader_access()))
+                   .model_dump())
 

@@ -7,6 +7,12 @@
   const MAX_HISTORY = 20;
   const tokenMeta = document.querySelector('meta[name="citeqa-token"]');
   let token = tokenMeta ? tokenMeta.content : "";
+  // One collection's routes (?collection= on the page), else the default collection's.
+  const collection = document.querySelector('meta[name="citeqa-collection"]')?.content || "";
+  const api = collection ? `/api/v1/collections/${encodeURIComponent(collection)}` : "/api/v1";
+  // The portal that framed /embed, the only window whose messages are read.
+  const parentOrigin = document.querySelector('meta[name="citeqa-parent"]')?.content || "";
+  let userToken = "";
   let history = [];
   let busy = false;
   let lastMarker = null;
@@ -46,11 +52,28 @@
   }
 
   function headers(extra) {
-    return Object.assign({ "X-Citeqa-Token": token }, extra || {});
+    const base = { "X-Citeqa-Token": token };
+    if (userToken) base["X-Citeqa-User"] = userToken;
+    return Object.assign(base, extra || {});
+  }
+
+  // The portal hands over its signed-in person's token by postMessage, never in the URL.
+  function listenForUserToken() {
+    if (!parentOrigin || window.parent === window) return;
+    window.addEventListener("message", (event) => {
+      if (event.source !== window.parent || event.origin !== parentOrigin) return;
+      const data = event.data;
+      if (!data || data.type !== "citeqa:user-token" || typeof data.token !== "string") return;
+      userToken = data.token;
+      documents.clear();
+      // with API keys set, a page gets its token only once the portal vouches for its reader
+      (token ? Promise.resolve() : refreshToken()).then(loadExamples);
+    });
+    window.parent.postMessage({ type: "citeqa:ready" }, parentOrigin);
   }
 
   function refreshToken() {
-    fetch("/widget-token", { method: "POST", headers: headers() })
+    return fetch("/widget-token", { method: "POST", headers: headers() })
       .then((r) => (r.ok ? r.json() : null))
       .then((body) => { if (body) token = body.token; })
       .catch(() => {});
@@ -90,6 +113,7 @@
   }
 
   function safeLink(url) {
+    if (!url) return "";  // a document without a link: not this page's own address
     try {
       const parsed = new URL(url, location.href);
       return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : "";
@@ -119,12 +143,83 @@
 
   async function loadDocument(id) {
     if (!documents.has(id)) {
-      const response = await fetch(`/api/v1/documents/${encodeURIComponent(id)}`,
+      const response = await fetch(`${api}/documents/${encodeURIComponent(id)}`,
         { headers: headers() });
       if (!response.ok) throw new Error(await errorMessage(response));
       documents.set(id, await response.json());
     }
     return documents.get(id);
+  }
+
+  // Markdown-ish block structure: headings, list items, and paragraphs between blank lines.
+  const HEADING = /^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$/;
+  const ITEM = /^[ \t]*([-*+]|\d{1,9}[.)])[ \t]+/;
+
+  // Split a document into blocks that keep the offsets of the text they show, so that any
+  // range of the text maps onto the rendered blocks exactly (markers are the only thing hidden).
+  function blocks(text) {
+    const found = [];
+    let open = null;
+    for (let pos = 0; pos <= text.length;) {
+      const stop = text.indexOf("\n", pos) < 0 ? text.length : text.indexOf("\n", pos);
+      const line = text.slice(pos, stop);
+      const heading = HEADING.exec(line);
+      const item = ITEM.exec(line);
+      if (!line.trim()) {
+        open = null;
+      } else if (heading && heading[2]) {
+        const from = pos + line.indexOf(heading[2], heading[1].length);
+        found.push({ tag: `h${Math.min(heading[1].length + 2, 6)}`, from, to: from + heading[2].length });
+        open = null;
+      } else if (item && item[0].length < line.length) {
+        open = { tag: "li", ordered: /\d/.test(item[1]), number: parseInt(item[1], 10),
+          from: pos + item[0].length, to: stop };
+        found.push(open);
+      } else if (open) {
+        open.to = stop;
+      } else {
+        open = { tag: "p", from: pos + line.search(/\S/), to: stop };
+        found.push(open);
+      }
+      pos = stop + 1;
+    }
+    return found;
+  }
+
+  // Append text[from:to] to a node, marking the part inside [start, end).
+  function appendMarked(node, text, from, to, start, end, marks) {
+    const a = Math.min(Math.max(from, start), to);
+    const b = Math.max(Math.min(to, end), a);
+    if (a > from) node.append(text.slice(from, a));
+    if (b > a) {
+      const mark = el("mark", { class: "cited", text: text.slice(a, b) });
+      marks.push(mark);
+      node.append(mark);
+    }
+    if (to > b) node.append(text.slice(b, to));
+  }
+
+  // Render a document's structure from text nodes, with text[start:end] highlighted.
+  function renderDocument(text, start, end) {
+    const nodes = [];
+    const marks = [];
+    let list = null;
+    for (const block of blocks(text)) {
+      const node = el(block.tag, {});
+      appendMarked(node, text, block.from, block.to, start, end, marks);
+      if (block.tag !== "li") {
+        list = null;
+        nodes.push(node);
+        continue;
+      }
+      if (!list || list.ordered !== block.ordered) {
+        list = { ordered: block.ordered, node: el(block.ordered ? "ol" : "ul", {}) };
+        if (block.ordered && block.number !== 1) list.node.setAttribute("start", String(block.number));
+        nodes.push(list.node);
+      }
+      list.node.append(node);
+    }
+    return { nodes, marks };
   }
 
   async function openSource(citation, trigger) {
@@ -142,10 +237,14 @@
     document.body.classList.add("source-open");
     try {
       const doc = await loadDocument(citation.document_id);
-      const mark = el("mark", { tabindex: "-1", id: "cited", text: doc.text.slice(citation.start, citation.end) });
-      body.replaceChildren(doc.text.slice(0, citation.start), mark, doc.text.slice(citation.end));
-      mark.scrollIntoView({ block: "center" });
-      mark.focus({ preventScroll: true });
+      const { nodes, marks } = renderDocument(doc.text, citation.start, citation.end);
+      body.replaceChildren(...nodes);
+      const mark = marks[0];
+      if (mark) {
+        Object.assign(mark, { id: "cited", tabIndex: -1 });
+        mark.scrollIntoView({ block: "center" });
+        mark.focus({ preventScroll: true });
+      }
       announce(`Showing source ${citation.id} with the cited passage highlighted.`);
     } catch (err) {
       body.replaceChildren(el("p", { class: "error", text: `Could not load the document: ${err.message}` }));
@@ -178,7 +277,7 @@
     }, icon(value)));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const response = await fetch("/api/v1/feedback", {
+      const response = await fetch(`${api}/feedback`, {
         method: "POST", headers: headers({ "Content-Type": "application/json" }),
         body: JSON.stringify({ question: turn.question, history: turn.history, answer: turn.result,
           rating, comment: comment.value }),
@@ -259,7 +358,7 @@
     card.scrollIntoView({ block: "end", behavior: "smooth" });
     const turn = { question, history: history.slice(-MAX_HISTORY), result: null };
     try {
-      const response = await fetch("/api/v1/answer", {
+      const response = await fetch(`${api}/answer`, {
         method: "POST",
         headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
         body: JSON.stringify({ question, history: turn.history }),
@@ -295,7 +394,7 @@
 
   async function loadExamples() {
     try {
-      const response = await fetch("/api/v1/examples", { headers: headers() });
+      const response = await fetch(`${api}/examples`, { headers: headers() });
       if (!response.ok) return;
       const { examples } = await response.json();
       const list = $("example-list");
@@ -362,6 +461,7 @@
     if (colour && /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(colour)) useAccent(colour);
     const ttl = Number(tokenMeta?.dataset.ttl || 0);
     if (ttl > 60) setInterval(refreshToken, (ttl / 2) * 1000);
+    listenForUserToken();
     loadExamples();
   }
 

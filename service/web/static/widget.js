@@ -1,6 +1,10 @@
 // citeqa widget: paste <script src="https://HOST/widget.js" async></script> into a page.
 // Optional attributes: data-title="Ask the handbook", data-color="#2458d3",
-// data-position="left" (default right). It adds a launcher that opens HOST/embed in an iframe.
+// data-position="left" (default right), data-collection="hr" (one knowledge base), and
+// data-user-token="<JWT>" (the signed-in person's groups, signed by the portal's backend).
+// It adds a launcher that opens HOST/embed in an iframe. A page may also call
+// window.citeqaWidget.setUserToken(jwt) (e.g. after refreshing it); the token reaches the
+// iframe by postMessage, never in a URL.
 "use strict";
 
 (() => {
@@ -11,6 +15,8 @@
   const title = script.dataset.title || "Ask the documents";
   const colour = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(script.dataset.color || "") ? script.dataset.color : "#2458d3";
   const side = script.dataset.position === "left" ? "left" : "right";
+  const collection = /^[a-z0-9-]{1,40}$/.test(script.dataset.collection || "") ? script.dataset.collection : "";
+  let userToken = script.dataset.userToken || "";
 
   // Styles go through the CSSOM so that pages with a strict CSP can host the widget.
   function style(node, rules) {
@@ -74,6 +80,7 @@
     open = show;
     if (open && !frame.src) {
       const params = new URLSearchParams({ title, color: colour });
+      if (collection) params.set("collection", collection);
       frame.src = `${host}/embed?${params}`;
     }
     style(panel, { display: open ? "block" : "none" });
@@ -88,8 +95,16 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && open) { toggle(false); launcher.focus(); }
   });
+  function sendUserToken() {
+    if (userToken && frame.contentWindow) {
+      frame.contentWindow.postMessage({ type: "citeqa:user-token", token: userToken }, host);
+    }
+  }
+  window.citeqaWidget = { setUserToken(value) { userToken = String(value || ""); sendUserToken(); } };
   window.addEventListener("message", (event) => {
-    if (event.origin === host && event.data === "citeqa:close") { toggle(false); launcher.focus(); }
+    if (event.origin !== host || event.source !== frame.contentWindow) return;
+    if (event.data === "citeqa:close") { toggle(false); launcher.focus(); }
+    if (event.data && event.data.type === "citeqa:ready") sendUserToken();
   });
   window.addEventListener("resize", fit);
   panel.append(frame);

@@ -1,0 +1,181 @@
+"""The durable queue of uploaded documents: one SQLite file in the data folder.
+
+An accepted upload is a row (with the file's bytes) before the request answers, so it survives
+a restart. A worker claims a row with a lease, so one process writes a collection at a time
+and a worker that died mid-way is replaced once its lease runs out. Each change (upload,
+replace, delete) bumps the row's revision; a worker's result only lands on the revision it
+worked on.
+
+Statuses: `queued`, `indexing`, `ready`, `failed` (with a reason), `deleting`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+LEASE_SECONDS = 300.0
+_SCHEMA = """CREATE TABLE IF NOT EXISTS uploads (
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    title TEXT NOT NULL,
+    groups TEXT NOT NULL,
+    body BLOB NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('index', 'delete', 'import')),
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL DEFAULT 1,
+    lease REAL NOT NULL DEFAULT 0,
+    updated REAL NOT NULL,
+    PRIMARY KEY (collection, id)
+)"""
+_COLUMNS = "collection, id, filename, title, groups, action, status, reason, revision"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded document as the queue holds it (without its bytes)."""
+
+    collection: str
+    id: str
+    filename: str
+    title: str
+    groups: tuple[str, ...]
+    action: str
+    status: str
+    reason: str
+    revision: int
+
+
+def _upload(row: tuple[object, ...]) -> Upload:
+    """Build an Upload from a row of `_COLUMNS`."""
+    coll, doc_id, filename, title, groups, action, status, reason, revision = row
+    return Upload(str(coll), str(doc_id), str(filename), str(title),
+                  tuple(json.loads(str(groups))), str(action), str(status), str(reason),
+                  int(str(revision)))
+
+
+class Queue:
+    """Add, change and claim uploads in one SQLite file (safe across processes)."""
+
+    def __init__(self, path: Path) -> None:
+        """Remember where the database lives; it is created on first write."""
+        self.path = path
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """Open the database in one immediate transaction (writers queue up, never mix)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(_SCHEMA)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def put(self, collection: str, doc_id: str, filename: str, title: str,
+            groups: tuple[str, ...], body: bytes, action: str = "index") -> Upload:
+        """Queue a new document, or a replacement of one, for indexing (or a site import)."""
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO uploads (collection, id, filename, title, groups, body, action, "
+                "status, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?) "
+                "ON CONFLICT (collection, id) DO UPDATE SET filename = excluded.filename, "
+                "title = excluded.title, groups = excluded.groups, body = excluded.body, "
+                "action = excluded.action, status = 'queued', reason = '', "
+                "revision = revision + 1, updated = excluded.updated",
+                (collection, doc_id, filename, title, json.dumps(list(groups)), body, action,
+                 time.time()))
+            return self._get(db, collection, doc_id)  # type: ignore[return-value]
+
+    def remove(self, collection: str, doc_id: str) -> Upload:
+        """Queue a document's removal from the index (uploaded or indexed from a folder)."""
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO uploads (collection, id, filename, title, groups, body, action, "
+                "status, updated) VALUES (?, ?, '', '', '[]', x'', 'delete', 'deleting', ?) "
+                "ON CONFLICT (collection, id) DO UPDATE SET action = 'delete', "
+                "status = 'deleting', reason = '', revision = revision + 1, "
+                "updated = excluded.updated", (collection, doc_id, time.time()))
+            return self._get(db, collection, doc_id)  # type: ignore[return-value]
+
+    def get(self, collection: str, doc_id: str) -> Upload | None:
+        """Return one upload, or None."""
+        if not self.path.exists():
+            return None
+        with self._db() as db:
+            return self._get(db, collection, doc_id)
+
+    @staticmethod
+    def _get(db: sqlite3.Connection, collection: str, doc_id: str) -> Upload | None:
+        """Read one upload inside a transaction."""
+        row = db.execute(f"SELECT {_COLUMNS} FROM uploads WHERE collection = ? AND id = ?",
+                         (collection, doc_id)).fetchone()
+        return _upload(row) if row else None
+
+    def ids(self, collection: str) -> set[str]:
+        """Return the ids of a collection's uploads (a folder index must keep them)."""
+        return {u.id for u in self.listed(collection)}
+
+    def listed(self, collection: str) -> list[Upload]:
+        """Return a collection's uploads, by id."""
+        if not self.path.exists():
+            return []
+        with self._db() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM uploads WHERE collection = ? "
+                              "ORDER BY id", (collection,)).fetchall()
+        return [_upload(r) for r in rows]
+
+    def claim(self) -> tuple[Upload, bytes] | None:
+        """Take the oldest waiting job of a collection nobody is writing; None if none."""
+        if not self.path.exists():
+            return None
+        now = time.time()
+        with self._db() as db:
+            row = db.execute(
+                f"SELECT {_COLUMNS}, body FROM uploads u WHERE u.status IN "
+                "('queued', 'indexing', 'deleting') AND u.lease < ? AND NOT EXISTS "
+                "(SELECT 1 FROM uploads o WHERE o.collection = u.collection AND o.lease >= ?) "
+                "ORDER BY u.updated LIMIT 1", (now, now)).fetchone()
+            if row is None:
+                return None
+            job = _upload(row[:-1])
+            status = "deleting" if job.action == "delete" else "indexing"
+            db.execute("UPDATE uploads SET status = ?, lease = ? WHERE collection = ? AND id = ?",
+                       (status, now + LEASE_SECONDS, job.collection, job.id))
+            return Upload(**{**job.__dict__, "status": status}), bytes(row[-1])
+
+    def finish(self, job: Upload, status: str, reason: str = "") -> None:
+        """Record a job's outcome (on the revision it worked on) and release its lease."""
+        with self._db() as db:
+            where = "collection = ? AND id = ? AND revision = ?"
+            key = (job.collection, job.id, job.revision)
+            if job.action == "delete" and status == "ready":
+                db.execute(f"DELETE FROM uploads WHERE {where}", key)
+            else:
+                db.execute(f"UPDATE uploads SET status = ?, reason = ?, updated = ? WHERE {where}",
+                           (status, reason, time.time(), *key))
+            db.execute("UPDATE uploads SET lease = 0 WHERE collection = ? AND id = ?", key[:2])
+
+    def retry_later(self, job: Upload, seconds: float) -> None:
+        """Put a job back (the store was unreachable), to be claimed again after `seconds`."""
+        with self._db() as db:
+            db.execute("UPDATE uploads SET status = CASE WHEN action = 'delete' THEN 'deleting' "
+                       "ELSE 'queued' END, lease = ? WHERE collection = ? AND id = ?",
+                       (time.time() + seconds, job.collection, job.id))
+
+    def drop_collection(self, collection: str) -> None:
+        """Forget every upload of a deleted collection."""
+        if self.path.exists():
+            with self._db() as db:
+                db.execute("DELETE FROM uploads WHERE collection = ?", (collection,))

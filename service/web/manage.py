@@ -1,0 +1,235 @@
+"""Collections and their documents without a shell: create, upload, replace, delete, status.
+
+    POST /api/v1/collections {"name": "hr"}                          (admin) → 201
+    POST /api/v1/collections/hr/documents  file=@a.pdf title=… groups=hr,legal  → 202 {id, status}
+    GET  /api/v1/collections/hr/documents/<id>                       → the document and status
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+from flask import Response, current_app, jsonify, request
+
+from index import collections
+from index.access import GroupError, clean_groups
+from index.ingest import Ingester
+from index.loaders import SUFFIXES
+from index.uploads import Queue, Upload
+from service.core.engine import UnknownDocument
+from service.core.library import UnknownCollection
+from service.http.errors import ApiError
+from service.http.openai_schemas import model_id
+from service.http.routes import DocumentedBlueprint, Route
+from service.http.schemas import (
+    CollectionCreate,
+    CollectionInfo,
+    CollectionList,
+    DocumentDetail,
+    DocumentList,
+    DocumentSummary,
+    TextUpload,
+    UploadAccepted,
+)
+from service.security import keys
+from service.web import convert
+from service.web.context import (
+    config,
+    document_access,
+    is_admin,
+    known_collection,
+    library,
+    parse,
+    ready_engine,
+    require_admin,
+)
+
+bp = DocumentedBlueprint("manage", __name__)
+DOCS = "/api/v1/collections/{name}/documents"
+bp.document(
+    Route("get", "/api/v1/collections", "List the collections the caller may use.",
+          CollectionList, errors=(401, 429, 503)),
+    Route("post", "/api/v1/collections", "Create a collection (admin).", CollectionInfo,
+          CollectionCreate, (400, 401, 403, 409, 415, 429, 503)),
+    Route("delete", "/api/v1/collections/{name}", "Delete a collection and its index (admin).",
+          CollectionInfo, errors=(400, 401, 403, 404, 429, 503)),
+    Route("post", DOCS, "Upload a document (multipart `file`, `title`, `groups`; or JSON "
+          "`text`, `title`, `groups`) to index in the background (admin).", UploadAccepted,
+          TextUpload, (400, 401, 403, 404, 413, 415, 429)),
+    Route("put", DOCS + "/{document_id}", "Replace a document (admin).", UploadAccepted,
+          TextUpload, (400, 401, 403, 404, 413, 415, 429)),
+    Route("delete", DOCS + "/{document_id}", "Remove a document (admin).", UploadAccepted,
+          errors=(401, 403, 404, 429)),
+)
+_SLUG = re.compile(r"[^a-z0-9]+")
+# the id is not repeated: an error must not even echo a restricted document's id
+NO_DOCUMENT = "no such document (or not one you may read)"
+
+
+def queue() -> Queue:
+    """Return the upload queue in the data folder."""
+    return Queue(config().data_dir / "uploads.sqlite3")
+
+
+def ingester() -> Ingester:
+    """Return this process's indexing worker."""
+    return current_app.extensions["citeqa.ingester"]  # type: ignore[no-any-return]
+
+
+def _summary(upload: Upload) -> DocumentSummary:
+    """Describe an upload that is not (or no longer) ready."""
+    return DocumentSummary(id=upload.id, title=upload.title or Path(upload.filename).stem,
+                           length=0, status=upload.status,  # type: ignore[arg-type]
+                           reason=upload.reason, groups=list(upload.groups))
+
+
+def listing(name: str) -> DocumentList:
+    """Return the documents a caller may see; an admin also sees those not ready."""
+    eng = ready_engine(name)
+    found = {d.id: convert.summary(d, groups=is_admin())
+             for d in eng.documents(document_access())}
+    if is_admin():
+        for upload in queue().listed(name):
+            if upload.status != "ready":
+                found[upload.id] = _summary(upload)
+    return DocumentList(documents=[found[k] for k in sorted(found)])
+
+
+def detail(name: str, document_id: str) -> DocumentDetail:
+    """Return one document with its text and status (pending ones to admins only)."""
+    eng = ready_engine(name)
+    upload = queue().get(name, document_id) if is_admin() else None
+    if upload is not None and upload.status != "ready":
+        return DocumentDetail(**_summary(upload).model_dump(), text="")
+    try:
+        return convert.document(eng.document(document_id, document_access()))
+    except UnknownDocument:
+        if upload is not None:  # ready in the queue, not yet loaded by this process
+            return DocumentDetail(**_summary(upload).model_dump(), text="")
+        raise
+
+
+@bp.get("/api/v1/collections")
+def list_collections() -> Response:
+    """List the collections this key may use."""
+    key = keys.caller_key()
+    names = [n for n in library().names(fresh=True) if key is None or key.may_use(n)]
+    return jsonify(CollectionList(collections=[CollectionInfo(name=n, model=model_id(n))
+                                               for n in names]).model_dump())
+
+
+@bp.post("/api/v1/collections")
+def create_collection() -> tuple[Response, int]:
+    """Create an empty collection."""
+    req = parse(CollectionCreate)
+    require_admin(req.name)
+    try:
+        library().create(req.name)
+    except collections.CollectionError as exc:
+        status = 409 if "already exists" in str(exc) else 400
+        raise ApiError(status, str(exc), "collection_exists" if status == 409
+                       else "invalid_collection") from exc
+    return jsonify(CollectionInfo(name=req.name, model=model_id(req.name)).model_dump()), 201
+
+
+@bp.delete("/api/v1/collections/<name>")
+def delete_collection(name: str) -> Response:
+    """Delete a collection, its index and its queued uploads."""
+    require_admin(name)
+    try:
+        library().delete(name)
+    except collections.CollectionError as exc:
+        status = 404 if "no collection" in str(exc) else 400
+        raise ApiError(status, str(exc)) from exc
+    queue().drop_collection(name)
+    return jsonify(CollectionInfo(name=name, model=model_id(name)).model_dump())
+
+
+def _groups(given: list[str] | str) -> tuple[str, ...]:
+    """Return the access groups of an upload, or raise 400."""
+    items = given.split(",") if isinstance(given, str) else given
+    try:
+        return clean_groups(items)
+    except GroupError as exc:
+        raise ApiError(400, str(exc), "invalid_groups") from exc
+
+
+def _received() -> tuple[str, str, tuple[str, ...], bytes]:
+    """Read an upload (multipart file or JSON text): filename, title, groups and bytes."""
+    limit = config().max_upload_bytes
+    if request.is_json:
+        req = parse(TextUpload, limit)
+        return ("text.md", req.title.strip(), _groups(req.groups),
+                req.text.encode("utf-8"))
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "send the document as multipart/form-data (field `file`) or as "
+                            "JSON {\"text\", \"title\"}")
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        raise ApiError(400, "the form has no `file` field with a file", "missing_file")
+    suffix = Path(file.filename).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ApiError(415, f"cannot index {suffix or 'files without an extension'}: send "
+                            f"{', '.join(SUFFIXES)}", "unsupported_file_type")
+    body = file.read(limit + 1)
+    if len(body) > limit:
+        raise ApiError(413, f"the file is over {limit} bytes")
+    if not body.strip():
+        raise ApiError(400, "the file is empty", "empty_file")
+    title = request.form.get("title", "").strip()[:300]
+    return Path(file.filename).name[:200], title, _groups(request.form.get("groups", "")), body
+
+
+def _accepted(upload: Upload, status: int) -> tuple[Response, int]:
+    """Answer that an upload waits in the queue, and wake the worker."""
+    ingester().wake()
+    response = jsonify(UploadAccepted(id=upload.id, status=upload.status).model_dump())
+    response.headers["Location"] = f"/api/v1/collections/{upload.collection}/documents/" \
+                                   f"{upload.id}"
+    return response, status
+
+
+def _new_id(filename: str) -> str:
+    """Return a fresh document id that reads like the file's name."""
+    stem = _SLUG.sub("-", Path(filename).stem.lower()).strip("-")[:40] or "document"
+    return f"{stem}-{secrets.token_hex(4)}"
+
+
+@bp.post("/api/v1/collections/<name>/documents")
+def upload(name: str) -> tuple[Response, int]:
+    """Queue a new document for indexing."""
+    require_admin(name)
+    known_collection(name)
+    filename, title, groups, body = _received()
+    return _accepted(queue().put(name, _new_id(filename), filename, title, groups, body), 202)
+
+
+def _exists(name: str, document_id: str) -> None:
+    """Raise 404 unless the collection holds (or has queued) the document."""
+    if queue().get(name, document_id) is not None:
+        return
+    try:
+        ready_engine(name).document(document_id, document_access())
+    except (UnknownDocument, UnknownCollection) as exc:
+        raise ApiError(404, NO_DOCUMENT, "unknown_document") from exc
+
+
+@bp.put("/api/v1/collections/<name>/documents/<path:document_id>")
+def replace_document(name: str, document_id: str) -> tuple[Response, int]:
+    """Queue a new version of a document."""
+    require_admin(name)
+    known_collection(name)
+    _exists(name, document_id)
+    filename, title, groups, body = _received()
+    return _accepted(queue().put(name, document_id, filename, title, groups, body), 202)
+
+
+@bp.delete("/api/v1/collections/<name>/documents/<path:document_id>")
+def delete_document(name: str, document_id: str) -> tuple[Response, int]:
+    """Queue a document's removal."""
+    require_admin(name)
+    known_collection(name)
+    _exists(name, document_id)
+    return _accepted(queue().remove(name, document_id), 202)
