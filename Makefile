@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load clean readme
+	bench-load bench-soak clean readme
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench-quality: install-test
 
 bench-load: system-deps install-test
 	$(BIN)/python -m bench.load
+
+# Not part of `bench`: 30 minutes per store mode by default (SOAK_SECONDS sets it).
+bench-soak: install-test
+	$(BIN)/python -m bench.soak
 
 # The README's settings table comes from service/settings.py.
 readme: install
