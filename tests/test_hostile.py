@@ -52,7 +52,7 @@ def test_hostile_numbers_and_types_are_400(client: FlaskClient) -> None:
         assert_json_error(post_raw(client, path, huge.replace("question", "question" if
                                                               "answer" in path else "query")),
                           400)
-    for top_k in (True, "5", 2.0):
+    for top_k in (True, "5", 2.5):
         assert_json_error(client.post("/api/v1/answer", json={"question": "When?",
                                                               "top_k": top_k}), 400)
         assert_json_error(client.post("/api/v1/search", json={"query": "When?",

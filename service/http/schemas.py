@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def web_link(url: str) -> str:
@@ -19,6 +19,17 @@ def web_link(url: str) -> str:
 
 # A document's link as the API returns it: only what a browser may safely open.
 WebLink = Annotated[str, AfterValidator(web_link)]
+
+
+def json_integer(value: object) -> object:
+    """Refuse what JSON does not call an integer: `true`, `"5"` (2.0 is one, 2.5 is not)."""
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a JSON integer")
+    return value
+
+
+# A count as JSON Schema means an integer: no booleans, no numbers in strings.
+Count = Annotated[int, Field(ge=1), BeforeValidator(json_integer)]
 
 
 class Message(BaseModel):
@@ -35,8 +46,7 @@ class AnswerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1, description="The question to answer.")
     history: list[Message] = Field(default_factory=list, description="Earlier turns, oldest first.")
-    top_k: int | None = Field(default=None, ge=1, strict=True,
-                              description="Passages to retrieve.")
+    top_k: Count | None = Field(default=None, description="Passages to retrieve.")
 
 
 class Citation(BaseModel):
@@ -82,7 +92,7 @@ class SearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     query: str = Field(min_length=1)
-    top_k: int | None = Field(default=None, ge=1, strict=True)
+    top_k: Count | None = None
 
 
 class SearchHit(BaseModel):
