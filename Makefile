@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load bench-soak clean readme
+	bench-load bench-soak bench-peer clean readme train train-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,20 +49,29 @@ run: index
 	$(BIN)/citeqa serve --host $(HOST) --port $(PORT)
 
 lint: install-test
-	$(BIN)/ruff check service index tests bench
+	$(BIN)/ruff check service index tests bench training
 	$(BIN)/mypy
 
 test: system-deps install-test lint
 	$(BIN)/pytest
 
+# The relevance model: `make train` rebuilds the shipped weights (CPU, under an hour, fixed
+# seed) from the shared data folder; `make train-smoke` checks the pipeline in a minute.
+train: install-test
+	nice $(BIN)/python -m training.train
+
+train-smoke: install-test
+	$(BIN)/python -m training.train --smoke --out build/relevance-smoke
+
 # Benchmarks write bench/results/; each part can run alone.
-bench: bench-core bench-quality bench-load
+bench: bench-core bench-quality bench-load bench-peer
 
 bench-core: install-test
 	$(BIN)/python -m bench.core
 
 bench-quality: install-test
 	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.meaning
 
 bench-load: system-deps install-test
 	$(BIN)/python -m bench.load
@@ -70,6 +79,10 @@ bench-load: system-deps install-test
 # Not part of `bench`: 30 minutes per store mode by default (SOAK_SECONDS sets it).
 bench-soak: install-test
 	$(BIN)/python -m bench.soak
+
+# citeqa beside the LangChain tutorial stack, in one run (nice: the cores are shared).
+bench-peer: install-test
+	nice $(BIN)/python -m bench.peer
 
 # The README's settings table comes from service/settings.py.
 readme: install

@@ -13,8 +13,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from bench import report
 from bench.datasets import eval_data_dir
 from bench.indexes import ensure_index
@@ -98,11 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scifact-docs", type=int, default=None, metavar="N",
                         help="index only the judged abstracts and the first others, N in all "
                              "(a quicker, easier sub-corpus; the README then says so)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: on shared, busy cores more threads "
-                             "spin against each other and embed up to ten times slower)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
     baselines = json.loads((eval_data_dir() / "refs" / "baselines.json").read_text())
     results = {"squad2": squad(grid_search=not args.no_tune),
                "scifact": scifact(args.scifact_docs)}

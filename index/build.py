@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -12,13 +13,12 @@ from pathlib import Path
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.errors import NotFoundError
-from langchain_chroma import Chroma
 from tqdm import tqdm
 
-from index import access, loaders, store
+from index import access, model_export, store
 from index.chunking import chunk_document
 from index.documents import Chunk, Document, imported
-from index.embedder import embeddings
+from index.embedder import Embedder
 
 EMBED_BATCH = 256
 
@@ -41,16 +41,6 @@ class IndexReport:
             f"{len(self.removed)} removed, {self.unchanged} unchanged documents; "
             f"{self.chunks} chunks embedded in {self.seconds:.1f} s"
         )
-
-
-def vector_store(cfg: store.StoreConfig, api: ClientAPI | None = None) -> Chroma:
-    """Return the langchain Chroma store over the chunk collection."""
-    return Chroma(
-        collection_name=cfg.collection,
-        embedding_function=embeddings(),
-        client=api or store.client(cfg),
-        collection_metadata={"hnsw:space": "cosine"},
-    )
 
 
 def chunk_metadata(doc: Document, chunk: Chunk) -> dict[str, str | int]:
@@ -101,19 +91,25 @@ def index_documents(
         _forget(records, chunks, report.removed)
     bar = tqdm(total=sum(len(c) for _, c in todo), unit="chunk", desc="embedding",
                disable=not progress)
-    vectors = vector_store(cfg, api) if todo else None
+    embedder = (model_export.embedder(model_export.ensure(cfg.data_dir), index_threads())
+                if todo else None)
     for doc, doc_chunks in todo:
         # One document at a time, its record written last: a run killed at any point leaves
         # this document unrecorded, so the next run replaces all its chunks.
         _forget(records, chunks, [doc.id])
-        if vectors is not None and doc_chunks:
-            _embed(vectors, [(doc, c) for c in doc_chunks], bar)
+        if embedder is not None and doc_chunks:
+            _embed(chunks, embedder, [(doc, c) for c in doc_chunks], bar)
         _record(records, {doc.id: doc}, Counter({doc.id: len(doc_chunks)}))
         report.chunks += len(doc_chunks)
     bar.close()
     report.removed.sort()
     report.seconds = time.perf_counter() - began
     return report
+
+
+def index_threads() -> int:
+    """Return the threads one indexing run embeds with: every core this process may use."""
+    return len(os.sched_getaffinity(0))
 
 
 def _chunked(chunks: Collection) -> set[str]:
@@ -128,15 +124,14 @@ def _forget(records: Collection, chunks: Collection, doc_ids: list[str]) -> None
     chunks.delete(where=store.where_doc_in(doc_ids))
 
 
-def _embed(vectors: Chroma, pending: list[tuple[Document, Chunk]], bar: tqdm[None]) -> None:
+def _embed(chunks: Collection, embedder: Embedder, pending: list[tuple[Document, Chunk]],
+           bar: tqdm[None]) -> None:
     """Embed and store chunks in batches, advancing the progress bar."""
     for i in range(0, len(pending), EMBED_BATCH):
         batch = pending[i:i + EMBED_BATCH]
-        vectors.add_texts(
-            texts=[d.text[c.start:c.end] for d, c in batch],
-            metadatas=[chunk_metadata(d, c) for d, c in batch],
-            ids=[c.id for _, c in batch],
-        )
+        texts = [d.text[c.start:c.end] for d, c in batch]
+        chunks.upsert(ids=[c.id for _, c in batch], embeddings=embedder.embed(texts),
+                      documents=texts, metadatas=[chunk_metadata(d, c) for d, c in batch])
         bar.update(len(batch))
 
 
@@ -171,5 +166,7 @@ def stored_documents(api: ClientAPI, collection: str,
 
 def index_corpus(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True) -> IndexReport:
     """Index every loadable file under `corpus_dir`, keeping imported web pages."""
+    from index import loaders  # file parsers stay out of serving processes
+
     return index_documents(loaders.load_corpus(corpus_dir), cfg, keep=imported,
                            progress=progress)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")  # the files citeqa reads
+
 
 @dataclass(frozen=True)
 class Document:

@@ -17,8 +17,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from index import collections, loaders, store, switch, webimport
-from index.crawl import CrawlError
+from index import collections, store, switch
 from index.documents import Document
 from index.uploads import Queue, Upload
 
@@ -33,6 +32,8 @@ class Unreadable(ValueError):
 
 def read(job: Upload, body: bytes) -> Document:
     """Turn an uploaded file into the document it indexes as."""
+    from index import loaders  # file parsers load on the first upload, not in every worker
+
     suffix = Path(job.filename).suffix.lower()
     with tempfile.TemporaryDirectory(prefix="citeqa-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
@@ -56,6 +57,9 @@ def apply(job: Upload, body: bytes, base: store.StoreConfig) -> None:
         raise Unreadable(f"the collection {job.collection!r} no longer exists")
     cfg = collections.store_config(base, job.collection)
     if job.action == "import":
+        from index import webimport  # the crawler loads on the first import job
+        from index.crawl import CrawlError
+
         try:
             webimport.run_job(body, cfg, job.groups)
         except CrawlError as exc:

@@ -12,9 +12,8 @@ from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
 from index.access import GroupError, clean_groups
-from index.documents import Document
+from index.documents import SUFFIXES, Document
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 META_SUFFIX = ".meta.json"
 _BLOCK_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "th",
                "dt", "dd", "figcaption", "caption")

@@ -24,7 +24,7 @@ from pathlib import Path
 from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
-from index import loaders, store
+from index import store
 from index.build import IndexReport, index_documents, stored_documents
 from index.documents import Document, imported
 
@@ -106,6 +106,8 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
     # imported sites and uploaded documents (ids `keep` accepts) come along as they are
     pages = stored_documents(api, previous.collection,
                              lambda doc_id: imported(doc_id) or bool(keep and keep(doc_id)))
+    from index import loaders  # file parsers stay out of serving processes, which import this
+
     report = index_documents(itertools.chain(loaders.load_corpus(corpus_dir), pages),
                              replace(cfg, collection=name), progress=progress)
     point(api, cfg.collection, name)
@@ -121,6 +123,8 @@ def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
     """
     def kept(doc_id: str) -> bool:
         return imported(doc_id) or (keep is not None and keep(doc_id))
+
+    from index import loaders
 
     return change(loaders.load_corpus(corpus_dir), cfg, kept, progress)
 

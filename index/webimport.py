@@ -19,7 +19,6 @@ from index import store, switch
 from index.build import IndexReport
 from index.crawl import Crawler, Limits
 from index.documents import Document
-from index.extract import page_document
 from service.settings import Config
 
 
@@ -52,6 +51,8 @@ def limits_from(cfg: Config, max_pages: int | None = None, max_depth: int | None
 def site_documents(crawler: Crawler, skipped: dict[str, str],
                    groups: tuple[str, ...] = ()) -> Iterator[Document]:
     """Yield a Document for each crawled page with main text not already seen at another URL."""
+    from index.extract import page_document  # the extractor loads only when a site is imported
+
     first_at: dict[str, str] = {}
     for page in crawler.pages():
         doc = page_document(page, groups)

@@ -172,6 +172,30 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run an operator's test questions against the index; exit 1 if any fails."""
+    from index.access import EVERYTHING
+    from service.core.engine import Engine
+    from service.core.evals import CaseError, read_cases, run, table
+
+    try:
+        with args.cases.open(encoding="utf-8") as lines:
+            cases = read_cases(lines)
+    except (OSError, CaseError) as exc:
+        print(f"citeqa eval: {args.cases}: {exc}", file=sys.stderr)
+        return 2
+    engine = Engine(_config(args), name=args.collection)
+    engine.load()
+    if engine.status:
+        print(f"citeqa eval: {engine.status}", file=sys.stderr)
+        return 3
+    # like `citeqa ask`, the operator's cases read everything in the collection
+    results = run(cases, lambda question, history: engine.answer(question, history,
+                                                                 access=EVERYTHING))
+    print(table(results))
+    return 0 if all(r.passed for r in results) else 1
+
+
 def _count(value: str) -> int:
     """Parse a non-negative whole number."""
     number = int(value)
@@ -217,6 +241,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (WORKERS)")
     serve.add_argument("--threads", type=int, help="threads per worker (THREADS)")
     serve.set_defaults(func=cmd_serve)
+    evaluate = sub.add_parser("eval", parents=[common, named],
+                              help="run test questions from a JSONL file (feedback export, "
+                                   "`expect` phrases, `must_abstain`)")
+    evaluate.add_argument("cases", type=Path, help="JSONL file of cases")
+    evaluate.set_defaults(func=cmd_eval)
     feedback = sub.add_parser("feedback", help="work with readers' thumbs up/down")
     actions = feedback.add_subparsers(dest="action", required=True)
     export = actions.add_parser("export", parents=[common], help="write feedback as JSONL")

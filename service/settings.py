@@ -127,7 +127,10 @@ class Config(BaseSettings):
     abstention: Literal["balanced", "strict"] = Field(
         "balanced", description="Offline abstention profile: `balanced`, or `strict` (refuses "
                                 "more; tuned on SQuAD).")
-    torch_threads: int = Field(1, ge=1, description="CPU threads per serving process for "
+    meaning: bool = Field(False, description="Decide by meaning: citeqa's relevance model picks "
+                                             "and refuses offline answers and checks every "
+                                             "claim (`false`: word rules only).")
+    model_threads: int = Field(1, ge=1, description="CPU threads per serving process for "
                                                     "embedding a query; more oversubscribes "
                                                     "cores.")
     allowed_origins: Origins = Field((), description="Comma-separated origins "

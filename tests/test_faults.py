@@ -144,7 +144,7 @@ def under_load(app: Flask, work: Callable[[], None], threads: int = 3) -> list[i
 
 def serving(app: Flask) -> str:
     """Return the collection an app serves now."""
-    return str(app.extensions["citeqa.engine"].retriever().vectors._collection.name)
+    return str(app.extensions["citeqa.engine"].retriever().chunks.name)
 
 
 def test_rebuild_under_load_on_the_chroma_server(chroma: ChromaServer, tmp_path: Path) -> None:

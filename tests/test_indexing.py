@@ -7,14 +7,16 @@ import sys
 import textwrap
 from pathlib import Path
 
-from index.build import index_corpus, vector_store
+from index import store
+from index.build import index_corpus
 from index.store import StoreConfig
 from service.core.retrieval import Retriever
 
 
 def _doc_ids(cfg: StoreConfig) -> set[str]:
     """Return the document ids that have chunks in the index."""
-    metas = vector_store(cfg)._collection.get(include=["metadatas"])["metadatas"] or []
+    chunks = store.chunks_collection(store.client(cfg), cfg.collection)
+    metas = chunks.get(include=["metadatas"])["metadatas"] or []
     return {str(m["doc_id"]) for m in metas}
 
 
@@ -37,7 +39,7 @@ def test_add_change_and_delete_files(corpus_copy: Path, tmp_path: Path) -> None:
     assert third.unchanged == 2
     assert _doc_ids(cfg) == {"bridge.html", "guide.md", "notes.txt", "extra.md"}
 
-    retriever = Retriever(vector_store(cfg))
+    retriever = Retriever.open(cfg)
     texts = " ".join(retriever.texts)
     assert "17 wrecks" in texts and "42 stations" not in texts and "318 members" not in texts
     assert retriever.search("kiln temperature", 1)[0].doc_id == "extra.md"
@@ -49,7 +51,7 @@ def test_metadata_change_alone_reindexes(corpus_copy: Path, tmp_path: Path) -> N
     (corpus_copy / "guide.meta.json").write_text('{"title": "Pruning, revised"}')
     report = index_corpus(corpus_copy, cfg, progress=False)
     assert report.updated == ["guide.md"]
-    hit = Retriever(vector_store(cfg)).search("prune apple trees winter", 1)[0]
+    hit = Retriever.open(cfg).search("prune apple trees winter", 1)[0]
     assert hit.title == "Pruning, revised"
 
 
@@ -63,7 +65,7 @@ def test_index_survives_process_exit(corpus_copy: Path, tmp_path: Path) -> None:
                      progress=False)
     """)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
-    reopened = Retriever(vector_store(StoreConfig(data, "restart")))
+    reopened = Retriever.open(StoreConfig(data, "restart"))
     assert len(reopened) > 0
     best = reopened.search("How deep was the silt beside the ferry pier?", 1)[0]
     assert best.doc_id == "notes.txt"

@@ -9,12 +9,11 @@ from dataclasses import dataclass, replace
 
 from index import collections, store, switch
 from index.access import PUBLIC, Access, groups_of
-from index.build import vector_store
-from index.embedder import limit_threads
 from service.core.backends import AnswerBackend, BackendError
 from service.core.drafts import Draft, compose
 from service.core.extractive import PROFILES, ExtractiveBackend
 from service.core.loaded import LoadedIndex
+from service.core.meaning import Judge
 from service.core.questions import Question
 from service.core.reloader import Reloader
 from service.core.results import Answer, DocumentInfo, EventData, Message
@@ -27,6 +26,11 @@ NOT_COVERED = "The sources do not cover this question."
 log = logging.getLogger("citeqa")
 
 
+def judge_for(config: Config) -> Judge | None:
+    """Return the relevance model's judge when the settings decide by meaning."""
+    return Judge.shipped() if config.meaning else None
+
+
 def backend_for(config: Config) -> AnswerBackend:
     """Return the answer backend the settings name."""
     if config.backend == "openai":
@@ -34,7 +38,7 @@ def backend_for(config: Config) -> AnswerBackend:
 
         return LLMBackend(config)
     if config.backend == "extractive":
-        return ExtractiveBackend(PROFILES[config.abstention])
+        return ExtractiveBackend(PROFILES[config.abstention], judge=judge_for(config))
     raise ValueError(f"CITEQA_BACKEND must be `extractive` or `openai`, not {config.backend!r}")
 
 
@@ -58,8 +62,9 @@ class Engine:
         """Remember the settings; `load()` does the heavy work."""
         self.config = config
         self.name = name
+        self.judge = judge_for(config)
         self.backend = backend or backend_for(config)
-        self.fallback = ExtractiveBackend(PROFILES[config.abstention])
+        self.fallback = ExtractiveBackend(PROFILES[config.abstention], judge=self.judge)
         self._index: LoadedIndex | None = None
         self._error = "index is loading"
         self._loaded = threading.Event()
@@ -85,12 +90,11 @@ class Engine:
             known = texts.get(include=["metadatas"])
             ready = complete({i: dict(m or {}) for i, m in
                               zip(known["ids"], known["metadatas"] or [], strict=False)})
-            retriever = Retriever(vector_store(replace(cfg, collection=serving.collection), api),
-                                  deadline=store.deadline(cfg), ready=ready)
+            retriever = Retriever.open(replace(cfg, collection=serving.collection), api,
+                                       self.config.model_threads, ready)
             if not len(retriever) and self.name == collections.DEFAULT:
                 raise NotReady("the index is empty: run `citeqa index` first")
-            limit_threads(self.config.torch_threads)
-            retriever.vectors.embeddings.embed_query("warm up")  # type: ignore[union-attr]
+            retriever.embedder.embed_query("warm up")
             # one assignment: a request sees the old generation or the new one, never a mix
             self._index = LoadedIndex(api, retriever, texts, serving.version)
             self._error = ""
@@ -216,12 +220,11 @@ class Engine:
         draft = self.fallback.draft(question, passages, retriever)
         return self._verified(question, passages, retriever, draft, self.fallback.name, why)
 
-    @staticmethod
-    def _verified(question: Question, passages: list[Passage], retriever: Retriever,
+    def _verified(self, question: Question, passages: list[Passage], retriever: Retriever,
                   draft: Draft, backend: str, fallback: str = "") -> Answer:
         """Check the draft's citations, then write the answer or the abstention."""
         with stage("verify"):
-            draft, report = Verifier.over(retriever).verify(draft, passages)
+            draft, report = Verifier.over(retriever, self.judge).verify(draft, passages)
         count_answer(draft.abstained)
         if draft.abstained:
             return Answer(answer=NOT_COVERED, abstained=True, reason=draft.reason,

@@ -9,12 +9,14 @@ from index.documents import Span
 from service.core import evidence
 from service.core.backends import AnswerBackend
 from service.core.drafts import Claim, Draft, Evidence
+from service.core.meaning import Judge, unanswered
 from service.core.questions import Question
 from service.core.retrieval import Passage, Retriever
 from service.core.terms import content_terms
 
 SECOND_SENTENCE_GAIN = 0.25
 MIN_QUOTE = 30
+UNADDRESSED = "no passage addresses what the question asks"
 # A trailing "…, and does the following:" clause only announces a list; it adds nothing.
 _LIST_TAIL = re.compile(r",?\s+(?:and\s+)?[^,]*\bthe following\b[^,]*:\s*$")
 
@@ -64,10 +66,12 @@ class ExtractiveBackend(AnswerBackend):
 
     name = "extractive"
 
-    def __init__(self, abstention: Abstention | None = None, passages_read: int = 5) -> None:
-        """Set when to abstain and how many retrieved passages to read."""
+    def __init__(self, abstention: Abstention | None = None, passages_read: int = 5,
+                 judge: Judge | None = None) -> None:
+        """Set when to abstain, how many passages to read, and whether to decide by meaning."""
         self.abstention = abstention or Abstention()
         self.passages_read = passages_read
+        self.judge = judge
 
     def draft(self, question: Question, passages: list[Passage], retriever: Retriever) -> Draft:
         """Pick the best sentence (and a second one if it adds), then decide to abstain."""
@@ -75,10 +79,39 @@ class ExtractiveBackend(AnswerBackend):
                         key=lambda c: -c.score)
         if not ranked:
             return Draft(reason="nothing in the indexed documents matches the question")
+        if self.judge:
+            return self._by_meaning(question, ranked, retriever, self.judge)
         best = ranked[0]
         refusal = self._refusal(question, best, retriever)
         if refusal:
             return Draft(reason=refusal)
+        return self._answer(question, best, ranked, retriever)
+
+    def _by_meaning(self, question: Question, ranked: list[Candidate], retriever: Retriever,
+                    judge: Judge) -> Draft:
+        """Let the model pick among the rules' best sentences and decide whether one answers.
+
+        When the rules would answer, the model reads fewer sentences and needs less to agree.
+        """
+        limits = judge.limits
+        refusal = self._refusal(question, ranked[0], retriever)
+        if refusal and refusal != UNADDRESSED:
+            return Draft(reason=refusal)  # a rule that words alone settle
+        reads = limits.rerank if refusal else limits.rerank_accepted
+        top = [c for c in ranked[:reads]
+               if self._refusal(question, c, retriever) in (None, UNADDRESSED)]
+        chance = [j.supports for j in judge.judge(question.query, [c.usable or c.text
+                                                                   for c in top])]
+        pick = max(range(len(top)), key=lambda i: top[i].score + limits.weight * chance[i])
+        if chance[pick] < (limits.answer if refusal else limits.confirm):
+            return Draft(reason=unanswered(question.text))
+        best = top[pick]
+        return self._answer(question, best, [best, *(c for c in ranked if c is not best)],
+                            retriever)
+
+    def _answer(self, question: Question, best: Candidate, ranked: list[Candidate],
+                retriever: Retriever) -> Draft:
+        """Quote the best sentence, and a second one when it covers more of the question."""
         chosen = [best]
         if question.expects in (None, "list"):
             covered = set(content_terms(best.usable))
@@ -137,7 +170,7 @@ class ExtractiveBackend(AnswerBackend):
         if (cand.coverage >= limits.min_coverage_with_meaning
                 and cand.passage.dense >= limits.min_meaning):
             return None
-        return "no passage addresses what the question asks"
+        return UNADDRESSED
 
     @staticmethod
     def _claim(cand: Candidate) -> Claim:

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 
 import bm25s
 import numpy as np
-from langchain_chroma import Chroma
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
 
+from index import model_export, store
 from index.access import EVERYTHING, Access, groups_of
 from index.documents import Span
+from index.embedder import Embedder
 from index.store import within
 from service.core.terms import STOPWORDS, stemmer
 
@@ -98,14 +101,15 @@ class Retriever:
     document being (re)written while this loads is left out until the next load.
     """
 
-    def __init__(self, vectors: Chroma, fusion: Fusion | None = None,
+    def __init__(self, chunks: Collection, embedder: Embedder, fusion: Fusion | None = None,
                  context_in_bm25: bool = True, deadline: float | None = None,
                  ready: Mapping[str, tuple[str, int]] | None = None) -> None:
         """Load every chunk once to build the BM25 index (over title, heading and text)."""
-        self.vectors = vectors
+        self.chunks = chunks
+        self.embedder = embedder
         self.fusion = fusion or Fusion()
         self.deadline = deadline  # seconds a query of a remote store may take
-        data = vectors._collection.get(include=["documents", "metadatas"])
+        data = chunks.get(include=["documents", "metadatas"])
         rows: list[Row] = list(zip(data["ids"], data["documents"] or [],
                                    data["metadatas"] or [], strict=False))
         if ready is not None:
@@ -129,6 +133,14 @@ class Retriever:
             vocab = {i: term for term, i in tokens.vocab.items()}
             for row in tokens.ids:
                 self.doc_freq.update({vocab[t] for t in row})
+
+    @classmethod
+    def open(cls, cfg: store.StoreConfig, api: ClientAPI | None = None, threads: int = 1,
+             ready: Mapping[str, tuple[str, int]] | None = None) -> Retriever:
+        """Open the chunk collection `cfg` names, with the model exported into its data folder."""
+        embedder = model_export.embedder(model_export.installed(cfg.data_dir), threads)
+        return cls(store.chunks_collection(api or store.client(cfg), cfg.collection), embedder,
+                   deadline=store.deadline(cfg), ready=ready)
 
     def __len__(self) -> int:
         """Return the number of chunks searched."""
@@ -169,12 +181,12 @@ class Retriever:
         """Return `(position, cosine similarity)` of the nearest readable chunks."""
         if not self.ids:
             return []
-        vector = self.vectors.embeddings.embed_query(query)  # type: ignore[union-attr]
+        vector = self.embedder.embed_query(query)
         readable = self.mask(access)
         # the store applies the filter before its nearest-neighbour ranking; a caller who may
         # read every chunk needs none (and indexes older than access groups carry no flags)
         where = None if readable is None or readable.all() else access.where()
-        hits = within(self.deadline, lambda: self.vectors._collection.query(
+        hits = within(self.deadline, lambda: self.chunks.query(
             query_embeddings=[vector], n_results=min(k, len(self.ids)), include=["distances"],
             where=where))
         ids, dists = hits["ids"][0], (hits["distances"] or [[]])[0]

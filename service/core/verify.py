@@ -2,7 +2,9 @@
 
 A claim is supported by one sentence (or two adjacent ones) of a passage when every number,
 name and negation of the claim is there, and the sentence covers the claim's key terms, alone
-or with a meaning the embedding model finds close.
+or with a meaning the embedding model finds close. Deciding by meaning, the relevance model
+also judges: it drops a claim the words' sentence contradicts, and keeps one that a sentence
+passing those hard checks supports in other words.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from index.chunking import sentence_spans
 from index.documents import Span
 from service.core import evidence
 from service.core.drafts import Claim, Draft, Evidence
+from service.core.meaning import Judge
 from service.core.results import Verification
 from service.core.retrieval import Passage, Retriever
 from service.core.terms import STOPWORDS, content_terms, words
@@ -36,7 +39,7 @@ _SCALE_WORDS = frozenset((
     "billion", "trillion", "dozen", "half", "percent",
 ))
 
-Embed = Callable[[list[str]], list[list[float]]]
+Embed = Callable[[list[str]], np.ndarray]
 
 
 def strip_markers(text: str) -> str:
@@ -80,12 +83,13 @@ class Verifier:
 
     idf: Callable[[str], float]
     embed: Embed
+    judge: Judge | None = None
     _vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def over(cls, retriever: Retriever) -> Verifier:
+    def over(cls, retriever: Retriever, judge: Judge | None = None) -> Verifier:
         """Return a verifier with the retriever's word weights and embedding model."""
-        return cls(retriever.idf, retriever.vectors.embeddings.embed_documents)  # type: ignore[union-attr]
+        return cls(retriever.idf, retriever.embedder.embed, judge)
 
     def verify(self, draft: Draft, passages: list[Passage]) -> tuple[Draft, Verification]:
         """Return the draft with only supported claims, each citing its narrowest support."""
@@ -128,9 +132,33 @@ class Verifier:
             return None
         singles, pairs = self._candidates(claim, terms, passage)
         whole = [s for s in singles if s.score >= 1.0]
-        if whole:
-            return whole[0]
-        return self._closest(claim, singles) or self._closest(claim, pairs)
+        by_words = whole[0] if whole else (self._closest(claim, singles)
+                                           or self._closest(claim, pairs))
+        if self.judge:
+            return self._by_meaning(claim, passage, by_words, self.judge)
+        return by_words
+
+    def _by_meaning(self, claim: str, passage: Passage, by_words: Support | None,
+                    judge: Judge) -> Support | None:
+        """Let the model veto the words' support, or find support put in other words.
+
+        The words' window is dropped when the model finds it contradicts the claim; without
+        one, a sentence that passes the hard checks supports the claim when the model says so.
+        """
+        limits = judge.limits
+        if by_words:
+            [verdict] = judge.judge(claim, [by_words.evidence.text])
+            contradicted = (verdict.contradicts >= limits.contradiction
+                            and verdict.contradicts > verdict.supports)
+            return None if contradicted else by_words
+        context = f"{passage.title} {passage.heading}"
+        windows = [w for w in (Evidence(passage, s.start, s.end)
+                               for s in passage.sentences or [Span(passage.start, passage.end)])
+                   if _facts_match(claim, w.text, context)]
+        verdicts = judge.judge(claim, [w.text for w in windows]) if windows else []
+        found = [Support(w, v.supports) for w, v in zip(windows, verdicts, strict=True)
+                 if v.supports >= limits.support and v.supports > v.contradicts]
+        return max(found, key=lambda s: s.score, default=None)
 
     def _candidates(self, claim: str, terms: list[str],
                     passage: Passage) -> tuple[list[Support], list[Support]]:

