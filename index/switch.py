@@ -82,26 +82,34 @@ def prune(api: ClientAPI, base: str, keep: set[str]) -> list[str]:
     return dropped
 
 
-def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
-            keep: Callable[[str], bool] | None = None) -> IndexReport:
-    """Index the corpus into a new collection, switch to it, and drop older generations.
+def readable(cfg: store.StoreConfig) -> ClientAPI:
+    """Return a client of a store that reads; an embedded store that does not is set aside.
 
-    Pages imported from web sites are carried over from the serving generation as they are.
-    The generation that served until now is kept, so requests already running on it finish.
-    An embedded store too damaged to read is set aside first (`store.set_aside`).
+    Its files move to `broken-<time>/` (`store.set_aside`) and a new, empty store opens.
     """
     try:
         api = store.client(cfg)
         store.check(api)
-        previous = active(api, cfg.collection)
+        return api
     except Exception as exc:  # a damaged store raises many kinds; a new one replaces it
         if cfg.chroma_url:
             raise
         moved = store.set_aside(cfg.data_dir)
         log.warning("the index store is damaged (%s); its files moved to %s",
                     exc.__class__.__name__, moved)
-        api = store.client(cfg, fresh=True)
-        previous = Active(cfg.collection)
+        return store.client(cfg, fresh=True)
+
+
+def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
+            keep: Callable[[str], bool] | None = None) -> IndexReport:
+    """Index the corpus into a new collection, switch to it, and drop older generations.
+
+    Pages imported from web sites are carried over from the serving generation as they are.
+    The generation that served until now is kept, so requests already running on it finish.
+    An embedded store too damaged to read is set aside first (`readable`).
+    """
+    api = readable(cfg)
+    previous = active(api, cfg.collection)
     name = generation_name(cfg.collection)
     # imported sites and uploaded documents (ids `keep` accepts) come along as they are
     pages = stored_documents(api, previous.collection,

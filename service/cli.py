@@ -45,7 +45,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     cfg = _config(args)
     base = _store(cfg)
     try:
-        if not collections.exists(store.client(base), base.collection, args.collection):
+        api = switch.readable(base) if args.rebuild else store.client(base)
+        if not collections.exists(api, base.collection, args.collection):
             print(f"citeqa index: no collection named {args.collection!r}; create it with "
                   "`citeqa collections create`", file=sys.stderr)
             return 2
