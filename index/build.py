@@ -73,30 +73,36 @@ def index_documents(
     known = records.get(include=["metadatas"])
     indexed = {i: str((m or {}).get("fingerprint", "")) for i, m in
                zip(known["ids"], known["metadatas"] or [], strict=False)}
+    chunks = store.chunks_collection(api, cfg.collection)
     seen: set[str] = set()
-    pending: list[tuple[Document, Chunk]] = []
+    todo: list[tuple[Document, list[Chunk]]] = []
     for doc in docs:
         seen.add(doc.id)
         if indexed.get(doc.id) == doc.fingerprint:
             report.unchanged += 1
             continue
         (report.updated if doc.id in indexed else report.added).append(doc.id)
-        pending.extend((doc, c) for c in chunk_document(doc))
-    for doc_id in indexed.keys() - seen:
+        todo.append((doc, chunk_document(doc)))
+    # Chunks whose document has no record were left by a run that died: they go too.
+    for doc_id in (indexed.keys() | _chunked(chunks)) - seen:
         if keep is None or not keep(doc_id):
             report.removed.append(doc_id)
-    stale = report.updated + report.removed
-    if stale:
-        # Forget the record first: a run that dies mid-way then re-indexes these files.
-        records.delete(ids=stale)
-        chunks = store.chunks_collection(api, cfg.collection)
-        chunks.delete(where=store.where_doc_in(stale))
-    if pending:
-        embedder = model_export.embedder(model_export.ensure(cfg.data_dir), index_threads())
-        _embed(store.chunks_collection(api, cfg.collection), embedder, pending, progress)
-    counts = Counter(d.id for d, _ in pending)
-    _record(records, {d.id: d for d, _ in pending}, counts)
-    report.chunks = len(pending)
+    if report.removed:
+        _forget(records, chunks, report.removed)
+    bar = tqdm(total=sum(len(c) for _, c in todo), unit="chunk", desc="embedding",
+               disable=not progress)
+    embedder = (model_export.embedder(model_export.ensure(cfg.data_dir), index_threads())
+                if todo else None)
+    for doc, doc_chunks in todo:
+        # One document at a time, its record written last: a run killed at any point leaves
+        # this document unrecorded, so the next run replaces all its chunks.
+        _forget(records, chunks, [doc.id])
+        if embedder is not None and doc_chunks:
+            _embed(chunks, embedder, [(doc, c) for c in doc_chunks], bar)
+        _record(records, {doc.id: doc}, Counter({doc.id: len(doc_chunks)}))
+        report.chunks += len(doc_chunks)
+    bar.close()
+    report.removed.sort()
     report.seconds = time.perf_counter() - began
     return report
 
@@ -106,17 +112,27 @@ def index_threads() -> int:
     return len(os.sched_getaffinity(0))
 
 
+def _chunked(chunks: Collection) -> set[str]:
+    """Return the ids of every document that has chunks in the store."""
+    found = chunks.get(include=["metadatas"])
+    return {str((m or {}).get("doc_id", "")) for m in found["metadatas"] or []} - {""}
+
+
+def _forget(records: Collection, chunks: Collection, doc_ids: list[str]) -> None:
+    """Drop documents: their records first (so a crash re-indexes them), then their chunks."""
+    records.delete(ids=doc_ids)
+    chunks.delete(where=store.where_doc_in(doc_ids))
+
+
 def _embed(chunks: Collection, embedder: Embedder, pending: list[tuple[Document, Chunk]],
-           progress: bool) -> None:
-    """Embed and store chunks in batches, with a progress bar."""
-    bar = tqdm(total=len(pending), unit="chunk", desc="embedding", disable=not progress)
+           bar: tqdm[None]) -> None:
+    """Embed and store chunks in batches, advancing the progress bar."""
     for i in range(0, len(pending), EMBED_BATCH):
         batch = pending[i:i + EMBED_BATCH]
         texts = [d.text[c.start:c.end] for d, c in batch]
         chunks.upsert(ids=[c.id for _, c in batch], embeddings=embedder.embed(texts),
                       documents=texts, metadatas=[chunk_metadata(d, c) for d, c in batch])
         bar.update(len(batch))
-    bar.close()
 
 
 def _record(records: Collection, docs: dict[str, Document], chunks: Counter[str]) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import concurrent.futures
+import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ import chromadb
 import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
 
@@ -34,8 +37,12 @@ class StoreConfig:
     timeout: float = 10.0
 
 
-def client(cfg: StoreConfig) -> ClientAPI:
-    """Return an embedded persistent client or an HTTP client for a Chroma server."""
+def client(cfg: StoreConfig, fresh: bool = False) -> ClientAPI:
+    """Return an embedded persistent client or an HTTP client for a Chroma server.
+
+    Embedded clients of one folder share a system that caches vectors; `fresh` opens a new one
+    that reads what other processes wrote (clients already open keep their own).
+    """
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if cfg.chroma_url:
         url = urlparse(cfg.chroma_url)
@@ -48,7 +55,33 @@ def client(cfg: StoreConfig) -> ClientAPI:
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     # Chroma shares one system per folder and breaks if two threads open it at once
     with _OPENING:
+        if fresh:
+            SharedSystemClient.clear_system_cache()
         return chromadb.PersistentClient(path=str(cfg.data_dir), settings=settings)
+
+
+# What the embedded Chroma store writes: its database and one folder per segment.
+_STORE_FILES = re.compile(r"chroma\.sqlite3(-wal|-shm|-journal)?|"
+                          r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+
+
+def check(api: ClientAPI) -> None:
+    """Raise if the store cannot list and count its collections (a damaged store raises)."""
+    for col in api.list_collections():
+        api.get_collection(col.name, embedding_function=None).count()
+
+
+def set_aside(data_dir: Path) -> Path:
+    """Move the embedded store's files into `broken-<time>/`, leaving every other file.
+
+    Feedback, rate-limit counters, keys and secrets in the data folder stay where they are.
+    """
+    target = data_dir / f"broken-{time.strftime('%Y%m%d-%H%M%S')}"
+    target.mkdir()
+    for path in data_dir.iterdir():
+        if _STORE_FILES.fullmatch(path.name):
+            path.rename(target / path.name)
+    return target
 
 
 def within(seconds: float | None, call: Callable[[], T]) -> T:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +29,7 @@ from index.build import IndexReport, index_documents, stored_documents
 from index.documents import Document, imported
 
 POINTER_SUFFIX = "_active"
+log = logging.getLogger("citeqa")
 POINTER_ID = "active"
 
 
@@ -80,14 +82,33 @@ def prune(api: ClientAPI, base: str, keep: set[str]) -> list[str]:
     return dropped
 
 
+def readable(cfg: store.StoreConfig) -> ClientAPI:
+    """Return a client of a store that reads; an embedded store that does not is set aside.
+
+    Its files move to `broken-<time>/` (`store.set_aside`) and a new, empty store opens.
+    """
+    try:
+        api = store.client(cfg)
+        store.check(api)
+        return api
+    except Exception as exc:  # a damaged store raises many kinds; a new one replaces it
+        if cfg.chroma_url:
+            raise
+        moved = store.set_aside(cfg.data_dir)
+        log.warning("the index store is damaged (%s); its files moved to %s",
+                    exc.__class__.__name__, moved)
+        return store.client(cfg, fresh=True)
+
+
 def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
             keep: Callable[[str], bool] | None = None) -> IndexReport:
     """Index the corpus into a new collection, switch to it, and drop older generations.
 
     Pages imported from web sites are carried over from the serving generation as they are.
     The generation that served until now is kept, so requests already running on it finish.
+    An embedded store too damaged to read is set aside first (`readable`).
     """
-    api = store.client(cfg)
+    api = readable(cfg)
     previous = active(api, cfg.collection)
     name = generation_name(cfg.collection)
     # imported sites and uploaded documents (ids `keep` accepts) come along as they are

@@ -45,7 +45,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     cfg = _config(args)
     base = _store(cfg)
     try:
-        if not collections.exists(store.client(base), base.collection, args.collection):
+        api = switch.readable(base) if args.rebuild else store.client(base)
+        if not collections.exists(api, base.collection, args.collection):
             print(f"citeqa index: no collection named {args.collection!r}; create it with "
                   "`citeqa collections create`", file=sys.stderr)
             return 2
@@ -57,6 +58,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     except (LoaderError, collections.CollectionError) as exc:
         print(f"citeqa index: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a damaged store raises many kinds: say what to do, no traceback
+        if args.rebuild or cfg.chroma_url:
+            raise
+        print(f"citeqa index: the index store cannot be read ({exc.__class__.__name__}: "
+              f"{str(exc)[:200]}); run `citeqa index --rebuild` to set it aside and rebuild",
+              file=sys.stderr)
+        return 3
     print(report.summary())
     return 0
 
@@ -128,6 +136,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+WORKERS = {"gevent": "service.web.worker.GeventWorker",
+           "gthread": "service.web.worker.ThreadWorker"}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API under gunicorn, a production WSGI server."""
     cfg = _config(args)
@@ -140,7 +152,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         metrics.mkdir(parents=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{cfg.host}:{cfg.port}",
-            "--workers", str(cfg.workers), "--threads", str(cfg.threads),
+            "--workers", str(cfg.workers), "--worker-class", WORKERS[cfg.worker_class],
+            "--threads", str(cfg.threads), "--worker-connections", "1000",
             "--timeout", "60", "service.web.app:create_app()"]
     os.execve(sys.executable, argv, env)
     return 0  # not reached: execve replaces the process

@@ -116,6 +116,10 @@ class Config(BaseSettings):
                                                          "whatever the key; empty: no limit.")
     redis_url: str = Field("", description="Redis URL for rate-limit counters shared by "
                                            "processes; empty keeps them in memory.")
+    rate_limit_db: Path = Field(Path(), description="SQLite file for rate-limit counters shared "
+                                                     "by this host's workers when there is no "
+                                                     "Redis; empty uses `ratelimit.sqlite3` in "
+                                                     "the data folder.")
     rate_limit_fail_open: bool = Field(True, description="When Redis is down: `true` serves "
                                                          "without limits, `false` answers 503.")
     proxy_hops: int = Field(0, ge=0, description="Reverse proxies in front of the service whose "
@@ -139,6 +143,18 @@ class Config(BaseSettings):
     examples: Questions = Field((), description="Example questions shown on an empty chat, "
                                                 "separated by `|`; empty reads `examples.json` "
                                                 "(a JSON list) in the corpus folder.")
+    public_url: str = Field("", description="Public address of the service "
+                                            "(`https://qa.example`): the origin its page tokens "
+                                            "are bound to and the one host name it answers to "
+                                            "(IP addresses and `localhost` always work); empty "
+                                            "answers those only.")
+    public_chat: bool = Field(False, description="With API keys set: `true` gives every visitor "
+                                                 "of the chat and widget a page token (a public "
+                                                 "chat); `false` only callers with a key or a "
+                                                 "portal user token.")
+    token_rate_limit: str = Field("30/minute", description="Page tokens minted per client IP "
+                                                           "(chat pages and `/widget-token`); "
+                                                           "empty: no limit.")
     widget_secret: str = Field("", description="Key that signs the widget's short-lived "
                                                "origin-bound tokens; set the same value on "
                                                "every replica (empty: a random key kept in the "
@@ -150,7 +166,12 @@ class Config(BaseSettings):
     workers: int = Field(2, ge=1, validation_alias=_plain("WORKERS"),
                          description="Worker processes of `citeqa serve`.")
     threads: int = Field(4, ge=1, validation_alias=_plain("THREADS"),
-                         description="Request threads per worker of `citeqa serve`.")
+                         description="Request threads per worker of `citeqa serve` (with "
+                                     "`gthread` workers).")
+    worker_class: Literal["gevent", "gthread"] = Field(
+        "gevent", description="Workers of `citeqa serve`: `gevent` (a greenlet per connection, "
+                              "so slow clients cannot hold every worker) or `gthread` (a fixed "
+                              "pool of threads).")
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -169,10 +190,12 @@ class Config(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _feedback_beside_index(self) -> Config:
-        """Keep feedback in the data folder unless a file is named."""
-        if self.feedback_db == Path():
-            object.__setattr__(self, "feedback_db", self.data_dir / "feedback.sqlite3")
+    def _files_beside_index(self) -> Config:
+        """Keep feedback and rate-limit counters in the data folder unless files are named."""
+        for name, default in (("feedback_db", "feedback.sqlite3"),
+                              ("rate_limit_db", "ratelimit.sqlite3")):
+            if getattr(self, name) == Path():
+                object.__setattr__(self, name, self.data_dir / default)
         return self
 
     @classmethod

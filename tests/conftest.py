@@ -17,6 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # their own tests (tests/test_security.py), which set them explicitly.
 os.environ.setdefault("CITEQA_RATE_LIMIT", "")
 os.environ.setdefault("CITEQA_RATE_LIMIT_IP", "")
+os.environ.setdefault("CITEQA_TOKEN_RATE_LIMIT", "")
 
 from index.build import index_corpus
 from index.store import StoreConfig

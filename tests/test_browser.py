@@ -75,10 +75,11 @@ def base(default_index: StoreConfig, portal_ports: tuple[int, int],
 
 @pytest.fixture(scope="module")
 def keyed_base(default_index: StoreConfig, portal_ports: tuple[int, int]) -> Iterator[str]:
-    """Serve the default corpus with API keys required, allowing the same portal."""
+    """Serve the default corpus with API keys required and the chat opened to the public
+    (without that opt-in pages get no token: tests/test_page_tokens.py), allowing one portal."""
     yield from serve_app({
         "data_dir": default_index.data_dir, "collection": default_index.collection,
-        "corpus_dir": ROOT / "corpus", "api_keys": "browser-test-key",
+        "corpus_dir": ROOT / "corpus", "api_keys": "browser-test-key", "public_chat": True,
         "allowed_origins": (f"http://127.0.0.2:{portal_ports[0]}",)})
 
 

@@ -73,12 +73,18 @@ def test_api_needs_a_key_when_keys_are_configured(keyed: Flask) -> None:
     assert "security" not in document["paths"]["/healthz"]["get"]
 
 
-def test_pages_call_the_api_with_their_widget_token(keyed: Flask) -> None:
-    client = keyed.test_client()
-    page = client.get("/").get_data(as_text=True)
-    found = re.search(r'name="citeqa-token" content="([^"]+)"', page)
-    assert found, "the chat page carries no token"
-    token = found.group(1)
+def page_token(client: FlaskClient, path: str = "/", **headers: str) -> str:
+    """Return the token a chat page carries ("" when none)."""
+    page = client.get(path, headers=headers).get_data(as_text=True)
+    found = re.search(r'name="citeqa-token" content="([^"]*)"', page)
+    assert found, "the chat page has no token slot"
+    return found.group(1)
+
+
+def test_pages_call_the_api_with_their_widget_token(default_index: StoreConfig) -> None:
+    client = make_app(default_index, api_keys=KEY, public_chat=True).test_client()
+    token = page_token(client)
+    assert token, "a public chat's page carries no token"
     ok = client.post("/api/v1/answer", json=QUESTION, headers={widget_token.HEADER: token})
     assert ok.status_code == 200
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")

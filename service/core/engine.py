@@ -83,7 +83,7 @@ class Engine:
         """
         try:
             cfg = self.store_config()
-            api = store.client(cfg)
+            api = store.client(cfg, fresh=True)  # an embedded store's cache holds old vectors
             serving = switch.active(api, cfg.collection)
             texts = store.docs_collection(api, serving.collection)
             # records first: a document recorded now has all its chunks written already
@@ -116,8 +116,25 @@ class Engine:
         index = self._index
         if index is None:
             return True
-        # reuse the open client: one small read per check
-        return switch.active(index.api, self.store_config().collection).version != index.version
+        # reuse the open client: two small reads per check
+        try:
+            index.texts.count()  # fails once the store is damaged or set aside under us
+            return (switch.active(index.api, self.store_config().collection).version
+                    != index.version)
+        except Exception:  # only a fresh client can tell what the store holds now
+            return True
+
+    def probe(self) -> str:
+        """Return "" when the serving index answers a small read now, else why not."""
+        self._reloader.poll()  # a probe alone (no traffic) must still find a rebuilt index
+        index = self._index
+        if index is None:
+            return self._error
+        try:
+            store.within(store.deadline(self.store_config()), index.texts.count)
+        except Exception as exc:  # a dead server, a corrupt file: each raises its own kind
+            return f"the index store failed a check ({exc.__class__.__name__})"
+        return ""
 
     def load_in_background(self) -> None:
         """Start loading without blocking the caller."""

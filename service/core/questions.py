@@ -25,7 +25,8 @@ _EXPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _DEPENDENT = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|him|her|"
                         r"there|then|the same)\b|^\s*(and|but|also|what about|how about)\b", re.I)
-_NAME = re.compile(r"\b[A-Z][A-Za-z'’.-]*(?:\s+(?:of\s+)?[A-Z][A-Za-z'’.-]*)*")
+# A name may hold digits ("Orion12", "F-35"): cutting them would look for a different name.
+_NAME = re.compile(r"\b[A-Z][A-Za-z0-9'’.-]*(?:\s+(?:of\s+)?[A-Z][A-Za-z0-9'’.-]*)*")
 
 
 @dataclass(frozen=True)

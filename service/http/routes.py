@@ -21,7 +21,8 @@ class Route:
     body: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     streams: bool = False
-    events: str = "Events `citations`, `delta` (text) and `done` (the full answer)."
+    events: str = ("Events `citations`, `delta` (text) and `done` (the full answer); `error` "
+                   "(`{\"error\": {\"code\", \"message\"}}`) if it fails once begun.")
 
 
 class DocumentedBlueprint(Blueprint):

@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def web_link(url: str) -> str:
+    """Return the URL when it is an http(s) link, else "" (`javascript:`, `data:`, …)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed `[` in the host
+        return ""
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+
+
+# A document's link as the API returns it: only what a browser may safely open.
+WebLink = Annotated[str, AfterValidator(web_link)]
+
+
+def json_integer(value: object) -> object:
+    """Refuse what JSON does not call an integer: `true`, `"5"` (2.0 is one, 2.5 is not)."""
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a JSON integer")
+    return value
+
+
+# A count as JSON Schema means an integer: no booleans, no numbers in strings.
+Count = Annotated[int, Field(ge=1), BeforeValidator(json_integer)]
 
 
 class Message(BaseModel):
@@ -21,7 +46,7 @@ class AnswerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1, description="The question to answer.")
     history: list[Message] = Field(default_factory=list, description="Earlier turns, oldest first.")
-    top_k: int | None = Field(default=None, ge=1, description="Passages to retrieve.")
+    top_k: Count | None = Field(default=None, description="Passages to retrieve.")
 
 
 class Citation(BaseModel):
@@ -30,7 +55,7 @@ class Citation(BaseModel):
     id: int = Field(description="The number used in the answer's `[n]` markers.")
     document_id: str
     title: str
-    url: str = ""
+    url: WebLink = ""
     text: str
     start: int = Field(ge=0)
     end: int = Field(ge=0)
@@ -67,7 +92,7 @@ class SearchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     query: str = Field(min_length=1)
-    top_k: int | None = Field(default=None, ge=1)
+    top_k: Count | None = None
 
 
 class SearchHit(BaseModel):
@@ -75,7 +100,7 @@ class SearchHit(BaseModel):
 
     document_id: str
     title: str
-    url: str = ""
+    url: WebLink = ""
     heading: str = ""
     text: str
     start: int
@@ -97,7 +122,7 @@ class DocumentSummary(BaseModel):
 
     id: str
     title: str
-    url: str = ""
+    url: WebLink = ""
     length: int
     status: Literal["queued", "indexing", "ready", "failed", "deleting"] = Field(
         default="ready", description="Where its indexing stands; only `ready` is answered from.")

@@ -4,7 +4,8 @@ Keys are `sha256:<hex>` digests or plaintext that is hashed at startup and never
 may end in `@coll1+coll2` to scope the key to those collections. A caller sends
 `Authorization: Bearer <key>` (what OpenAI clients send) or `X-API-Key: <key>`; the check
 compares digests in constant time. When reader keys are set, the API answers only callers
-with a key or a page's widget token.
+with a key or a page's widget token, and pages get a token only when their caller may use
+the API already (service/security/callers.py).
 
     >>> keys = parse_keys("sha256:" + digest("s3cret").hex() + "@hr, other")
     >>> found = find(keys, "s3cret")
@@ -146,7 +147,7 @@ def init_app(app: Flask, config: Config) -> None:
             return None
         token = request.headers.get(widget_token.HEADER, "")
         if token and widget_token.accepts(config, token, request.headers.get("Origin", ""),
-                                          self_origin()):
+                                          self_origin(config)):
             return None
         response, status = error_response(401, "send a valid API key: Authorization: Bearer <key>",
                                           "unauthorized")

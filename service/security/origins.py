@@ -3,10 +3,15 @@
 The operator lists portal origins in `CITEQA_ALLOWED_ORIGINS`. Pages get a strict
 Content-Security-Policy; only `/embed` may be framed by those origins, and the API answers
 cross-origin requests (and their preflights) only when they come from one of them.
+
+citeqa's own origin is `CITEQA_PUBLIC_URL`, never the request's `Host`: a request for any
+other host name is refused (400), so a page served under a rebound name (DNS rebinding)
+never gets a token. IP addresses and `localhost` cannot be rebound and are always answered.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
@@ -27,9 +32,24 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def self_origin() -> str:
-    """Return the origin this request was addressed to."""
-    return origin_of(request.host_url)
+def self_origin(config: Config) -> str:
+    """Return citeqa's own origin: the public URL, else the (trusted) address it was asked on."""
+    return origin_of(config.public_url) or origin_of(request.host_url)
+
+
+def trusted_host(config: Config, host: str) -> bool:
+    """Tell whether a Host header names citeqa: its public host, localhost or an IP address."""
+    try:
+        name = urlsplit(f"//{host}").hostname or ""
+    except ValueError:
+        return False
+    if name == "localhost" or name == urlsplit(config.public_url).hostname:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def is_allowed(config: Config, origin: str) -> bool:
@@ -64,7 +84,18 @@ def share_script(response: Response) -> Response:
 def embedder_origin(config: Config) -> str:
     """Return the allowed portal that framed this page (from Referer), else our own origin."""
     referer = origin_of(request.headers.get("Referer", ""))
-    return referer if is_allowed(config, referer) else self_origin()
+    return referer if is_allowed(config, referer) else self_origin(config)
+
+
+def refuse_unknown_hosts(app: Flask, config: Config) -> None:
+    """Answer 400 to a request for a host name that is not citeqa's (before any other check)."""
+
+    @app.before_request
+    def _refuse_unknown_host() -> tuple[Response, int] | None:
+        if trusted_host(config, request.host):
+            return None
+        return error_response(400, "unknown host; set CITEQA_PUBLIC_URL to the address "
+                                   "citeqa is served under", "unknown_host")
 
 
 def init_app(app: Flask, config: Config) -> None:
@@ -74,7 +105,7 @@ def init_app(app: Flask, config: Config) -> None:
     def _refuse_foreign_preflight() -> tuple[Response, int] | None:
         origin = request.headers.get("Origin", "")
         if (request.method == "OPTIONS" and request.path.startswith(API_PREFIXES)
-                and origin and not is_allowed(config, origin) and origin != self_origin()):
+                and origin and not is_allowed(config, origin) and origin != self_origin(config)):
             return error_response(403, f"origin {origin} is not allowed", "origin_not_allowed")
         return None
 

@@ -1,8 +1,9 @@
 """Rate limits on the API, per caller (API key, else IP) and per IP, with flask-limiter.
 
-Counters live in memory (one process) or in Redis (`CITEQA_REDIS_URL`, shared by every worker
-and host). When Redis is unreachable, `CITEQA_RATE_LIMIT_FAIL_OPEN` decides: serve without
-limits (default) or answer 503.
+Counters live in a SQLite file shared by one host's workers (`CITEQA_RATE_LIMIT_DB`), or in
+Redis (`CITEQA_REDIS_URL`, shared by every worker and host). When the storage is unreachable,
+`CITEQA_RATE_LIMIT_FAIL_OPEN` decides: serve without limits (default) or answer 503. Minting
+page tokens has its own limit per IP (`CITEQA_TOKEN_RATE_LIMIT`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from limits.errors import StorageError
 from redis.exceptions import RedisError
 
 from service.http.errors import error_response
+from service.security import counters
 from service.security.origins import API_PREFIXES
 from service.settings import Config
 
@@ -39,17 +41,27 @@ def exempt() -> bool:
     return request.method == "OPTIONS" or not request.path.startswith(API_PREFIXES)
 
 
+TOKEN_PATHS = frozenset({"/", "/embed", "/widget-token"})
+
+
+def mints_no_token() -> bool:
+    """Tell whether a request is not one that may mint a page token."""
+    return request.path not in TOKEN_PATHS or request.method not in ("GET", "POST")
+
+
 def init_app(app: Flask, config: Config) -> Limiter:
     """Attach the limiter; a breach is a JSON 429 with Retry-After."""
-    scopes = ((config.rate_limit, caller, "caller"), (config.rate_limit_ip, client_ip, "ip"))
+    scopes = ((config.rate_limit, caller, "caller", exempt),
+              (config.rate_limit_ip, client_ip, "ip", exempt),
+              (config.token_rate_limit, client_ip, "token", mints_no_token))
     limits: list[str | Callable[[], str] | ApplicationLimit] = [
-        ApplicationLimit(value, key_function=key, scope=scope, exempt_when=exempt)
-        for value, key, scope in scopes if value]
+        ApplicationLimit(value, key_function=key, scope=scope, exempt_when=skip)
+        for value, key, scope, skip in scopes if value]
     limiter = Limiter(
         key_func=client_ip,
         app=app,
         application_limits=limits,
-        storage_uri=config.redis_url or "memory://",
+        storage_uri=config.redis_url or counters.uri(config.rate_limit_db),
         storage_options=REDIS_TIMEOUTS if config.redis_url else {},
         strategy="fixed-window",
         headers_enabled=True,

@@ -55,6 +55,8 @@ def issue(key: bytes, origin: str, now: float | None = None, ttl: int = TTL_SECO
 
 def verify(key: bytes, token: str, now: float | None = None) -> str | None:
     """Return the origin a valid, unexpired token is bound to, else None."""
+    if not token.isascii():
+        return None
     payload, _, signature = token.partition(".")
     if not payload or not hmac.compare_digest(signature, _sign(key, payload)):
         return None

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 
+import httpx
 from flask import Response, jsonify, request, stream_with_context
 
 from index.collections import DEFAULT
@@ -44,10 +46,26 @@ for prefix, whose in (("/api/v1", ""), (COLLECTION, " of a collection")):
     )
 
 
+log = logging.getLogger("citeqa")
+
+
 def sse(events: Iterator[tuple[str, EventData]]) -> Iterator[str]:
-    """Format answer events as server-sent events."""
-    for name, data in events:
-        yield f"event: {name}\ndata: {json.dumps(convert.event(data))}\n\n"
+    """Format answer events as server-sent events; a failure mid-way ends with an `error` event.
+
+    Once the stream has begun its status (200) is sent, so the error travels as an event with
+    the same JSON body an error response has.
+    """
+    try:
+        for name, data in events:
+            yield f"event: {name}\ndata: {json.dumps(convert.event(data))}\n\n"
+    except Exception as exc:  # the status is sent: the client must hear of it in the stream
+        if isinstance(exc, httpx.TransportError):
+            code, message = "index_unavailable", "the index store is unreachable; try again"
+        else:
+            code, message = "internal_error", "internal error; see the server log"
+        log.warning("answer stream failed (%s)", exc.__class__.__name__)
+        body = {"error": {"code": code, "message": message}}
+        yield f"event: error\ndata: {json.dumps(body)}\n\n"
 
 
 @bp.post("/api/v1/answer", defaults={"name": DEFAULT})

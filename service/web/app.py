@@ -38,9 +38,12 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     configure_logging()
     config = Config.from_env(**(overrides or {}))
     app = Flask(__name__)
-    # JSON bodies are checked against CITEQA_MAX_BODY_BYTES where they are read
-    app.config["MAX_CONTENT_LENGTH"] = max(config.max_body_bytes,
+    # JSON bodies are checked against CITEQA_MAX_BODY_BYTES where they are read; one byte over
+    # is let through so a chunked body (which werkzeug cuts at the limit without a word) is
+    # still seen to be too long: 413, not a truncated-JSON 400.
+    app.config["MAX_CONTENT_LENGTH"] = max(config.max_body_bytes + 1,
                                            config.max_upload_bytes + FORM_OVERHEAD)
+    app.url_map.merge_slashes = False  # `//api/…` is a 404 JSON error, not a redirect
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # `/api/v1/collections/default/answer` is served as is, not redirected to `/api/v1/answer`
     app.url_map.redirect_defaults = False
@@ -53,6 +56,7 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     outages.init_app(app)
     # Order matters: the request id first, then the key check, whose caller the limiter counts.
     observe.init_app(app)
+    origins.refuse_unknown_hosts(app, config)
     keys.init_app(app, config)
     ratelimit.init_app(app, config)
     headers.init_app(app, config)

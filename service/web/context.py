@@ -42,11 +42,7 @@ def parse(model: type[M], limit: int | None = None) -> M:
     limit = limit or config().max_body_bytes
     if len(raw) > limit:
         raise ApiError(413, f"the body is over {limit} bytes")
-    try:
-        data = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"the body is not valid JSON: {getattr(exc, 'msg', 'bad encoding')}",
-                       "invalid_json") from exc
+    data = _json(raw)
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object", "invalid_json")
     try:
@@ -55,6 +51,29 @@ def parse(model: type[M], limit: int | None = None) -> M:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise ApiError(400, f"{where}: {first['msg']}", "invalid_request") from exc
+
+
+def _refuse_constant(name: str) -> None:
+    """Refuse `NaN` and `Infinity`, which Python's parser accepts but JSON does not."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _json(raw: bytes) -> object:
+    """Parse a body as strict JSON whose strings are valid Unicode, or raise 400."""
+    try:
+        data = json.loads(raw or b"null", parse_constant=_refuse_constant)
+        # a lone surrogate (`"\\ud800"`) parses but cannot be written out again
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except RecursionError as exc:
+        raise ApiError(400, "the body is not valid JSON: nested too deeply",
+                       "invalid_json") from exc
+    except UnicodeError as exc:
+        raise ApiError(400, "the body is not valid JSON: not valid UTF-8 text",
+                       "invalid_json") from exc
+    except ValueError as exc:  # JSONDecodeError, an over-long number, NaN
+        raise ApiError(400, f"the body is not valid JSON: {getattr(exc, 'msg', exc)}",
+                       "invalid_json") from exc
+    return data
 
 
 def check_limits(question: str, history_turns: int, top_k: int | None) -> None:

@@ -14,7 +14,8 @@ from service.web.context import config, engine
 bp = DocumentedBlueprint("health", __name__)
 bp.document(
     Route("get", "/healthz", "Liveness: the process answers.", Health),
-    Route("get", "/readyz", "Readiness: the index is loaded.", Health, errors=(503,)),
+    Route("get", "/readyz", "Readiness: the index is loaded and its store answers.", Health,
+          errors=(503,)),
 )
 
 
@@ -26,10 +27,11 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Report whether the index is loaded."""
+    """Report whether the index is loaded and its store answers."""
     eng = engine()
-    if eng.status:
-        return jsonify({"status": "unavailable", "reason": eng.status}), 503
+    problem = eng.probe()
+    if problem:
+        return jsonify({"status": "unavailable", "reason": problem}), 503
     retriever = eng.retriever()
     return jsonify(Health(status="ready", documents=retriever.documents,
                           chunks=len(retriever)).model_dump()), 200

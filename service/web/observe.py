@@ -19,6 +19,13 @@ from service.ops.metrics import LATENCY, REQUESTS, metrics_body, record_index
 
 HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Any word is a method to HTTP; label only the standard ones so metrics series stay bounded.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """Return the metrics label of a method: itself when standard, else `other`."""
+    return method if method in METHODS else "other"
 
 
 def init_app(app: Flask) -> None:
@@ -37,7 +44,7 @@ def init_app(app: Flask) -> None:
         """Count, time and log the request; return its id."""
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        REQUESTS.labels(method_label(request.method), route, str(response.status_code)).inc()
         LATENCY.labels(route).observe(seconds)
         response.headers[HEADER] = REQUEST_ID.get()
         access.info("request", extra={"fields": {

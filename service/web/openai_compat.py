@@ -9,6 +9,7 @@ only verified text, because an OpenAI client cannot take back text it has shown.
 
 from __future__ import annotations
 
+import html
 import json
 import time
 import uuid
@@ -62,6 +63,16 @@ def footnotes(citations: list[Citation]) -> str:
         f"({c.document_id}, characters {c.start}–{c.end})" for c in citations)
 
 
+def markdown_text(answer: AnswerResponse) -> str:
+    """Return the answer and its footnotes as Markdown that shows document text as text.
+
+    Documents may hold HTML or Markdown links; a chat client renders both, so tags are
+    escaped and link syntax is broken (`](` becomes `]\\(`).
+    """
+    text = answer.answer + footnotes(answer.citations)
+    return html.escape(text, quote=False).replace("](", "]\\(")
+
+
 def to_answer_request(req: ChatCompletionRequest) -> AnswerRequest:
     """Read the question and its history from the chat messages, or raise 400."""
     turns = [m for m in req.messages if m.role in ("user", "assistant")]
@@ -109,7 +120,7 @@ def chat_completions() -> Response:
         stream = stream_with_context(_chunks(result, ident, created, req.model))
         return Response(stream, mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    message = CitedMessage(content=result.answer + footnotes(result.citations),
+    message = CitedMessage(content=markdown_text(result),
                            citations=result.citations, abstained=result.abstained)
     completion = ChatCompletion(id=ident, created=created, model=req.model,
                                 choices=[Choice(message=message)])
@@ -118,7 +129,7 @@ def chat_completions() -> Response:
 
 def _chunks(result: AnswerResponse, ident: str, created: int, model: str) -> Iterator[str]:
     """Yield the verified answer as OpenAI chunks: role and citations, words, stop, [DONE]."""
-    words = (result.answer + footnotes(result.citations)).split(" ")
+    words = markdown_text(result).split(" ")
     deltas = [Delta(role="assistant", content="", citations=result.citations)]
     deltas += [Delta(content=w if i == 0 else " " + w) for i, w in enumerate(words)]
     for delta in deltas:

@@ -10,7 +10,7 @@ from service.core.examples import Examples
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import ExampleList
-from service.security import origins, widget_token
+from service.security import callers, origins, widget_token
 from service.web.context import (
     config,
     known_collection,
@@ -29,11 +29,12 @@ bp.document(
 
 
 def chat_page(embedded: bool) -> Response:
-    """Render the chat with a fresh token bound to the page's (embedding) origin."""
+    """Render the chat, with a fresh token bound to its (embedding) origin if the caller may."""
     cfg = config()
     collection = known_collection(request.args.get("collection", "") or DEFAULT)
-    bound = origins.embedder_origin(cfg) if embedded else origins.self_origin()
-    token = widget_token.issue(widget_token.secret(cfg), bound)
+    bound = origins.embedder_origin(cfg) if embedded else origins.self_origin(cfg)
+    allowed = callers.may_hold_token(cfg)
+    token = widget_token.issue(widget_token.secret(cfg), bound) if allowed else ""
     html = render_template("chat.html", embedded=embedded, token=token,
                            token_ttl=widget_token.TTL_SECONDS, parent=bound,
                            collection="" if collection == DEFAULT else collection,
@@ -88,10 +89,15 @@ def widget() -> Response:
 
 @bp.post("/widget-token")
 def refresh_token() -> Response:
-    """Exchange a valid token for a fresh one bound to the same origin."""
+    """Renew a valid token (same origin), or mint one for a caller with a key or user token."""
     cfg = config()
+    if not callers.may_hold_token(cfg):
+        raise ApiError(401, "a page token needs an API key or a portal user token",
+                       "unauthorized")
     bound = widget_token.verify(widget_token.secret(cfg),
                                 request.headers.get(widget_token.HEADER, ""))
+    if bound is None and callers.identified(cfg):
+        bound = origins.embedder_origin(cfg)
     if bound is None:
         raise ApiError(401, "the page's token expired; reload the page", "token_expired")
     return jsonify({"token": widget_token.issue(widget_token.secret(cfg), bound),

@@ -66,13 +66,14 @@
       if (!data || data.type !== "citeqa:user-token" || typeof data.token !== "string") return;
       userToken = data.token;
       documents.clear();
-      loadExamples();
+      // with API keys set, a page gets its token only once the portal vouches for its reader
+      (token ? Promise.resolve() : refreshToken()).then(loadExamples);
     });
     window.parent.postMessage({ type: "citeqa:ready" }, parentOrigin);
   }
 
   function refreshToken() {
-    fetch("/widget-token", { method: "POST", headers: headers() })
+    return fetch("/widget-token", { method: "POST", headers: headers() })
       .then((r) => (r.ok ? r.json() : null))
       .then((body) => { if (body) token = body.token; })
       .catch(() => {});
@@ -369,6 +370,8 @@
           answer.append(document.createTextNode(data.text));
         } else if (name === "done") {
           turn.result = data;
+        } else if (name === "error") {
+          throw new Error(data.error.message);
         }
       });
       if (!turn.result) throw new Error("the answer stream ended early");

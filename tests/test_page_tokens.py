@@ -1,0 +1,86 @@
+"""With API keys set, no anonymous path yields API access (issue 13, item 1)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+from flask import Flask
+
+from index.store import StoreConfig
+from service.security import user_token, widget_token
+from service.web.app import create_app
+from tests.test_security import KEY, QUESTION, assert_error, bearer, make_app, page_token
+
+
+@pytest.fixture(scope="module")
+def keyed(default_index: StoreConfig) -> Flask:
+    """Return an app that requires a key and does not open its chat to the public."""
+    return make_app(default_index, api_keys=KEY)
+
+
+def test_anonymous_visitors_get_no_token_from_any_page(keyed: Flask) -> None:
+    client = keyed.test_client()
+    assert page_token(client, "/") == "" and page_token(client, "/embed") == ""
+    assert_error(client.post("/widget-token"), 401, "unauthorized")
+    assert_error(client.post("/api/v1/answer", json=QUESTION), 401, "unauthorized")
+
+
+def test_a_token_from_elsewhere_cannot_be_renewed_without_a_key(keyed: Flask) -> None:
+    secret = widget_token.secret(keyed.extensions["citeqa.engine"].config)
+    old = widget_token.issue(secret, "http://localhost")
+    client = keyed.test_client()
+    assert_error(client.post("/widget-token", headers={widget_token.HEADER: old}), 401,
+                 "unauthorized")
+
+
+def test_key_holders_get_and_renew_tokens(keyed: Flask) -> None:
+    client = keyed.test_client()
+    token = page_token(client, "/", **bearer(KEY))
+    assert token
+    assert client.post("/api/v1/answer", json=QUESTION,
+                       headers={widget_token.HEADER: token}).status_code == 200
+    minted = client.post("/widget-token", headers=bearer(KEY))
+    assert minted.status_code == 200 and minted.get_json()["token"]
+
+
+def test_tokens_bind_to_the_public_url_not_the_host_header(default_index: StoreConfig) -> None:
+    app = make_app(default_index, api_keys=KEY, public_chat=True,
+                   public_url="https://qa.example.org")
+    client = app.test_client()
+    token = page_token(client, "/", Host="127.0.0.1:8000")
+    secret = widget_token.secret(app.extensions["citeqa.engine"].config)
+    assert widget_token.verify(secret, token) == "https://qa.example.org"
+    assert_error(client.get("/", headers={"Host": "rebound.example"}), 400, "unknown_host")
+
+
+def test_a_portal_user_token_earns_a_page_token(default_index: StoreConfig) -> None:
+    secret = "portal-secret-" + "x" * 32
+    client = make_app(default_index, api_keys=KEY, user_token_secret=secret).test_client()
+    alice = jwt.encode({"groups": [], "exp": time.time() + 300}, secret, "HS256")
+    forged = jwt.encode({"groups": [], "exp": time.time() + 300}, "wrong" * 8, "HS256")
+    assert page_token(client, "/embed") == ""
+    assert page_token(client, "/embed", **{user_token.HEADER: forged}) == ""
+    assert_error(client.post("/widget-token", headers={user_token.HEADER: forged}), 401,
+                 "unauthorized")
+    minted = client.post("/widget-token", headers={user_token.HEADER: alice})
+    assert minted.status_code == 200
+    token = minted.get_json()["token"]
+    assert client.get("/api/v1/documents",
+                      headers={widget_token.HEADER: token}).status_code == 200
+
+
+def test_token_minting_is_rate_limited(default_index: StoreConfig, tmp_path: Any) -> None:
+    app = create_app({"data_dir": default_index.data_dir, "api_keys": KEY,
+                      "public_chat": True, "token_rate_limit": "3/minute",
+                      "rate_limit_db": tmp_path / "limits.sqlite3"}, load_sync=True)
+    client = app.test_client()
+    token = page_token(client)
+    for _ in range(2):
+        assert client.post("/widget-token", headers={widget_token.HEADER: token}
+                           ).status_code == 200
+    assert_error(client.post("/widget-token", headers={widget_token.HEADER: token}), 429,
+                 "rate_limited")
+    assert client.get("/healthz").status_code == 200
