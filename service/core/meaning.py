@@ -51,7 +51,7 @@ _WH = re.compile(r"^(who|what|which|where|when|why|how(?:\s+(?:many|much|long|of
                  r"\s+(is|are|was|were)\s+(.+?)\??$", re.I)
 
 
-_PARTICIPLE = re.compile(r"\w{2,}ing\b", re.I)  # "who is the city working with": no simple inversion
+_PARTICIPLE = re.compile(r"\w{2,}ing\b", re.I)  # "who is the city working with": not inverted
 
 
 def unanswered(question: str) -> str:
