@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,13 +15,13 @@ import chromadb
 import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
 
+from index import systems
+
 DOCS_SUFFIX = "_docs"
 T = TypeVar("T")
-_OPENING = threading.Lock()
 _DEADLINES = concurrent.futures.ThreadPoolExecutor(max_workers=16,
                                                    thread_name_prefix="citeqa-store")
 
@@ -41,7 +40,8 @@ def client(cfg: StoreConfig, fresh: bool = False) -> ClientAPI:
     """Return an embedded persistent client or an HTTP client for a Chroma server.
 
     Embedded clients of one folder share a system that caches vectors; `fresh` opens a new one
-    that reads what other processes wrote (clients already open keep their own).
+    that reads what other processes wrote (clients already open keep their own, which stops
+    once they and the collections `systems.hold` ties to them are gone).
     """
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if cfg.chroma_url:
@@ -53,11 +53,8 @@ def client(cfg: StoreConfig, fresh: bool = False) -> ClientAPI:
             settings=settings,
         )
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    # Chroma shares one system per folder and breaks if two threads open it at once
-    with _OPENING:
-        if fresh:
-            SharedSystemClient.clear_system_cache()
-        return chromadb.PersistentClient(path=str(cfg.data_dir), settings=settings)
+    settings.is_persistent, settings.persist_directory = True, str(cfg.data_dir)
+    return systems.client(settings, fresh)
 
 
 # What the embedded Chroma store writes: its database and one folder per segment.

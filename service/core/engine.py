@@ -7,7 +7,7 @@ import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 
-from index import collections, store, switch
+from index import collections, store, switch, systems
 from index.access import PUBLIC, Access, groups_of
 from service.core.backends import AnswerBackend, BackendError
 from service.core.drafts import Draft, compose
@@ -95,6 +95,8 @@ class Engine:
             if not len(retriever) and self.name == collections.DEFAULT:
                 raise NotReady("the index is empty: run `citeqa index` first")
             retriever.embedder.embed_query("warm up")
+            # this generation's system runs while a request still reads these collections
+            systems.hold(api, texts, retriever.chunks)
             # one assignment: a request sees the old generation or the new one, never a mix
             self._index = LoadedIndex(api, retriever, texts, serving.version)
             self._error = ""
