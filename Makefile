@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load bench-access bench-soak bench-peer clean readme train train-smoke
+	bench-load bench-access bench-soak bench-reloads bench-peer clean readme train train-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,9 @@ bench-load: system-deps install-test
 # Not part of `bench`: 30 minutes per store mode by default (SOAK_SECONDS sets it).
 bench-soak: install-test
 	$(BIN)/python -m bench.soak
+
+bench-reloads: install-test
+	$(BIN)/python -m bench.reloads
 
 # citeqa beside the LangChain tutorial stack, in one run (nice: the cores are shared).
 bench-peer: install-test
