@@ -19,6 +19,7 @@ from service.core.terms import content_terms
 
 HERE = Path(__file__).resolve().parent
 ESNLI = HERE / "data" / "esnli_dev_test.jsonl.gz"
+SQUAD_TRAIN = HERE / "data" / "squad2_train_head.jsonl.gz"
 CONTRADICTS, SUPPORTS, NEUTRAL = 0, 1, 2
 LABELS = ("contradiction", "entailment", "neutral")
 # Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
@@ -88,12 +89,23 @@ def scifact_pairs(folder: Path, rng: random.Random) -> list[Pair]:
                     pairs.append(Pair(claim, sentence, label, "scifact"))
                     used.add(sentence)
             rest = [s for s in sentences if s not in used]
-            negatives = _hardest(claim, rest, 1)
+            # a claim without evidence in this abstract: its closest sentences say nothing
+            negatives = _hardest(claim, rest, 1 if ev else 3)
             others = [s for s in rest if s not in negatives]
-            if others and not ev:
+            if others:
                 negatives.append(rng.choice(others))
             pairs += [Pair(claim, s, NEUTRAL, "scifact") for s in negatives]
     return pairs
+
+
+def _question_pairs(question: str, context: str, answers: list[str], negatives: int,
+                    source: str) -> list[Pair]:
+    """Return the sentence holding an answer as supporting, the closest others as neutral."""
+    sentences = [context[s.start:s.end] for s in sentence_spans(context)]
+    holding = [s for s in sentences if any(a and a in s for a in answers)][:1]
+    rest = [s for s in sentences if s not in holding]
+    return ([Pair(question, s, SUPPORTS, source) for s in holding]
+            + [Pair(question, s, NEUTRAL, source) for s in _hardest(question, rest, negatives)])
 
 
 def squad_pairs(folder: Path, limit: int = SQUAD_TRAIN_QUESTIONS) -> list[Pair]:
@@ -104,14 +116,20 @@ def squad_pairs(folder: Path, limit: int = SQUAD_TRAIN_QUESTIONS) -> list[Pair]:
             if number > min(limit, SQUAD_TRAIN_QUESTIONS):
                 break
             row = json.loads(line)
-            context = row["context"]
-            sentences = [context[s.start:s.end] for s in sentence_spans(context)]
-            answers = [a for a in row["answers"] if a]
-            holding = [s for s in sentences if any(a in s for a in answers)][:1]
-            pairs += [Pair(row["question"], s, SUPPORTS, "squad") for s in holding]
-            rest = [s for s in sentences if s not in holding]
-            pairs += [Pair(row["question"], s, NEUTRAL, "squad")
-                      for s in _hardest(row["question"], rest, 3)]
+            pairs += _question_pairs(row["question"], row["context"], row["answers"], 3,
+                                     "squad")
+    return pairs
+
+
+def squad_train_pairs(limit: int) -> list[Pair]:
+    """Return question/sentence pairs from the first `limit` SQuAD 2.0 train paragraphs."""
+    pairs: list[Pair] = []
+    with gzip.open(SQUAD_TRAIN, "rt", encoding="utf-8") as handle:
+        for line in list(handle)[:limit]:
+            row = json.loads(line)
+            for q in row["questions"]:
+                pairs += _question_pairs(q["question"], row["context"], q["answers"], 2,
+                                         "squad-train")
     return pairs
 
 
@@ -132,11 +150,13 @@ def esnli_pairs(rng: random.Random, count: int) -> list[Pair]:
 
 
 def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
-                   squad_questions: int = SQUAD_TRAIN_QUESTIONS) -> list[Pair]:
-    """Return every training pair, shuffled with `seed`; SQuAD pairs repeated for weight."""
+                   squad_questions: int = SQUAD_TRAIN_QUESTIONS,
+                   squad_paragraphs: int = 10**6, scifact_repeats: int = 1) -> list[Pair]:
+    """Return every training pair, shuffled with `seed`; small sets repeated for weight."""
     rng = random.Random(seed)
-    pairs = (scifact_pairs(folder, rng) + squad_pairs(folder, squad_questions) * squad_repeats
-             + esnli_pairs(rng, esnli))
+    pairs = (scifact_pairs(folder, rng) * scifact_repeats
+             + squad_pairs(folder, squad_questions) * squad_repeats
+             + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli))
     rng.shuffle(pairs)
     return pairs
 
