@@ -19,7 +19,12 @@ _SOURCES = (
      "holding the answer as a supporting pair, the three other sentences closest in words (and "
      "those of unanswerable questions) as neutral", "squad",
      "SQuAD 2.0 dev sample (shared data folder)", "CC BY-SA 4.0"),
-    ("SNLI dev + test pairs as released with e-SNLI, balanced sample", "esnli",
+    ("SQuAD 2.0 **train** split, its first 694 paragraphs (4,719 questions, 348 unanswerable): "
+     "the sentence holding the answer as a supporting pair, the two other sentences closest in "
+     "words as neutral", "squad-train",
+     "`train-v2.0.json` via github.com/PhongNTDo/guide_train_MRC_transformers "
+     "(`training/data/`)", "CC BY-SA 4.0"),
+    ("SNLI dev + test pairs as released with e-SNLI, all three labels", "esnli",
      "github.com/OanaMariaCamburu/e-SNLI (`training/data/`)", "SNLI CC BY-SA 4.0; e-SNLI MIT"),
 )
 
@@ -79,12 +84,12 @@ Never used: SciFact test claims, SQuAD sample questions 251–500, any other SQu
 {HELD_OUT_END}
 
 ## Limits
-Trained for one epoch (about 340 steps of 16 pairs) on two shared CPU cores, the model barely
-separates its labels: it calls most pairs neutral, and the probabilities it gives an answering
-or supporting sentence are only a little higher than those of an unrelated one (see the
-reference pairs in `settings.json`). citeqa therefore lets it only veto or rescue the word
-rules' decisions, with limits tuned on training data it never saw, and `CITEQA_MEANING` stays
-off by default. More steps (several epochs over more pairs: a GPU, or hours of CPU) are the
-first thing to try; the training code takes them as flags (`--epochs`, `--esnli`, `--layers`).
+Trained for one epoch on two CPU cores, the model tells a sentence that answers a question
+from one that does not well enough to decide offline answers (`CITEQA_MEANING`, on by
+default), but it takes a sentence that shares most of a claim's words for support even when
+an antonym or a negation reverses it ("open every Sunday" against "closes every Sunday"):
+its contradictions come from SNLI, whose contradicting pairs rarely reverse one sentence.
+As a verifier (`CITEQA_VERIFY_BY_MEANING`) it therefore stays off by default. Next steps:
+contradiction pairs made by negating training claims, more epochs (`--epochs`, `--esnli`).
 """
     path.write_text(text, encoding="utf-8")

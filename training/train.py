@@ -79,6 +79,9 @@ def train(pairs: list[Pair], layers: int, epochs: int, batch: int, lr: float,
                          device="cpu")
     bert = model.model.base_model
     bert.encoder.layer = bert.encoder.layer[:layers]
+    # the word embeddings hold half the weights: frozen, a step costs less and the
+    # vocabulary the pairs never show keeps its pretrained meaning
+    bert.embeddings.word_embeddings.weight.requires_grad = False
     model.model.config.num_hidden_layers = layers
     model.model.config.id2label = dict(enumerate(LABELS))
     model.model.config.label2id = {name: i for i, name in enumerate(LABELS)}
@@ -87,7 +90,7 @@ def train(pairs: list[Pair], layers: int, epochs: int, batch: int, lr: float,
                                          batch_sampler=_ByLength(pairs, batch, seed))
     steps = len(loader) * epochs
     model.old_fit(train_dataloader=loader, epochs=epochs, warmup_steps=steps // 10,
-                  optimizer_params={"lr": lr}, show_progress_bar=False)
+                  optimizer_params={"lr": lr}, show_progress_bar=True)
     return model
 
 
@@ -100,21 +103,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=eval_data_dir(),
                         help="shared data folder holding scifact/ and squad2/ "
                              "(default: CITEQA_EVAL_DATA, else ../shared/data)")
-    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--esnli", type=int, default=2400, help="SNLI pairs, balanced")
+    parser.add_argument("--esnli", type=int, default=19666, help="SNLI pairs, balanced")
     parser.add_argument("--squad-repeats", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=6e-5)
-    parser.add_argument("--max-length", type=int, default=96)
+    parser.add_argument("--scifact-repeats", type=int, default=3)
+    parser.add_argument("--squad-paragraphs", type=int, default=694,
+                        help="SQuAD 2.0 train paragraphs (training/data holds the first 694)")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=7e-5)
+    parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.smoke:
         args.layers, args.epochs, args.esnli, args.squad_repeats, args.lr = 1, 3, 30, 1, 5e-4
+        args.scifact_repeats, args.squad_paragraphs = 1, 2
     pairs = training_pairs(args.data, args.seed, args.esnli, args.squad_repeats,
-                           squad_questions=10 if args.smoke else SQUAD_TRAIN_QUESTIONS)
+                           squad_questions=10 if args.smoke else SQUAD_TRAIN_QUESTIONS,
+                           squad_paragraphs=args.squad_paragraphs,
+                           scifact_repeats=args.scifact_repeats)
     if args.smoke:
         pairs = pairs[:48]
     print(f"training pairs: {len(pairs)} {json.dumps(counts(pairs))}", flush=True)
