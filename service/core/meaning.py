@@ -20,11 +20,11 @@ class MeaningLimits:
     # bench/results/meaning_tuning.json holds the search that chose these values
     rerank: int = 3  # best sentences by the word rules the model reads when the rules refuse
     rerank_accepted: int = 1  # ... and when the rules would answer
-    weight: float = 0.0  # weight of the model's answer probability against the rules' score
-    confirm: float = 0.0  # answer probability a sentence the rules accept still needs
-    answer: float = 0.15  # answer probability that answers although the rules would refuse
+    weight: float = 1.0  # weight of the model's answer probability against the rules' score
+    confirm: float = 0.3  # answer probability a sentence the rules accept still needs
+    answer: float = 0.2  # answer probability that answers although the rules would refuse
     support: float = 0.4  # support probability that keeps a claim the words do not
-    contradiction: float = 0.1  # contradiction probability that drops a claim the words keep
+    contradiction: float = 0.4  # contradiction probability that drops a claim the words keep
 
 
 LIMITS = MeaningLimits()
