@@ -108,13 +108,11 @@ def run(scifact_limit: int | None, squad_limit: int | None, rounds: int) -> dict
     _, held_out = split(questions)
     for name, j in (("rules", None), ("model", judge)):
         engine = open_engine(cfg, ExtractiveBackend(judge=j))
-        engine.judge = j
         results[name]["squad"] = evaluate(engine, held_out[:squad_limit])
         print(f"squad held-out, {name}: {results[name]['squad']}", flush=True)
     cfg, indexed = ensure_index("shipped", list(load_corpus(ROOT / "corpus")))
     for name, j in (("rules", None), ("model", judge)):
         engine = open_engine(cfg, ExtractiveBackend(judge=j))
-        engine.judge = j
         answer_latency(engine, 1)  # warm up
         results[name]["p50_ms"] = answer_latency(engine, rounds)
         print(f"latency, {name}: {results[name]['p50_ms']} ms", flush=True)

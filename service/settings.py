@@ -127,9 +127,13 @@ class Config(BaseSettings):
     abstention: Literal["balanced", "strict"] = Field(
         "balanced", description="Offline abstention profile: `balanced`, or `strict` (refuses "
                                 "more; tuned on SQuAD).")
-    meaning: bool = Field(False, description="Decide by meaning: citeqa's relevance model picks "
-                                             "and refuses offline answers and checks every "
-                                             "claim (`false`: word rules only).")
+    meaning: bool = Field(True, description="Answer by meaning: citeqa's relevance model picks "
+                                            "and refuses offline answers (`false`: word rules "
+                                            "only).")
+    verify_by_meaning: bool = Field(False, description="Verify an LLM's claims by meaning too: "
+                                                       "the relevance model keeps claims put in "
+                                                       "other words, but also more contradicted "
+                                                       "ones (README, \"Deciding by meaning\").")
     model_threads: int = Field(1, ge=1, description="CPU threads per serving process for "
                                                     "embedding a query; more oversubscribes "
                                                     "cores.")

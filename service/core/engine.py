@@ -27,8 +27,13 @@ log = logging.getLogger("citeqa")
 
 
 def judge_for(config: Config) -> Judge | None:
-    """Return the relevance model's judge when the settings decide by meaning."""
+    """Return the relevance model's judge when the settings answer by meaning."""
     return Judge.shipped() if config.meaning else None
+
+
+def verifier_judge(config: Config) -> Judge | None:
+    """Return the relevance model's judge when the settings verify claims by meaning."""
+    return Judge.shipped() if config.verify_by_meaning else None
 
 
 def backend_for(config: Config) -> AnswerBackend:
@@ -63,6 +68,7 @@ class Engine:
         self.config = config
         self.name = name
         self.judge = judge_for(config)
+        self.verifier_judge = verifier_judge(config)
         self.backend = backend or backend_for(config)
         self.fallback = ExtractiveBackend(PROFILES[config.abstention], judge=self.judge)
         self._index: LoadedIndex | None = None
@@ -226,7 +232,7 @@ class Engine:
                   draft: Draft, backend: str, fallback: str = "") -> Answer:
         """Check the draft's citations, then write the answer or the abstention."""
         with stage("verify"):
-            draft, report = Verifier.over(retriever, self.judge).verify(draft, passages)
+            draft, report = Verifier.over(retriever, self.verifier_judge).verify(draft, passages)
         count_answer(draft.abstained)
         if draft.abstained:
             return Answer(answer=NOT_COVERED, abstained=True, reason=draft.reason,
