@@ -25,6 +25,7 @@ from service.core.retrieval import Passage, Retriever
 from service.core.terms import STOPWORDS, content_terms, words
 
 MIN_COVERAGE = 0.5  # idf-weighted share of the claim's key terms a paraphrase must keep
+NEGATION_REACH = 3  # words after a "not" or "never" that it reverses
 MIN_MEANING = 0.8  # cosine similarity of a paraphrase to its sentence (all-MiniLM-L6-v2)
 UNSUPPORTED = ("no sentence of the draft is supported by the passages it cites or by any "
                "other retrieved passage")
@@ -209,7 +210,11 @@ def _cited(claim: Claim, passages: list[Passage]) -> tuple[list[Passage], int]:
 
 
 def _facts_match(claim: str, window: str, context: str) -> bool:
-    """Return whether every number, name and negation of the claim is in the window."""
+    """Return whether every number, name and negation of the claim is in the window.
+
+    A window that negates one of the claim's terms ("never taken home") matches only a claim
+    that negates too.
+    """
     if not evidence.numbers(claim) <= evidence.numbers(window):
         return False
     present = set(words(f"{window} {context}"))
@@ -218,7 +223,18 @@ def _facts_match(claim: str, window: str, context: str) -> bool:
         return False
     if any(w not in present for w in _names(claim)):
         return False
-    return not (_NEGATION.search(claim) and not _NEGATION.search(window))
+    if _NEGATION.search(claim):
+        return bool(_NEGATION.search(window))
+    return not _negates(window, set(content_terms(claim)))
+
+
+def _negates(window: str, terms: set[str]) -> bool:
+    """Return whether the window negates one of `terms` within the next few words."""
+    for match in _NEGATION.finditer(window):
+        after = content_terms(" ".join(window[match.end():].split()[:NEGATION_REACH]))
+        if terms.intersection(after):
+            return True
+    return False
 
 
 def _names(claim: str) -> list[str]:
