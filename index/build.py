@@ -93,18 +93,35 @@ def index_documents(
                disable=not progress)
     embedder = (model_export.embedder(model_export.ensure(cfg.data_dir), index_threads())
                 if todo else None)
-    for doc, doc_chunks in todo:
-        # One document at a time, its record written last: a run killed at any point leaves
-        # this document unrecorded, so the next run replaces all its chunks.
-        _forget(records, chunks, [doc.id])
-        if embedder is not None and doc_chunks:
-            _embed(chunks, embedder, [(doc, c) for c in doc_chunks], bar)
-        _record(records, {doc.id: doc}, Counter({doc.id: len(doc_chunks)}))
-        report.chunks += len(doc_chunks)
+    for group in _groups(todo):
+        # A few documents at a time, their records written last: a run killed at any point
+        # leaves them unrecorded, so the next run replaces all their chunks.
+        _forget(records, chunks, [doc.id for doc, _ in group])
+        pending = [(doc, c) for doc, doc_chunks in group for c in doc_chunks]
+        if embedder is not None and pending:
+            _embed(chunks, embedder, pending, bar)
+        _record(records, {doc.id: doc for doc, _ in group},
+                Counter({doc.id: len(doc_chunks) for doc, doc_chunks in group}))
+        report.chunks += len(pending)
     bar.close()
     report.removed.sort()
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _groups(todo: list[tuple[Document, list[Chunk]]]
+            ) -> Iterable[list[tuple[Document, list[Chunk]]]]:
+    """Yield documents in groups of about one embedding batch of chunks (a big one alone)."""
+    group: list[tuple[Document, list[Chunk]]] = []
+    size = 0
+    for doc, doc_chunks in todo:
+        group.append((doc, doc_chunks))
+        size += len(doc_chunks)
+        if size >= EMBED_BATCH:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
 
 
 def index_threads() -> int:
