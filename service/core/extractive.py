@@ -29,14 +29,16 @@ class Abstention:
     min_coverage_with_meaning: float = 0.3  # ... enough when the passage is this close in meaning:
     min_meaning: float = 0.5  # cosine similarity of passage and question
     max_missing_idf: float | None = None  # a question term this rare must be in the passage
+    rescue: bool = True  # deciding by meaning, the model may answer where the words fall short
 
 
 # "balanced" answers what the text plainly holds (74% of SQuAD answerables, 28% of its
 # adversarial unanswerables refused); "strict" was tuned on SQuAD for overall accuracy (52% / 63%)
-# and refuses more paraphrased questions that the text does answer.
+# and refuses more paraphrased questions that the text does answer, even by meaning: the model
+# only confirms its answers.
 PROFILES = {
     "balanced": Abstention(),
-    "strict": Abstention(min_coverage=0.7, min_meaning=0.6, max_missing_idf=4.5),
+    "strict": Abstention(min_coverage=0.7, min_meaning=0.6, max_missing_idf=4.5, rescue=False),
 }
 
 
@@ -95,8 +97,8 @@ class ExtractiveBackend(AnswerBackend):
         """
         limits = judge.limits
         refusal = self._refusal(question, ranked[0], retriever)
-        if refusal and refusal != UNADDRESSED:
-            return Draft(reason=refusal)  # a rule that words alone settle
+        if refusal and (refusal != UNADDRESSED or not self.abstention.rescue):
+            return Draft(reason=refusal)  # a rule that words alone settle, or a strict profile
         reads = limits.rerank if refusal else limits.rerank_accepted
         top = [c for c in ranked[:reads]
                if self._refusal(question, c, retriever) in (None, UNADDRESSED)]
