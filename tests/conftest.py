@@ -19,7 +19,8 @@ os.environ.setdefault("CITEQA_RATE_LIMIT", "")
 os.environ.setdefault("CITEQA_RATE_LIMIT_IP", "")
 os.environ.setdefault("CITEQA_TOKEN_RATE_LIMIT", "")
 
-from index.build import index_corpus
+from index.build import index_corpus, index_documents
+from index.documents import Document
 from index.store import StoreConfig
 from service.web.app import create_app
 
@@ -35,6 +36,14 @@ def default_index(tmp_path_factory: pytest.TempPathFactory) -> StoreConfig:
     """Index the shipped corpus once per session into a temporary Chroma store."""
     cfg = StoreConfig(tmp_path_factory.mktemp("index"), "citeqa")
     index_corpus(ROOT / "corpus", cfg, progress=False)
+    return cfg
+
+
+def default_plus(default_index: StoreConfig, folder: Path, docs: list[Document]) -> StoreConfig:
+    """Return a copy of the default index in `folder` with `docs` indexed beside its corpus."""
+    shutil.copytree(default_index.data_dir, folder / "data")
+    cfg = StoreConfig(folder / "data", default_index.collection)
+    index_documents(docs, cfg, keep=lambda _: True, progress=False)
     return cfg
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -14,11 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bench.servers import citeqa_server
-from index.build import index_documents
 from index.documents import Document
 from index.store import StoreConfig
 from service.security import widget_token
 from service.web.app import create_app
+from tests.conftest import default_plus
 
 JSON_ROUTES = ("/api/v1/answer", "/api/v1/search", "/api/v1/feedback", "/v1/chat/completions")
 
@@ -109,15 +108,12 @@ HOSTILE_TEXT = ("# Orion program notes\n\nThe budget of project Orion12 was 4 mi
 def hostile(default_index: StoreConfig, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[FlaskClient]:
     """Return a client over the corpus plus a document with a `javascript:` URL and HTML."""
-    data = tmp_path_factory.mktemp("hostile") / "data"
-    shutil.copytree(default_index.data_dir, data)
-    cfg = StoreConfig(data, default_index.collection)
     docs = [Document("orion.md", "Orion program notes", "javascript:alert(document.domain)",
                      HOSTILE_TEXT, "orion-v1"),
             Document("linked.md", "Linked notes", "https://example.org/linked",
                      "# Linked notes\n\nThe linked notes say nothing of interest.\n", "linked-v1")]
-    index_documents(docs, cfg, keep=lambda _: True, progress=False)
-    yield create_app({"data_dir": data, "collection": cfg.collection},
+    cfg = default_plus(default_index, tmp_path_factory.mktemp("hostile"), docs)
+    yield create_app({"data_dir": cfg.data_dir, "collection": cfg.collection},
                      load_sync=True).test_client()
 
 

@@ -6,7 +6,6 @@ import hashlib
 import io
 import logging
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,12 +13,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from index.build import index_documents
 from index.documents import Document
 from index.store import StoreConfig
 from service.security import widget_token
 from service.security.keys import parse_keys
 from service.web.app import create_app
+from tests.conftest import default_plus
 
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}
 KEY, OTHER_KEY = "test-key-1", "test-key-2"
@@ -156,11 +155,8 @@ PLANTED = (
 def injected(default_index: StoreConfig, tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[FlaskClient]:
     """Return a client over the default corpus plus a document full of planted instructions."""
-    data = tmp_path_factory.mktemp("injected") / "data"
-    shutil.copytree(default_index.data_dir, data)
-    cfg = StoreConfig(data, default_index.collection)
     doc = Document("maintenance.md", "Facility maintenance notes", "", PLANTED, "planted-v1")
-    index_documents([doc], cfg, keep=lambda _: True, progress=False)
+    cfg = default_plus(default_index, tmp_path_factory.mktemp("injected"), [doc])
     yield make_app(cfg).test_client()
 
 

@@ -31,11 +31,6 @@ def judge_for(config: Config) -> Judge | None:
     return Judge.shipped() if config.meaning else None
 
 
-def verifier_judge(config: Config) -> Judge | None:
-    """Return the relevance model's judge when the settings verify claims by meaning."""
-    return Judge.shipped() if config.verify_by_meaning else None
-
-
 def backend_for(config: Config) -> AnswerBackend:
     """Return the answer backend the settings name."""
     if config.backend == "openai":
@@ -68,7 +63,7 @@ class Engine:
         self.config = config
         self.name = name
         self.judge = judge_for(config)
-        self.verifier_judge = verifier_judge(config)
+        self.verifier_judge = Judge.shipped() if config.verify_by_meaning else None
         self.backend = backend or backend_for(config)
         self.fallback = ExtractiveBackend(PROFILES[config.abstention], judge=self.judge)
         self._index: LoadedIndex | None = None
