@@ -20,8 +20,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHORTFALL = pytest.mark.xfail(strict=True, reason="the shipped relevance model takes a sentence "
                               "sharing most of a claim's words for support, though an antonym or "
                               "a negation reverses it (MODEL_CARD.md)")
-MISSED = pytest.mark.xfail(strict=True, reason="the shipped relevance model calls this rewording "
-                           "neutral (MODEL_CARD.md)")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -89,8 +87,7 @@ def test_questions_the_page_does_not_answer_are_refused(library: Engine, questio
 
 @pytest.mark.parametrize(("claim", "needle"), [
     ("The library is shut every Sunday.", "closes every Sunday"),
-    pytest.param("The Harlow family's donation financed the library building.", "Harlow family",
-                 marks=MISSED),
+    ("The Harlow family's donation financed the library building.", "Harlow family"),
     ("The council paid 310,000 dollars to replace the roof after the storm.", "310,000"),
 ])
 def test_paraphrased_claims_are_kept(library: Engine, claim: str, needle: str) -> None:
@@ -113,6 +110,14 @@ def test_shipped_page_paraphrase_is_kept(shipped: Engine) -> None:
     draft = verify(shipped, claim, "Operation IMPACT until March 31, 2017", claim)
     assert not draft.abstained
     assert "March 31, 2017" in cited(draft)
+
+
+def test_a_claim_whose_name_sits_in_the_sentence_before_is_kept(library: Engine) -> None:
+    claim = "Okafor began a reading group for kids."
+    assert verify(library, claim, "reading circle", claim, by_meaning=False).abstained
+    draft = verify(library, claim, "reading circle", claim)
+    assert not draft.abstained
+    assert "reading circle" in cited(draft)
 
 
 def test_words_alone_drop_a_claim_its_sentence_negates(library: Engine) -> None:

@@ -144,7 +144,8 @@ class Verifier:
         """Let the model veto the words' support, or find support put in other words.
 
         The words' window is dropped when the model finds it contradicts the claim; without
-        one, a sentence that passes the hard checks supports the claim when the model says so.
+        one, a sentence (else two adjacent ones) that passes the hard checks supports the claim
+        when the model says so.
         """
         limits = judge.limits
         if by_words:
@@ -152,14 +153,20 @@ class Verifier:
             contradicted = (verdict.contradicts >= limits.contradiction
                             and verdict.contradicts > verdict.supports)
             return None if contradicted else by_words
-        context = f"{passage.title} {passage.heading}"
-        windows = [w for w in (Evidence(passage, s.start, s.end)
-                               for s in passage.sentences or [Span(passage.start, passage.end)])
-                   if _facts_match(claim, w.text, context)]
-        verdicts = judge.judge(claim, [w.text for w in windows]) if windows else []
-        found = [Support(w, v.supports) for w, v in zip(windows, verdicts, strict=True)
-                 if v.supports >= limits.support and v.supports > v.contradicts]
-        return max(found, key=lambda s: s.score, default=None)
+        # a name may sit in the sentence before ("she" after it): the passage must hold it;
+        # numbers and negations must still be in the window itself
+        context = f"{passage.title} {passage.heading} {passage.text}"
+        spans = passage.sentences or [Span(passage.start, passage.end)]
+        for size in (1, 2):  # one sentence, else two adjacent ones
+            windows = [w for w in (Evidence(passage, spans[i].start, spans[i + size - 1].end)
+                                   for i in range(len(spans) - size + 1))
+                       if _facts_match(claim, w.text, context)]
+            verdicts = judge.judge(claim, [w.text for w in windows]) if windows else []
+            found = [Support(w, v.supports) for w, v in zip(windows, verdicts, strict=True)
+                     if v.supports >= limits.support and v.supports > v.contradicts]
+            if found:
+                return max(found, key=lambda s: s.score)
+        return None
 
     def _candidates(self, claim: str, terms: list[str],
                     passage: Passage) -> tuple[list[Support], list[Support]]:
