@@ -16,6 +16,7 @@ from typing import Any
 
 from index.chunking import sentence_spans
 from service.core.terms import content_terms
+from training.reversals import reverse
 
 HERE = Path(__file__).resolve().parent
 ESNLI = HERE / "data" / "esnli_dev_test.jsonl.gz"
@@ -73,8 +74,9 @@ def abstracts(folder: Path) -> dict[str, list[str]]:
     return found
 
 
-def scifact_pairs(folder: Path, rng: random.Random) -> list[Pair]:
-    """Return claim/sentence pairs from the SciFact train claims not kept for tuning."""
+def scifact_pairs(folder: Path, rng: random.Random, reversed_claims: bool = False) -> list[Pair]:
+    """Return claim/sentence pairs from the SciFact train claims not kept for tuning, and with
+    `reversed_claims` each supported claim reversed against its evidence, as a contradiction."""
     sentences_of = abstracts(folder)
     pairs: list[Pair] = []
     for row in scifact_claims(folder, tuning=False):
@@ -85,8 +87,12 @@ def scifact_pairs(folder: Path, rng: random.Random) -> list[Pair]:
             used: set[str] = set()
             if ev:
                 label = SUPPORTS if ev["label"] == "SUPPORT" else CONTRADICTS
+                reversed_claim = reverse(claim) if reversed_claims and label == SUPPORTS else None
                 for sentence in ev["sentences"]:
                     pairs.append(Pair(claim, sentence, label, "scifact"))
+                    if reversed_claim:
+                        pairs.append(Pair(reversed_claim, sentence, CONTRADICTS,
+                                          "scifact-reversed"))
                     used.add(sentence)
             rest = [s for s in sentences if s not in used]
             # a claim without evidence in this abstract: its closest sentences say nothing
@@ -133,8 +139,9 @@ def squad_train_pairs(limit: int) -> list[Pair]:
     return pairs
 
 
-def esnli_pairs(rng: random.Random, count: int) -> list[Pair]:
-    """Return `count` SNLI premise/hypothesis pairs, the same number of each label."""
+def esnli_pairs(rng: random.Random, count: int, reversals: int = 0) -> list[Pair]:
+    """Return `count` SNLI premise/hypothesis pairs, the same number of each label, and
+    `reversals` entailed hypotheses reversed into contradictions."""
     by_label: dict[int, list[Pair]] = {CONTRADICTS: [], SUPPORTS: [], NEUTRAL: []}
     with gzip.open(ESNLI, "rt", encoding="utf-8") as handle:
         for line in handle:
@@ -146,17 +153,26 @@ def esnli_pairs(rng: random.Random, count: int) -> list[Pair]:
     chosen: list[Pair] = []
     for items in by_label.values():
         chosen += rng.sample(items, min(len(items), count // 3))
+    if reversals:
+        entailed = rng.sample(by_label[SUPPORTS], len(by_label[SUPPORTS]))
+        flipped = ((reverse(p.first), p.second) for p in entailed)
+        chosen += [Pair(first, second, CONTRADICTS, "esnli-reversed")
+                   for first, second in flipped if first][:reversals]
     return chosen
 
 
 def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
                    squad_questions: int = SQUAD_TRAIN_QUESTIONS,
-                   squad_paragraphs: int = 10**6, scifact_repeats: int = 1) -> list[Pair]:
-    """Return every training pair, shuffled with `seed`; small sets repeated for weight."""
+                   squad_paragraphs: int = 10**6, scifact_repeats: int = 1,
+                   reversals: int = 0) -> list[Pair]:
+    """Return every training pair, shuffled with `seed`; small sets repeated for weight.
+
+    With `reversals`, supported SciFact claims and that many entailed SNLI hypotheses are
+    reversed into contradictions (tried, not in the shipped model: see the README, Quality)."""
     rng = random.Random(seed)
-    pairs = (scifact_pairs(folder, rng) * scifact_repeats
+    pairs = (scifact_pairs(folder, rng, reversed_claims=reversals > 0) * scifact_repeats
              + squad_pairs(folder, squad_questions) * squad_repeats
-             + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli))
+             + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli, reversals))
     rng.shuffle(pairs)
     return pairs
 

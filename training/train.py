@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--esnli", type=int, default=19666, help="SNLI pairs, balanced")
+    parser.add_argument("--reversals", type=int, default=0,
+                        help="entailed SNLI hypotheses reversed into contradictions; any "
+                             "number but 0 also reverses supported SciFact claims")
     parser.add_argument("--squad-repeats", type=int, default=2)
     parser.add_argument("--scifact-repeats", type=int, default=3)
     parser.add_argument("--squad-paragraphs", type=int, default=694,
@@ -119,11 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if args.smoke:
         args.layers, args.epochs, args.esnli, args.squad_repeats, args.lr = 1, 3, 30, 1, 5e-4
-        args.scifact_repeats, args.squad_paragraphs = 1, 2
+        args.scifact_repeats, args.squad_paragraphs, args.reversals = 1, 2, 10
     pairs = training_pairs(args.data, args.seed, args.esnli, args.squad_repeats,
                            squad_questions=10 if args.smoke else SQUAD_TRAIN_QUESTIONS,
                            squad_paragraphs=args.squad_paragraphs,
-                           scifact_repeats=args.scifact_repeats)
+                           scifact_repeats=args.scifact_repeats, reversals=args.reversals)
     if args.smoke:
         pairs = pairs[:48]
     print(f"training pairs: {len(pairs)} {json.dumps(counts(pairs))}", flush=True)
