@@ -15,7 +15,8 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load bench-access bench-soak bench-reloads bench-peer clean readme train train-smoke
+	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 clean readme train \
+	train-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +90,10 @@ bench-reloads: install-test
 # citeqa beside the LangChain tutorial stack, in one run (nice: the cores are shared).
 bench-peer: install-test
 	nice $(BIN)/python -m bench.peer
+
+# The embedding model's int8 graph against its fp32 graph: SciFact and SQuAD, both indexed twice.
+bench-int8: install-test
+	nice $(BIN)/python -m bench.int8
 
 # The README's settings table comes from service/settings.py.
 readme: install

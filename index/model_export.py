@@ -1,12 +1,14 @@
 """Export the packaged all-MiniLM-L6-v2 to ONNX once per machine, checked, and cache it.
 
 The export runs `torch.onnx.export` on the packaged weights (sentence-transformers' own ONNX
-export needs optimum-onnx, which does not support the installed transformers), then encodes
-`CHECK_TEXTS` with both sentence-transformers and the exported graph and refuses an export
-whose vectors differ by more than `TOLERANCE`. Every copy is written to a temporary folder and
-renamed into place with a manifest of file sizes and hashes, so a half-written model is never
-used. One export per machine (`CITEQA_MODEL_CACHE`, default `~/.cache/citeqa/models`) is linked
-into each data folder:
+export needs optimum-onnx, which does not support the installed transformers) and quantizes
+that graph to int8 with ONNX Runtime's `quantize_dynamic`, one scale per weight column. It
+encodes `CHECK_TEXTS` with sentence-transformers and both graphs, and refuses an export whose
+fp32 vectors differ by more than `TOLERANCE` or whose int8 vectors fall under `MIN_COSINE`.
+Every copy is written to a temporary folder and renamed into place with a manifest of file
+sizes and hashes, so a half-written model is never used. One export per machine
+(`CITEQA_MODEL_CACHE`, default `~/.cache/citeqa/models`) is linked into each data folder, whose
+manifest names the graph it serves:
 
     python -m index.model_export data   # what `citeqa index` does before embedding
 """
@@ -33,12 +35,16 @@ from index.embedder import Embedder
 from index.onnx_model import MODEL_FILE
 
 NAME = "all-minilm-l6-v2"
-EXPORT_VERSION = "2"  # part of the cache key: change it when the export itself changes
+EXPORT_VERSION = "3"  # part of the cache key: change it when the export itself changes
 MANIFEST = "manifest.json"
-TOLERANCE = 1e-4  # largest absolute difference to sentence-transformers' vectors accepted
+TOLERANCE = 1e-4  # largest absolute difference of fp32 vectors to sentence-transformers'
+MIN_COSINE = 0.97  # smallest cosine of an int8 vector to sentence-transformers' accepted
+FP32_FILE = "model.fp32.onnx"
+INT8_FILE = "model.int8.onnx"
+SERVED_FILE = INT8_FILE  # bench/results/int8.json: retrieval and answers as good as fp32
 CONFIG_FILES = ("tokenizer.json", "modules.json", "sentence_bert_config.json", "config.json",
                 "1_Pooling/config.json")
-DATA_FILE = MODEL_FILE + ".data"
+DATA_SUFFIX = ".data"
 ALIGNMENT = 1 << 16  # ONNX Runtime maps external weights whose offset is page-aligned
 ALIGNED_MIN_BYTES = 1024
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -95,7 +101,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         complete = all((folder / n).stat().st_size == f["size"] for n, f in files.items())
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return manifest if complete and MODEL_FILE in files else None
+    return manifest if complete and served_file(manifest) in files else None
 
 
 def _hashes_match(folder: Path, manifest: dict[str, Any]) -> bool:
@@ -104,8 +110,10 @@ def _hashes_match(folder: Path, manifest: dict[str, Any]) -> bool:
 
 
 def export(source: Path, folder: Path) -> dict[str, Any]:
-    """Export the model in `source` to ONNX in `folder`, check it, and return its manifest."""
+    """Export the model in `source` to ONNX in `folder`, in fp32 and int8, check both, and
+    return the manifest."""
     import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
     from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(str(source), device="cpu", local_files_only=True)
@@ -129,24 +137,36 @@ def export(source: Path, folder: Path) -> dict[str, Any]:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / name, folder / name)
     dynamic = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "token_vectors")}
-    traced = folder / "traced.onnx"
+    traced, quantized = folder / "traced.onnx", folder / "quantized.onnx"
     with torch.no_grad():
         torch.onnx.export(TokenVectors(st[0].auto_model).eval(), tuple(sample[n] for n in INPUTS),
                           str(traced), input_names=list(INPUTS),
                           output_names=["token_vectors"], dynamic_axes=dynamic,
                           opset_version=17, dynamo=False)
-    _weights_apart(traced, folder)
+    # one scale per output column: per-tensor scales moved vectors to cosine 0.958
+    quantize_dynamic(traced, quantized, weight_type=QuantType.QInt8, per_channel=True)
+    _weights_apart(traced, folder, FP32_FILE)
+    _weights_apart(quantized, folder, INT8_FILE)
     expected = st.encode(list(CHECK_TEXTS), normalize_embeddings=True, convert_to_numpy=True)
-    model = Embedder.load(folder)
-    alone = np.stack([model.embed_query(text) for text in CHECK_TEXTS])
-    worst = float(max(abs(expected - model.embed(list(CHECK_TEXTS))).max(),
-                      abs(expected - alone).max()))
+    worst = float(np.abs(expected - _check_vectors(folder, FP32_FILE)).max())
     if worst > TOLERANCE:
         raise RuntimeError(f"ONNX export differs from sentence-transformers by {worst:.2e}")
-    return manifest_for(folder, [MODEL_FILE, DATA_FILE, *CONFIG_FILES], source=str(source),
+    cosine = float((expected * _check_vectors(folder, INT8_FILE)).sum(axis=-1).min())
+    if cosine < MIN_COSINE:
+        raise RuntimeError(f"int8 vectors reach only cosine {cosine:.4f} to the model's")
+    files = [f for m in (FP32_FILE, INT8_FILE) for f in (m, m + DATA_SUFFIX)]
+    return manifest_for(folder, [*files, *CONFIG_FILES], serve=SERVED_FILE, source=str(source),
                         source_digest=source_digest(source),
                         check={"texts": len(CHECK_TEXTS), "max_abs_diff": worst,
-                               "tolerance": TOLERANCE})
+                               "tolerance": TOLERANCE, "int8_min_cosine": round(cosine, 6),
+                               "min_cosine": MIN_COSINE})
+
+
+def _check_vectors(folder: Path, model_file: str) -> np.ndarray:
+    """Embed `CHECK_TEXTS` with one graph of `folder`, in one batch and one by one."""
+    model = Embedder.load(folder, model_file=model_file)
+    alone = np.stack([model.embed_query(text) for text in CHECK_TEXTS])
+    return np.stack([model.embed(list(CHECK_TEXTS)), alone])
 
 
 def manifest_for(folder: Path, files: list[str], **about: Any) -> dict[str, Any]:
@@ -156,8 +176,13 @@ def manifest_for(folder: Path, files: list[str], **about: Any) -> dict[str, Any]
                       for n in files}}
 
 
-def _weights_apart(traced: Path, folder: Path) -> None:
-    """Save the graph as `model.onnx` with its weights page-aligned in `model.onnx.data`.
+def served_file(manifest: dict[str, Any]) -> str:
+    """Return the graph a manifest's folder serves (folders from before int8: `model.onnx`)."""
+    return str(manifest.get("serve", MODEL_FILE))
+
+
+def _weights_apart(graph_file: Path, folder: Path, name: str) -> None:
+    """Save a graph as `name` with its weights page-aligned in `name` + `.data`; drop the input.
 
     ONNX Runtime maps aligned external weights from the file instead of copying them: the
     workers of one machine share those pages, and only the rows of the token-embedding table
@@ -166,16 +191,17 @@ def _weights_apart(traced: Path, folder: Path) -> None:
     import onnx
     from onnx.external_data_helper import set_external_data
 
-    graph = onnx.load(str(traced))
+    graph = onnx.load(str(graph_file))
+    data_file = name + DATA_SUFFIX
     offset = 0
     for tensor in graph.graph.initializer:
         if len(tensor.raw_data) >= ALIGNED_MIN_BYTES:
             offset = -(-offset // ALIGNMENT) * ALIGNMENT
-            set_external_data(tensor, DATA_FILE, offset=offset, length=len(tensor.raw_data))
+            set_external_data(tensor, data_file, offset=offset, length=len(tensor.raw_data))
             offset += len(tensor.raw_data)
-    onnx.save_model(graph, str(folder / MODEL_FILE))
-    (folder / DATA_FILE).chmod(0o644)
-    traced.unlink()
+    onnx.save_model(graph, str(folder / name))
+    (folder / data_file).chmod(0o644)
+    graph_file.unlink()
 
 
 def publish(tmp: Path, target: Path, manifest: dict[str, Any]) -> None:
@@ -223,8 +249,12 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def ensure(data_dir: Path) -> Path:
-    """Return the data folder's exported model, installing it from the machine cache if needed."""
+def ensure(data_dir: Path, serve: str | None = None) -> Path:
+    """Return the data folder's exported model, installing it from the machine cache if needed.
+
+    A new copy serves `serve` (`FP32_FILE` or `INT8_FILE`; default `SERVED_FILE`); a folder's
+    index and its queries always use the same graph, the one its manifest names.
+    """
     target = model_dir(data_dir)
     if read_manifest(target) is not None:
         return target
@@ -232,6 +262,7 @@ def ensure(data_dir: Path) -> Path:
     manifest = read_manifest(entry)
     if manifest is None:
         raise RuntimeError(f"the model cache {entry} is incomplete")
+    manifest = {**manifest, "serve": serve or served_file(manifest)}
     with staging(target) as tmp:
         for name in manifest["files"]:
             _link_or_copy(entry / name, tmp / name)
@@ -262,10 +293,11 @@ def embedder(folder: Path, threads: int = 1) -> Embedder:
     manifest = read_manifest(folder)
     if manifest is None:
         raise FileNotFoundError(f"no complete exported model in {folder}")
-    key = (str(manifest["files"][MODEL_FILE]["sha256"]), threads)
+    served = served_file(manifest)
+    key = (str(manifest["files"][served]["sha256"]), threads)
     with _loading:
         if key not in _loaded:
-            _loaded[key] = Embedder.load(folder, threads)
+            _loaded[key] = Embedder.load(folder, threads, model_file=served)
         return _loaded[key]
 
 
@@ -275,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     folder = ensure(data_dir)
     manifest = read_manifest(folder) or {}
     check = manifest.get("check", {})
-    print(f"{folder}: max |ONNX - sentence-transformers| = {check.get('max_abs_diff', 0):.2e} "
-          f"over {check.get('texts')} texts (tolerance {check.get('tolerance')})")
+    print(f"{folder}: serves {served_file(manifest)}; over {check.get('texts')} texts, fp32 "
+          f"max |ONNX - sentence-transformers| = {check.get('max_abs_diff', 0):.2e} (tolerance "
+          f"{check.get('tolerance')}), int8 min cosine {check.get('int8_min_cosine')} "
+          f"(at least {check.get('min_cosine')})")
     return 0
 
 

@@ -32,20 +32,38 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return model_export.ensure(tmp_path_factory.mktemp("data"))
 
 
+def _vectors(folder: Path, model_file: str) -> np.ndarray:
+    """Embed `TEXTS` with one graph, in batches and one by one."""
+    embedder = Embedder.load(folder, model_file=model_file)
+    batched = embedder.embed(TEXTS, batch_size=4)
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    return np.stack([batched, np.stack([embedder.embed_query(t) for t in TEXTS])])
+
+
 def test_vectors_match_sentence_transformers(exported: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
     reference = SentenceTransformer(str(model_export.source_path()), device="cpu")
     expected = reference.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
-    embedder = Embedder.load(exported)
-    batched = embedder.embed(TEXTS, batch_size=4)
-    alone = np.stack([embedder.embed_query(t) for t in TEXTS])
-    worst = float(max(np.abs(expected - batched).max(), np.abs(expected - alone).max()))
-    print(f"max |ONNX - sentence-transformers| = {worst:.2e}")
+    worst = float(np.abs(expected - _vectors(exported, model_export.FP32_FILE)).max())
+    cosine = float((expected * _vectors(exported, model_export.INT8_FILE)).sum(axis=-1).min())
+    print(f"fp32: max |ONNX - sentence-transformers| = {worst:.2e}; int8: min cosine {cosine:.4f}")
     assert worst <= model_export.TOLERANCE
-    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    assert cosine >= model_export.MIN_COSINE
     manifest = model_export.read_manifest(exported)
     assert manifest is not None and manifest["check"]["max_abs_diff"] <= model_export.TOLERANCE
+    assert manifest["check"]["int8_min_cosine"] >= model_export.MIN_COSINE
+    assert model_export.served_file(manifest) == model_export.SERVED_FILE
+
+
+def test_a_folder_serves_the_graph_it_was_installed_with(exported: Path, tmp_path: Path) -> None:
+    other = model_export.ensure(tmp_path / "data", serve=model_export.FP32_FILE)
+    query = "How long do the buds take to break?"
+    fp32 = Embedder.load(exported, model_file=model_export.FP32_FILE).embed_query(query)
+    assert np.array_equal(model_export.embedder(other).embed_query(query), fp32)
+    served = model_export.embedder(exported).embed_query(query)
+    assert np.array_equal(served, Embedder.load(
+        exported, model_file=model_export.SERVED_FILE).embed_query(query))
 
 
 def test_serving_process_never_imports_torch(default_index: StoreConfig) -> None:
@@ -74,7 +92,7 @@ def test_half_written_model_is_not_used(exported: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     target = model_export.model_dir(data)
     shutil.copytree(exported, target)
-    weights = target / model_export.DATA_FILE
+    weights = target / (model_export.SERVED_FILE + model_export.DATA_SUFFIX)
     size = weights.stat().st_size
     weights.unlink()  # a crash mid-copy: the file is cut short
     weights.write_bytes(b"\0" * (size // 2))
@@ -93,7 +111,8 @@ def test_folder_without_manifest_is_not_used(exported: Path, tmp_path: Path) -> 
     assert model_export.read_manifest(target) is None
     model_export.ensure(tmp_path / "data")
     manifest = json.loads((target / model_export.MANIFEST).read_text())
-    assert set(manifest["files"]) >= {model_export.MODEL_FILE, model_export.DATA_FILE}
+    served = model_export.SERVED_FILE
+    assert set(manifest["files"]) >= {served, served + model_export.DATA_SUFFIX}
 
 
 def test_cache_entry_with_wrong_content_is_refused(exported: Path, tmp_path: Path,
