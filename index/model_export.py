@@ -143,7 +143,7 @@ def export(source: Path, folder: Path) -> dict[str, Any]:
                           str(traced), input_names=list(INPUTS),
                           output_names=["token_vectors"], dynamic_axes=dynamic,
                           opset_version=17, dynamo=False)
-    # one scale per output column: per-tensor scales moved vectors to cosine 0.958
+    # one scale per weight column: one per tensor moved vectors to a mean cosine of 0.948
     quantize_dynamic(traced, quantized, weight_type=QuantType.QInt8, per_channel=True)
     _weights_apart(traced, folder, FP32_FILE)
     _weights_apart(quantized, folder, INT8_FILE)
