@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.onnx_model import MODEL_FILE, OnnxModel
+from index.onnx_model import OnnxModel
 
 BATCH_SIZE = 4  # int8 on these CPUs: 602 SciFact chunks in 7.6 s, 9.8 s in batches of 16
 POOLING_TYPE = "sentence_transformers.models.Pooling"
@@ -61,9 +61,9 @@ class Embedder:
         self.pooling = pooling
 
     @classmethod
-    def load(cls, folder: Path, threads: int = 1, model_file: str = MODEL_FILE) -> Embedder:
-        """Load a graph of the exported model in `folder`, truncating as sentence-transformers
-        does."""
+    def load(cls, folder: Path, model_file: str, threads: int = 1) -> Embedder:
+        """Load one graph (fp32 or int8) of the exported model in `folder`, truncating as
+        sentence-transformers does."""
         config = json.loads((folder / "sentence_bert_config.json").read_text("utf-8"))
         model = OnnxModel.load(folder, threads, max_length=int(config["max_seq_length"]),
                                model_file=model_file)

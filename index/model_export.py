@@ -297,7 +297,7 @@ def embedder(folder: Path, threads: int = 1) -> Embedder:
     key = (str(manifest["files"][served]["sha256"]), threads)
     with _loading:
         if key not in _loaded:
-            _loaded[key] = Embedder.load(folder, threads, model_file=served)
+            _loaded[key] = Embedder.load(folder, served, threads)
         return _loaded[key]
 
 
