@@ -16,12 +16,14 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
-import lxml.etree
-import lxml.html
+
+if TYPE_CHECKING:
+    import lxml.html
 
 TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 MAX_REDIRECTS = 5
@@ -97,6 +99,9 @@ def site_of(url: str) -> tuple[str, str, int]:
 
 def html_tree(page: Page) -> lxml.html.HtmlElement | None:
     """Parse an HTML page; None for plain text or markup that cannot be read."""
+    import lxml.etree  # the parser loads only when a site is crawled, not in every server
+    import lxml.html
+
     if page.content_type == "text/plain" or not page.body.strip():
         return None
     parser = lxml.html.HTMLParser(encoding=page.charset) if page.charset else None
@@ -132,6 +137,8 @@ def meta_robots(page: Page) -> set[str]:
 
 def sitemap_urls(body: bytes) -> tuple[list[str], list[str]]:
     """Return the page URLs and the nested sitemap URLs a sitemap (or sitemap index) lists."""
+    import lxml.etree
+
     parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
     try:
         root = lxml.etree.fromstring(body, parser=parser)

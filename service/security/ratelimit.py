@@ -14,7 +14,6 @@ from collections.abc import Callable
 from flask import Flask, Response, g, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from limits.errors import StorageError
-from redis.exceptions import RedisError
 
 from service.http.errors import error_response
 from service.security import counters
@@ -75,12 +74,16 @@ def init_app(app: Flask, config: Config) -> Limiter:
         return error_response(429, f"rate limit of {exc.description} exceeded; retry later",
                               "rate_limited")
 
-    @app.errorhandler(StorageError)
-    @app.errorhandler(RedisError)
     def _limiter_down(exc: Exception) -> tuple[Response, int]:
         """Answer 503 when limits are enforced but their storage is down."""
         log.warning("rate-limit storage unavailable (%s)", exc.__class__.__name__)
         return error_response(503, "rate limiting is unavailable; try again shortly",
                               "rate_limiter_unavailable")
+
+    app.register_error_handler(StorageError, _limiter_down)
+    if config.redis_url:  # redis (and the cryptography it loads) only where it is the storage
+        from redis.exceptions import RedisError
+
+        app.register_error_handler(RedisError, _limiter_down)
 
     return limiter
