@@ -67,11 +67,12 @@ def timed_server(command: Callable[[int], list[str]],
 
 def serving(cfg: StoreConfig, workers: int) -> ContextManager[tuple[str, subprocess.Popen[bytes],
                                                                     float]]:
-    """Run `citeqa serve` over an index; yield its URL, process and start-to-ready seconds."""
+    """Run `citeqa serve` over an index, rate limits off; yield its URL, process and seconds."""
     cli = str(Path(sys.executable).with_name("citeqa"))
     return timed_server(lambda port: [cli, "serve", "--port", str(port), "--workers",
                                       str(workers)],
-                        {"CITEQA_DATA_DIR": str(cfg.data_dir), "CITEQA_COLLECTION": cfg.collection})
+                        {"CITEQA_DATA_DIR": str(cfg.data_dir), "CITEQA_COLLECTION": cfg.collection,
+                         "CITEQA_RATE_LIMIT": "", "CITEQA_RATE_LIMIT_IP": ""})
 
 
 def percentile(values: list[float], q: float) -> float:

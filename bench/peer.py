@@ -62,7 +62,6 @@ def peer_server(data_dir: Path, workers: int) -> Any:
 
 def citeqa_server(data_dir: Path, workers: int) -> Any:
     """Run `citeqa serve` over the shipped-corpus index, rate limits off."""
-    os.environ.update({"CITEQA_RATE_LIMIT": "", "CITEQA_RATE_LIMIT_IP": ""})
     return serving(StoreConfig(data_dir, "benchpeer"), workers)
 
 
