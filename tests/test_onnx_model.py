@@ -66,6 +66,13 @@ def test_a_folder_serves_the_graph_it_was_installed_with(exported: Path, tmp_pat
         exported, model_file=model_export.SERVED_FILE).embed_query(query))
 
 
+def test_a_text_gets_the_same_vector_whatever_is_embedded_with_it(exported: Path) -> None:
+    served = model_export.embedder(exported)  # int8: its activations are quantized per run
+    together = served.embed(TEXTS)
+    assert np.array_equal(together, np.stack([served.embed_query(t) for t in TEXTS]))
+    assert np.array_equal(served.embed(TEXTS[::-1])[::-1], together)
+
+
 def test_serving_process_loads_no_model_or_unused_library(default_index: StoreConfig) -> None:
     script = (
         "import sys\n"
