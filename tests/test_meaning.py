@@ -85,6 +85,17 @@ def test_questions_the_page_does_not_answer_are_refused(library: Engine, questio
     assert answer.reason
 
 
+@pytest.mark.parametrize(("name", "whole_corpus_lacks_it"), [("Pemberton", True),
+                                                             ("Okafor", False)])
+def test_a_refusal_says_the_sources_lack_a_name_only_when_none_holds_it(
+        library: Engine, name: str, whole_corpus_lacks_it: bool) -> None:
+    answer = library.answer(f"How much did {name} pay to replace the roof?")
+    assert answer.abstained, answer.answer
+    assert name in answer.reason
+    # Okafor is on the staff page, not in the roof's passage: "the sources" would be untrue
+    assert answer.reason.startswith("the sources do not mention") == whole_corpus_lacks_it
+
+
 @pytest.mark.parametrize(("claim", "needle"), [
     ("The library is shut every Sunday.", "closes every Sunday"),
     ("The Harlow family's donation financed the library building.", "Harlow family"),

@@ -160,12 +160,13 @@ class ExtractiveBackend(AnswerBackend):
         scope = f"{cand.passage.title} {cand.passage.heading} {cand.passage.text}"
         missing = evidence.missing_names(question.names, scope)
         if missing:
-            return f"the sources do not mention {', '.join(missing)}"
+            stems = [t for name in missing for t in content_terms(name)]
+            return f"{_lacking(stems, retriever)} {', '.join(missing)}"
         rare = self.abstention.max_missing_idf
         absent = [] if rare is None else evidence.missing_terms(
             question.terms, scope, lambda t: retriever.idf(t) >= rare)
         if absent:
-            return "the sources do not mention what the question is about"
+            return f"{_lacking(absent, retriever)} what the question is about"
         limits = self.abstention
         if cand.coverage >= limits.min_coverage:
             return None
@@ -180,3 +181,13 @@ class ExtractiveBackend(AnswerBackend):
         text = cand.usable
         end = cand.span.start + len(text)
         return Claim(text=text, evidence=[Evidence(cand.passage, cand.span.start, end)])
+
+
+def _lacking(stems: list[str], retriever: Retriever) -> str:
+    """Return who lacks the missing words: the sources, or only the passage that matches best.
+
+    Only a refusal of the best-matching sentence is shown, so the second is true when shown.
+    """
+    if retriever.mentions(stems):
+        return "the passage that best matches the question does not mention"
+    return "the sources do not mention"

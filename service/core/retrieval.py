@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import bm25s
@@ -161,6 +161,10 @@ class Retriever:
         """Tokenize with the shared stemmer and stopwords."""
         return bm25s.tokenize(texts, stopwords=list(STOPWORDS), stemmer=stemmer(),
                               show_progress=False)
+
+    def mentions(self, terms: Iterable[str]) -> bool:
+        """Tell whether any chunk searched holds one of these stemmed terms."""
+        return any(self.doc_freq.get(t, 0) for t in terms)
 
     def idf(self, term: str) -> float:
         """Return the inverse document frequency of a stemmed term over chunks."""
