@@ -65,7 +65,7 @@ train-smoke: install-test
 	$(BIN)/python -m training.train --smoke --out build/relevance-smoke
 
 # Benchmarks write bench/results/; each part can run alone.
-bench: bench-core bench-quality bench-load bench-access bench-peer
+bench: bench-core bench-quality bench-fusion bench-load bench-access bench-peer
 
 bench-core: install-test
 	$(BIN)/python -m bench.core
@@ -73,6 +73,10 @@ bench-core: install-test
 bench-quality: install-test
 	$(BIN)/python -m bench.quality
 	$(BIN)/python -m bench.meaning
+
+# The hybrid fusion searched on SciFact train claims; the test claims only score the result.
+bench-fusion: install-test
+	$(BIN)/python -m bench.fusion
 
 bench-access: install-test
 	$(BIN)/python -m bench.access

@@ -57,7 +57,8 @@ def scifact(limit: int | None) -> dict[str, Any]:
     for name, fusion in configurations(retriever.fusion).items():
         retrieval[name] = evaluate_retrieval(retriever, data.claims, fusion)
         print(f"scifact {name}: {retrieval[name]}", flush=True)
-    fusions = evaluate_variants(retriever, data.claims, variants(retriever.fusion))
+    fusions = evaluate_variants(retriever, data.claims, variants(retriever.fusion),
+                                retriever.fusion.candidates)
     print(f"scifact fusions: {fusions}", flush=True)
     evidence = evaluate_evidence(engine, data)
     print(f"scifact evidence: {evidence}", flush=True)

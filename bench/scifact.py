@@ -12,7 +12,8 @@ from index.documents import Span
 from service.core.engine import Engine
 from service.core.retrieval import Fusion, Retriever, ranked
 
-# Chunks pooled from each ranking, so that 100 distinct abstracts remain after max-aggregation.
+# Passages asked for per claim, so that 100 distinct abstracts remain after max-aggregation
+# (each ranking pools the fusion's candidates, at least this many).
 DEPTH = 300
 CITED_PER_DOC = 3  # SciFact counts only the first 3 predicted sentences of a document
 
@@ -39,10 +40,13 @@ def variants(default: Fusion) -> dict[str, Fusion]:
     }
 
 
-def evaluate_variants(retriever: Retriever, claims: list[Claim],
-                      fusions: dict[str, Fusion]) -> dict[str, dict[str, float]]:
-    """Score each fusion on rankings retrieved once per claim (the fusing is all that varies)."""
-    rankings = [(retriever.dense(c.text, DEPTH), retriever.lexical(c.text, DEPTH))
+def evaluate_variants(retriever: Retriever, claims: list[Claim], fusions: dict[str, Fusion],
+                      depth: int) -> dict[str, dict[str, float]]:
+    """Score each fusion on rankings retrieved once per claim (the fusing is all that varies).
+
+    `depth` chunks come from each ranking, as a fusion's `candidates` would take.
+    """
+    rankings = [(retriever.dense(c.text, depth), retriever.lexical(c.text, depth))
                 for c in claims]
     results: dict[str, dict[str, float]] = {}
     for name, fusion in fusions.items():
@@ -58,8 +62,8 @@ def evaluate_variants(retriever: Retriever, claims: list[Claim],
 
 
 def rank_documents(retriever: Retriever, query: str) -> list[str]:
-    """Return documents in order of their best chunk."""
-    return unique_in_order(p.doc_id for p in retriever.search(query, DEPTH, candidates=DEPTH))
+    """Return documents in order of their best chunk (from the fusion's own candidates)."""
+    return unique_in_order(p.doc_id for p in retriever.search(query, DEPTH))
 
 
 def evaluate_retrieval(retriever: Retriever, claims: list[Claim],

@@ -74,13 +74,26 @@ def load_scifact(folder: Path | None = None) -> SciFact:
         for line in handle:
             row = json.loads(line)
             sentences[str(row["_id"])] = sentence_spans(texts[str(row["_id"])], row["sentences"])
-    qrels = _qrels(base / "qrels" / "test.tsv")
+    claims = _claims(base / "claims_dev_with_evidence.jsonl", _qrels(base / "qrels" / "test.tsv"))
+    return SciFact(documents, sentences, claims)
+
+
+def _claims(path: Path, qrels: dict[str, set[str]]) -> list[Claim]:
+    """Return the claims of one split with their judged documents and evidence sentences."""
     claims: list[Claim] = []
-    with (base / "claims_dev_with_evidence.jsonl").open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
             evidence = {str(d): frozenset(int(i) for i in e["sentence_ids"])
                         for d, e in row["evidence"].items()}
             claims.append(Claim(str(row["id"]), row["claim"], row["label"],
                                 frozenset(qrels.get(str(row["id"]), set())), evidence))
-    return SciFact(documents, sentences, claims)
+    return claims
+
+
+def load_train_claims(folder: Path | None = None) -> list[Claim]:
+    """Return the SciFact train claims that have judged documents, minus any test claim."""
+    base = (folder or eval_data_dir()) / "scifact"
+    test = {c.text for c in _claims(base / "claims_dev_with_evidence.jsonl", {})}
+    train = _claims(base / "claims_train_with_evidence.jsonl", _qrels(base / "qrels" / "train.tsv"))
+    return [c for c in train if c.relevant and c.text not in test]

@@ -17,7 +17,7 @@ from bench.metrics import (
 )
 from bench.readme import replace_section
 from bench.scifact import judge_citations
-from bench.scifact_data import Claim, sentence_spans
+from bench.scifact_data import Claim, load_scifact, load_train_claims, sentence_spans
 from bench.squad import Outcome, split, summarize
 from index.documents import Span
 
@@ -88,3 +88,11 @@ def test_readme_section_is_replaced_between_markers(tmp_path: Path) -> None:
     start, end = "<!-- quality:start -->", "<!-- quality:end -->"
     assert text.count(start) == 1 and f"{start}\nsecond\n{end}" in text and "first" not in text
     assert text.startswith("# x\n\nintro\n")
+
+
+
+def test_fusion_is_chosen_on_train_claims_that_share_nothing_with_the_test_claims() -> None:
+    test = {c.text for c in load_scifact().claims}
+    train = load_train_claims()
+    assert len(train) > 700 and all(c.relevant for c in train)
+    assert not {c.text for c in train} & test  # SciFact repeats two test claims in train
