@@ -268,3 +268,28 @@ def test_files_keep_their_groups(tmp_path: Path) -> None:
     (tmp_path / "board" / "_access.json").write_text('{"groups": ["board", "audit"]}')
     after = load(board / "memo.md", tmp_path)
     assert after.groups == ("audit", "board") and after.fingerprint != before
+
+
+def test_an_abstention_says_the_same_of_a_restricted_word_as_of_a_word_nowhere(
+        world: tuple[Flask, list[dict[str, Any]], str]) -> None:
+    """"The sources do not mention X" must not turn into another reason when X is only in a
+    document the caller may not read: the wording would tell that the word exists."""
+    app, docs, _ = world
+    client = app.test_client()
+    public = next(d for d in docs if not d["groups"])
+    topic = public["sentences"][3].split(" for ")[1].split(" answers")[0]
+
+    def ask(question: str) -> dict[str, Any]:
+        """Ask the collection as a caller with no token."""
+        return dict(client.post("/api/v1/collections/vault/answer",
+                                json={"question": question}).get_json())
+
+    # the collection is loaded for answers too
+    wait(lambda: not ask(f"Since when does the public review use code {public['codes'][1]}?"
+                         )["abstained"])
+    reasons = []
+    for word in (docs[0]["codes"][3], code(random.Random(5), "alpha")):
+        body = ask(f"Who does the public escalation contact for {topic} answer to under {word}?")
+        assert body["abstained"] and word in body["reason"], (word, body)
+        reasons.append(body["reason"].replace(word, "<word>"))
+    assert reasons[0] == reasons[1], reasons

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Generator
 
+from index.access import PUBLIC, Access
 from service.core.drafts import Draft
 from service.core.questions import Question, read_question
 from service.core.results import Message
@@ -26,12 +27,16 @@ class AnswerBackend(ABC):
         return read_question(text, history)
 
     @abstractmethod
-    def draft(self, question: Question, passages: list[Passage], retriever: Retriever) -> Draft:
-        """Return claims with evidence drawn from `passages`, or an abstention."""
+    def draft(self, question: Question, passages: list[Passage], retriever: Retriever,
+              access: Access = PUBLIC) -> Draft:
+        """Return claims with evidence drawn from `passages` (read by `access`), or abstain.
 
-    def draft_stream(self, question: Question, passages: list[Passage],
-                     retriever: Retriever) -> Generator[str, None, Draft]:
+        An abstention's reason speaks only of what `access` may read.
+        """
+
+    def draft_stream(self, question: Question, passages: list[Passage], retriever: Retriever,
+                     access: Access = PUBLIC) -> Generator[str, None, Draft]:
         """Yield the draft's text as it is written, then return the draft."""
-        draft = self.draft(question, passages, retriever)
+        draft = self.draft(question, passages, retriever, access)
         yield from ()  # a backend that does not stream writes nothing before it is done
         return draft

@@ -174,7 +174,7 @@ class Engine:
         try:
             read, passages = self._retrieve(ask, retriever, self.backend)
             with stage("answer"):
-                draft = self.backend.draft(read, passages, retriever)
+                draft = self.backend.draft(read, passages, retriever, ask.access)
             return self._verified(read, passages, retriever, draft, self.backend.name)
         except BackendError as exc:
             return self._fall_back(ask, retriever, str(exc))
@@ -199,7 +199,7 @@ class Engine:
         retriever = self.retriever()
         try:
             read, passages = self._retrieve(ask, retriever, self.backend)
-            written = self.backend.draft_stream(read, passages, retriever)
+            written = self.backend.draft_stream(read, passages, retriever, ask.access)
             draft = yield from _deltas(written)
             result = self._verified(read, passages, retriever, draft, self.backend.name)
         except BackendError as exc:
@@ -220,7 +220,7 @@ class Engine:
         log.warning("answer backend %s failed (%s); answering extractively",
                     self.backend.name, why)
         question, passages = self._retrieve(ask, retriever, self.fallback)
-        draft = self.fallback.draft(question, passages, retriever)
+        draft = self.fallback.draft(question, passages, retriever, ask.access)
         return self._verified(question, passages, retriever, draft, self.fallback.name, why)
 
     def _verified(self, question: Question, passages: list[Passage], retriever: Retriever,

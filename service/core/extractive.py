@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index.access import PUBLIC, Access
 from index.documents import Span
 from service.core import evidence
 from service.core.backends import AnswerBackend
@@ -75,33 +76,34 @@ class ExtractiveBackend(AnswerBackend):
         self.passages_read = passages_read
         self.judge = judge
 
-    def draft(self, question: Question, passages: list[Passage], retriever: Retriever) -> Draft:
+    def draft(self, question: Question, passages: list[Passage], retriever: Retriever,
+              access: Access = PUBLIC) -> Draft:
         """Pick the best sentence (and a second one if it adds), then decide to abstain."""
         ranked = sorted(self._candidates(question, passages[:self.passages_read], retriever),
                         key=lambda c: -c.score)
         if not ranked:
             return Draft(reason="nothing in the indexed documents matches the question")
         if self.judge:
-            return self._by_meaning(question, ranked, retriever, self.judge)
+            return self._by_meaning(question, ranked, retriever, self.judge, access)
         best = ranked[0]
-        refusal = self._refusal(question, best, retriever)
+        refusal = self._refusal(question, best, retriever, access)
         if refusal:
             return Draft(reason=refusal)
-        return self._answer(question, best, ranked, retriever)
+        return self._answer(question, best, ranked, retriever, access)
 
     def _by_meaning(self, question: Question, ranked: list[Candidate], retriever: Retriever,
-                    judge: Judge) -> Draft:
+                    judge: Judge, access: Access) -> Draft:
         """Let the model pick among the rules' best sentences and decide whether one answers.
 
         When the rules would answer, the model reads fewer sentences and needs less to agree.
         """
         limits = judge.limits
-        refusal = self._refusal(question, ranked[0], retriever)
+        refusal = self._refusal(question, ranked[0], retriever, access)
         if refusal and (refusal != UNADDRESSED or not self.abstention.rescue):
             return Draft(reason=refusal)  # a rule that words alone settle, or a strict profile
         reads = limits.rerank if refusal else limits.rerank_accepted
         top = [c for c in ranked[:reads]
-               if self._refusal(question, c, retriever) in (None, UNADDRESSED)]
+               if self._refusal(question, c, retriever, access) in (None, UNADDRESSED)]
         chance = [j.supports for j in judge.judge(question.query, [c.usable or c.text
                                                                    for c in top])]
         pick = max(range(len(top)), key=lambda i: top[i].score + limits.weight * chance[i])
@@ -109,10 +111,10 @@ class ExtractiveBackend(AnswerBackend):
             return Draft(reason=unanswered(question.text))
         best = top[pick]
         return self._answer(question, best, [best, *(c for c in ranked if c is not best)],
-                            retriever)
+                            retriever, access)
 
     def _answer(self, question: Question, best: Candidate, ranked: list[Candidate],
-                retriever: Retriever) -> Draft:
+                retriever: Retriever, access: Access) -> Draft:
         """Quote the best sentence, and a second one when it covers more of the question."""
         chosen = [best]
         if question.expects in (None, "list"):
@@ -123,7 +125,7 @@ class ExtractiveBackend(AnswerBackend):
                 weight = sum(retriever.idf(t) for t in gain)
                 total = sum(retriever.idf(t) for t in question.terms) or 1.0
                 if (weight / total >= SECOND_SENTENCE_GAIN
-                        and self._refusal(question, cand, retriever) is None):
+                        and self._refusal(question, cand, retriever, access) is None):
                     chosen.append(cand)
                     break
         return Draft(claims=[self._claim(c) for c in chosen])
@@ -145,7 +147,8 @@ class ExtractiveBackend(AnswerBackend):
                 out.append(Candidate(passage, span, text, cov, score))
         return out
 
-    def _refusal(self, question: Question, cand: Candidate, retriever: Retriever) -> str | None:
+    def _refusal(self, question: Question, cand: Candidate, retriever: Retriever,
+                 access: Access) -> str | None:
         """Return why a sentence cannot answer the question, or None if it can."""
         context = f"{cand.passage.title} {cand.passage.heading}"
         if cand.usable != cand.text and (
@@ -161,12 +164,12 @@ class ExtractiveBackend(AnswerBackend):
         missing = evidence.missing_names(question.names, scope)
         if missing:
             stems = [t for name in missing for t in content_terms(name)]
-            return f"{_lacking(stems, retriever)} {', '.join(missing)}"
+            return f"{_lacking(stems, retriever, access)} {', '.join(missing)}"
         rare = self.abstention.max_missing_idf
         absent = [] if rare is None else evidence.missing_terms(
             question.terms, scope, lambda t: retriever.idf(t) >= rare)
         if absent:
-            return f"{_lacking(absent, retriever)} what the question is about"
+            return f"{_lacking(absent, retriever, access)} what the question is about"
         limits = self.abstention
         if cand.coverage >= limits.min_coverage:
             return None
@@ -183,11 +186,12 @@ class ExtractiveBackend(AnswerBackend):
         return Claim(text=text, evidence=[Evidence(cand.passage, cand.span.start, end)])
 
 
-def _lacking(stems: list[str], retriever: Retriever) -> str:
-    """Return who lacks the missing words: the sources, or only the passage that matches best.
+def _lacking(stems: list[str], retriever: Retriever, access: Access) -> str:
+    """Return who lacks the missing words: the sources `access` may read, or only the passage
+    that matches best (a refusal is shown only for the best-matching sentence).
 
-    Only a refusal of the best-matching sentence is shown, so the second is true when shown.
+    Chunks `access` may not read count as absent, so the wording reveals nothing about them.
     """
-    if retriever.mentions(stems):
+    if not stems or retriever.mentions(stems, access):
         return "the passage that best matches the question does not mention"
     return "the sources do not mention"

@@ -21,6 +21,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
+from index.access import PUBLIC, Access
 from service.core.backends import AnswerBackend, BackendError
 from service.core.drafts import Draft
 from service.core.questions import Question, read_question
@@ -118,14 +119,15 @@ class LLMBackend(AnswerBackend):
             return read_question(text, history)
         return replace(read_question(rewritten, []), text=text)
 
-    def draft(self, question: Question, passages: list[Passage], retriever: Retriever) -> Draft:
+    def draft(self, question: Question, passages: list[Passage], retriever: Retriever,
+              access: Access = PUBLIC) -> Draft:
         """Ask the model for a cited answer from the passages."""
         if not passages:
             return Draft(reason="nothing in the indexed documents matches the question")
         return parse_draft(self._write(answer_messages(question.query, passages, self.prompts)))
 
-    def draft_stream(self, question: Question, passages: list[Passage],
-                     retriever: Retriever) -> Generator[str, None, Draft]:
+    def draft_stream(self, question: Question, passages: list[Passage], retriever: Retriever,
+                     access: Access = PUBLIC) -> Generator[str, None, Draft]:
         """Yield the model's tokens as they come, then return the draft they make."""
         if not passages:
             return Draft(reason="nothing in the indexed documents matches the question")

@@ -163,9 +163,15 @@ class Retriever:
         return bm25s.tokenize(texts, stopwords=list(STOPWORDS), stemmer=stemmer(),
                               show_progress=False)
 
-    def mentions(self, terms: Iterable[str]) -> bool:
-        """Tell whether any chunk searched holds one of these stemmed terms."""
-        return any(self.doc_freq.get(t, 0) for t in terms)
+    def mentions(self, terms: Iterable[str], access: Access) -> bool:
+        """Tell whether a chunk `access` may read holds one of these stemmed terms."""
+        known = [t for t in terms if t in self.bm25.vocab_dict]
+        if not known:
+            return False
+        readable = self.mask(access)
+        if readable is None:
+            return True
+        return bool((self.bm25.get_scores(known, weight_mask=readable) > 0).any())
 
     def idf(self, term: str) -> float:
         """Return the inverse document frequency of a stemmed term over chunks."""
