@@ -15,8 +15,8 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 clean readme train \
-	train-smoke
+	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 bench-fusion clean \
+	readme train train-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

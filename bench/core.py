@@ -169,8 +169,8 @@ def throughput_figures(workdir: Path) -> dict[str, Any]:
 def runtime_figures(model: Embedder, texts: list[str]) -> dict[str, float]:
     """Encode the same chunks with ONNX Runtime and with sentence-transformers (torch).
 
-    Both use every core (torch in batches of 64, ONNX Runtime in the embedder's own); the
-    faster one is what indexing should use.
+    Both use every core (torch in batches of 64, ONNX Runtime one text per run, as the
+    embedder does); the faster one is what indexing should use.
     """
     from sentence_transformers import SentenceTransformer
 

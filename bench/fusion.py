@@ -24,7 +24,7 @@ from service.core.retrieval import Fusion, Retriever
 RESULTS = Path(__file__).resolve().parent / "results" / "fusion.json"
 SCORE_WEIGHTS = (0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.7, 2.0)  # BM25's, dense's is 1
 RRF = ((5, 10, 20, 40, 60), (0.8, 1.0, 1.25))  # rrf_k values, BM25 weights
-CANDIDATES = (100, 200, 300, 500)
+CANDIDATES = (100, 200, 300, 500, 750, 1000)
 
 
 def grid(default: Fusion, candidates: int) -> dict[str, Fusion]:
@@ -69,7 +69,9 @@ def main() -> int:
         "train_best": {"name": best, "fusion": asdict(fusions[best]),
                        "train": train_scores[best],
                        "test": scored(retriever, data.claims, fusions[best])},
-        "train_top10": {n: train_scores[n]["ndcg@10"] for n in top},
+        # reported, not chosen from: how the train's ten best fare on the test claims
+        "train_top10": {n: {"train": train_scores[n], "test": scored(retriever, data.claims,
+                                                                      fusions[n])} for n in top},
     }
     RESULTS.write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps({k: res[k] for k in ("default", "train_best")}, indent=1))

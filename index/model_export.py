@@ -163,7 +163,7 @@ def export(source: Path, folder: Path) -> dict[str, Any]:
 
 
 def _check_vectors(folder: Path, model_file: str) -> np.ndarray:
-    """Embed `CHECK_TEXTS` with one graph of `folder`, in one batch and one by one."""
+    """Embed `CHECK_TEXTS` with one graph of `folder` as indexing does and as queries are."""
     model = Embedder.load(folder, model_file=model_file)
     alone = np.stack([model.embed_query(text) for text in CHECK_TEXTS])
     return np.stack([model.embed(list(CHECK_TEXTS)), alone])

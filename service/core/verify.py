@@ -196,7 +196,7 @@ class Verifier:
         return max(close, key=lambda s: s.score, default=None)
 
     def _embed(self, texts: list[str]) -> None:
-        """Embed the texts not embedded yet, in one batch."""
+        """Embed the texts not embedded yet, in one call."""
         todo = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if todo:
             for text, vector in zip(todo, self.embed(todo), strict=True):
