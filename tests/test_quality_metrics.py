@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import pytest
 
+from bench.indexes import SIGNATURE, ensure_index
 from bench.metrics import (
     contains_answer,
     ndcg_at_k,
@@ -19,7 +21,7 @@ from bench.readme import replace_section
 from bench.scifact import judge_citations
 from bench.scifact_data import Claim, load_scifact, load_train_claims, sentence_spans
 from bench.squad import Outcome, split, summarize
-from index.documents import Span
+from index.documents import Document, Span
 
 
 def test_ndcg_is_one_for_a_perfect_ranking_and_discounts_lower_ranks() -> None:
@@ -96,3 +98,17 @@ def test_fusion_is_chosen_on_train_claims_that_share_nothing_with_the_test_claim
     train = load_train_claims()
     assert len(train) > 700 and all(c.relevant for c in train)
     assert not {c.text for c in train} & test  # SciFact repeats two test claims in train
+
+
+def test_a_bench_cache_embedded_another_way_is_rebuilt(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITEQA_BENCH_CACHE", str(tmp_path))
+    docs = [Document("a.md", "A", "", "The ferry leaves the north pier at nine.", "a1"),
+            Document("b.md", "B", "", "The tram climbs the hill every ten minutes.", "b1")]
+    _, first = ensure_index("tiny", docs)
+    _, again = ensure_index("tiny", docs)
+    assert len(first.added) == 2 and again.chunks == 0  # the same embedding: nothing redone
+    signature = tmp_path / "tiny" / SIGNATURE
+    signature.write_text(json.dumps({"graph": "another graph", "batch_size": 4}))
+    _, rebuilt = ensure_index("tiny", docs)
+    assert len(rebuilt.added) == 2 and rebuilt.chunks == first.chunks
