@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
+from index.access import PUBLIC, Access
 from service.core.backends import AnswerBackend
 from service.core.drafts import Claim, Draft, Evidence
 from service.core.engine import Engine
@@ -136,7 +137,8 @@ class Scripted(AnswerBackend):
         """Remember the draft to write."""
         self.text = text
 
-    def draft(self, question: Question, passages: list[Passage], retriever: Retriever) -> Draft:
+    def draft(self, question: Question, passages: list[Passage], retriever: Retriever,
+              access: Access = PUBLIC) -> Draft:
         """Return the scripted draft."""
         return Draft(claims=claims_from_text(self.text))
 
