@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from bench.indexes import ensure_index
 from bench.quality import open_engine
@@ -59,23 +60,28 @@ def main() -> int:
         fusions.update(tried)
         train_scores.update(evaluate_variants(retriever, train, tried, candidates))
         print(f"{candidates} candidates: {len(tried)} fusions scored", flush=True)
+    if default not in fusions.values():  # a default off the grid is scored beside it
+        fusions["default"] = default
+        train_scores["default"] = scored(retriever, train, default)
+    name_of = {fusion: name for name, fusion in fusions.items()}
     best = max(train_scores, key=lambda n: train_scores[n]["ndcg@10"])
     top = sorted(train_scores, key=lambda n: -train_scores[n]["ndcg@10"])[:10]
+    # reported, not chosen from: the default's weights at each pool size, the train's ten best
+    pool = {c: name_of[f] for c in CANDIDATES if (f := replace(default, candidates=c)) in name_of}
+    reported = {name_of[default], best, *top, *pool.values()}
+    test = {n: scored(retriever, data.claims, fusions[n]) for n in reported}
+
+    def entry(name: str) -> dict[str, Any]:
+        """Return one fusion's settings and its scores on both splits."""
+        return {"name": name, "fusion": asdict(fusions[name]), "train": train_scores[name],
+                "test": test[name]}
+
     res = {
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "train_claims": len(train), "test_claims": len(data.claims),
-        "default": {"fusion": asdict(default), "train": scored(retriever, train, default),
-                    "test": scored(retriever, data.claims, default)},
-        "train_best": {"name": best, "fusion": asdict(fusions[best]),
-                       "train": train_scores[best],
-                       "test": scored(retriever, data.claims, fusions[best])},
-        # reported, not chosen from: the test scores of the default's weights at each pool
-        # size, and of the train's ten best
-        "pool": {str(c): {"train": train_scores[n], "test": scored(retriever, data.claims,
-                                                                    fusions[n])}
-                 for c in CANDIDATES if (n := f"scores 1:1.0, {c} candidates") in fusions},
-        "train_top10": {n: {"train": train_scores[n], "test": scored(retriever, data.claims,
-                                                                      fusions[n])} for n in top},
+        "default": entry(name_of[default]), "train_best": entry(best),
+        "pool": {str(c): entry(n) for c, n in pool.items()},
+        "train_top10": {n: entry(n) for n in top},
     }
     RESULTS.write_text(json.dumps(res, indent=2) + "\n")
     print(json.dumps({k: res[k] for k in ("default", "train_best")}, indent=1))
