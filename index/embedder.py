@@ -18,7 +18,7 @@ from index.onnx_model import OnnxModel
 
 # One text per run: int8 activations are quantized per run, so in a batch a text's vector
 # would depend on its neighbours (cosine down to 0.985 between batchings). Alone, an indexed
-# text gets exactly its query vector, and SciFact indexes as fast (229 s, 224 s in fours).
+# text gets exactly its query vector. SciFact indexes in 229-241 s against 224 s in fours.
 BATCH_SIZE = 1
 POOLING_TYPE = "sentence_transformers.models.Pooling"
 NORMALIZE_TYPE = "sentence_transformers.models.Normalize"

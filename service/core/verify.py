@@ -156,10 +156,8 @@ class Verifier:
         # a name may sit in the sentence before ("she" after it): the passage must hold it;
         # numbers and negations must still be in the window itself
         context = f"{passage.title} {passage.heading} {passage.text}"
-        spans = passage.sentences or [Span(passage.start, passage.end)]
         for size in (1, 2):  # one sentence, else two adjacent ones
-            windows = [w for w in (Evidence(passage, spans[i].start, spans[i + size - 1].end)
-                                   for i in range(len(spans) - size + 1))
+            windows = [w for w in _windows(passage, size)
                        if _facts_match(claim, w.text, context)]
             verdicts = judge.judge(claim, [w.text for w in windows]) if windows else []
             found = [Support(w, v.supports) for w, v in zip(windows, verdicts, strict=True)
@@ -173,10 +171,8 @@ class Verifier:
         """Return the single sentences and adjacent pairs that could support the claim."""
         context = f"{passage.title} {passage.heading}"
         found: tuple[list[Support], list[Support]] = ([], [])
-        spans = passage.sentences or [Span(passage.start, passage.end)]
         for size, bucket in zip((1, 2), found, strict=True):
-            for i in range(len(spans) - size + 1):
-                window = Evidence(passage, spans[i].start, spans[i + size - 1].end)
+            for window in _windows(passage, size):
                 if not _facts_match(claim, window.text, context):
                     continue
                 cov = evidence.coverage(terms, window.text, context, self.idf)
@@ -214,6 +210,13 @@ def _cited(claim: Claim, passages: list[Passage]) -> tuple[list[Passage], int]:
         if all(passage is not u for u in unique):
             unique.append(passage)
     return unique, dangling
+
+
+def _windows(passage: Passage, size: int) -> list[Evidence]:
+    """Return each run of `size` adjacent sentences of a passage (one window if it has none)."""
+    spans = passage.sentences or [Span(passage.start, passage.end)]
+    return [Evidence(passage, spans[i].start, spans[i + size - 1].end)
+            for i in range(len(spans) - size + 1)]
 
 
 def _facts_match(claim: str, window: str, context: str) -> bool:
