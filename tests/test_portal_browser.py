@@ -103,6 +103,8 @@ def ask_widget(page: Page, url: str, question: str) -> str:
     page.goto(url)
     page.get_by_role("button", name="Open Ask HR").click()
     frame = page.frame_locator("iframe[title='Ask HR']")
+    # chat.js shows the close button once its handlers are on: typing before that is lost
+    expect(frame.locator("#close-widget")).to_be_visible(timeout=WAIT_MS)
     box = frame.get_by_label("Your question")
     box.fill(question)
     box.press("Enter")

@@ -26,9 +26,8 @@ class Fusion:
     """How the dense and BM25 rankings combine; a zero weight skips that ranking."""
 
     # bench/fusion.py scores 150 fusions on SciFact train claims: "scores" (weighted
-    # min-max-normalised scores) 1:1 over 500 candidates is 0.0007 nDCG@10 below the best
-    # (1:1.2 over 1,000; a plateau from 500 up) with half the candidates. "rrf" ranks by
-    # 1 / (rrf_k + rank) instead.
+    # min-max-normalised scores) 1:1 over 500 candidates is the best, on a plateau from 500
+    # candidates up (bench/results/fusion.json). "rrf" ranks by 1 / (rrf_k + rank) instead.
     method: str = "scores"
     rrf_k: int = 60
     dense_weight: float = 1.0
