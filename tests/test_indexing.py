@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 from index import store
+from index.access import EVERYTHING, PUBLIC, Access
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.core.retrieval import Retriever
@@ -71,3 +72,27 @@ def test_index_survives_process_exit(corpus_copy: Path, tmp_path: Path) -> None:
     assert best.doc_id == "notes.txt"
     report = index_corpus(corpus_copy, StoreConfig(data, "restart"), progress=False)
     assert report.unchanged == 4 and report.chunks == 0
+
+
+def test_exact_search_ranks_as_the_store_does(corpus_copy: Path, tmp_path: Path) -> None:
+    """A small embedded collection is searched in memory: the same chunks, in the same order,
+    with the same similarities as the store's own query."""
+    (corpus_copy / "crew").mkdir()
+    (corpus_copy / "crew" / "_access.json").write_text('{"groups": ["crew"]}')
+    (corpus_copy / "crew" / "log.md").write_text("# Log\n\nThe lighthouse keeper logs the tides.\n")
+    cfg = StoreConfig(tmp_path / "data", "exact")
+    index_corpus(corpus_copy, cfg, progress=False)
+    exact = Retriever.open(cfg)
+    assert exact.vectors is not None and len(exact.vectors) == len(exact)
+    queried = Retriever(exact.chunks, exact.embedder)
+    assert queried.vectors is None
+    for access in (EVERYTHING, PUBLIC, Access(frozenset({"crew"}))):
+        for query in ("How deep was the silt beside the ferry pier?", "tides", "pruning"):
+            mine, theirs = exact.dense(query, 5, access), queried.dense(query, 5, access)
+            assert [p for p, _ in mine] == [p for p, _ in theirs], (query, access)
+            assert all(abs(a - b) < 1e-5 for (_, a), (_, b) in zip(mine, theirs, strict=True))
+    def docs(access: Access) -> set[str]:
+        return {str(exact.metas[p]["doc_id"]) for p, _ in exact.dense("tides", 9, access)}
+
+    assert "crew/log.md" in docs(Access(frozenset({"crew"}))) and len(docs(PUBLIC)) == 4
+    assert "crew/log.md" not in docs(PUBLIC)

@@ -12,6 +12,7 @@ import bm25s
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Include
 
 from index import model_export, store
 from index.access import EVERYTHING, Access, groups_of
@@ -19,6 +20,11 @@ from index.documents import Span
 from index.embedder import Embedder
 from index.store import within
 from service.core.terms import STOPWORDS, stemmer
+
+# Up to this many chunks, a process over the embedded store keeps their vectors (1.5 KB each)
+# and ranks them all exactly by one product: over a small corpus Chroma's query costs more (about
+# 1.4 ms of a 9 ms answer) than the whole product, and an exact ranking is never worse.
+EXACT_SEARCH_CHUNKS = 20_000
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ def ranked(fused: dict[int, float], dense: dict[int, float]) -> list[int]:
 
 
 Row = tuple[str, str | None, Mapping[str, object] | None]
+Vectors = np.ndarray
 
 
 def complete(records: Mapping[str, Mapping[str, object]]) -> Mapping[str, tuple[str, int]]:
@@ -104,17 +111,25 @@ class Retriever:
 
     def __init__(self, chunks: Collection, embedder: Embedder, fusion: Fusion | None = None,
                  context_in_bm25: bool = True, deadline: float | None = None,
-                 ready: Mapping[str, tuple[str, int]] | None = None) -> None:
-        """Load every chunk once to build the BM25 index (over title, heading and text)."""
+                 ready: Mapping[str, tuple[str, int]] | None = None, exact_up_to: int = 0) -> None:
+        """Load every chunk once to build the BM25 index (over title, heading and text).
+
+        A collection of at most `exact_up_to` chunks also has its vectors loaded, and is then
+        searched by meaning in memory, exactly, instead of by a query of the store.
+        """
         self.chunks = chunks
         self.embedder = embedder
         self.fusion = fusion or Fusion()
         self.deadline = deadline  # seconds a query of a remote store may take
-        data = chunks.get(include=["documents", "metadatas"])
+        exact = exact_up_to > 0 and chunks.count() <= exact_up_to
+        include: Include = ["documents", "metadatas", "embeddings"] if exact \
+            else ["documents", "metadatas"]
+        data = chunks.get(include=include)
         rows: list[Row] = list(zip(data["ids"], data["documents"] or [],
                                    data["metadatas"] or [], strict=False))
-        if ready is not None:
-            rows = _whole_documents(rows, ready)
+        kept = list(range(len(rows))) if ready is None else _whole_documents(rows, ready)
+        rows = [rows[i] for i in kept]
+        self.vectors = _unit_rows(data["embeddings"], kept) if exact else None
         self.ids: list[str] = [i for i, _, _ in rows]
         self.texts: list[str] = [t or "" for _, t, _ in rows]
         self.metas = [dict(m or {}) for _, _, m in rows]
@@ -141,7 +156,8 @@ class Retriever:
         """Open the chunk collection `cfg` names, with the model exported into its data folder."""
         embedder = model_export.embedder(model_export.installed(cfg.data_dir), threads)
         return cls(store.chunks_collection(api or store.client(cfg), cfg.collection), embedder,
-                   deadline=store.deadline(cfg), ready=ready)
+                   deadline=store.deadline(cfg), ready=ready,
+                   exact_up_to=0 if cfg.chroma_url else EXACT_SEARCH_CHUNKS)
 
     def __len__(self) -> int:
         """Return the number of chunks searched."""
@@ -194,6 +210,8 @@ class Retriever:
             return []
         vector = self.embedder.embed_query(query)
         readable = self.mask(access)
+        if self.vectors is not None:
+            return _nearest(self.vectors, vector, k, readable)
         # the store applies the filter before its nearest-neighbour ranking; a caller who may
         # read every chunk needs none (and indexes older than access groups carry no flags)
         where = None if readable is None or readable.all() else access.where()
@@ -263,8 +281,34 @@ class Retriever:
         )
 
 
-def _whole_documents(rows: list[Row], ready: Mapping[str, tuple[str, int]]) -> list[Row]:
-    """Keep the chunks of documents whose record matches their fingerprint and chunk count."""
+def _unit_rows(vectors: object, kept: list[int]) -> Vectors:
+    """Return the kept rows of the store's vectors as float32, each scaled to length 1.
+
+    The store's cosine space normalises its vectors the same way before comparing them.
+    """
+    if not kept:
+        return np.zeros((0, 1), dtype=np.float32)
+    rows = np.asarray(vectors, dtype=np.float32)[kept]
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    unit: Vectors = rows / np.where(norms > 0, norms, 1.0)
+    return unit
+
+
+def _nearest(vectors: Vectors, query: np.ndarray, k: int,
+             readable: np.ndarray | None) -> list[tuple[int, float]]:
+    """Return `(position, cosine similarity)` of the `k` readable rows closest to `query`."""
+    target = query.astype(np.float32)
+    scores = vectors @ (target / (np.linalg.norm(target) or 1.0))
+    allowed = np.arange(len(scores)) if readable is None else np.flatnonzero(readable)
+    if len(allowed) > k:
+        allowed = allowed[np.argpartition(-scores[allowed], k - 1)[:k]]
+    best = allowed[np.argsort(-scores[allowed], kind="stable")]
+    return [(int(pos), float(scores[pos])) for pos in best]
+
+
+def _whole_documents(rows: list[Row], ready: Mapping[str, tuple[str, int]]) -> list[int]:
+    """Return where the chunks are of documents whose record matches their fingerprint and
+    chunk count."""
     counts = Counter((str((m or {}).get("doc_id")), str((m or {}).get("fingerprint", "")))
                      for _, _, m in rows)
 
@@ -277,4 +321,4 @@ def _whole_documents(rows: list[Row], ready: Mapping[str, tuple[str, int]]) -> l
             return True
         return printed == fingerprint and chunks in (-1, counts[(doc_id, printed)])
 
-    return [row for row in rows if whole(row[2])]
+    return [i for i, row in enumerate(rows) if whole(row[2])]
