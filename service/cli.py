@@ -154,6 +154,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{cfg.host}:{cfg.port}",
             "--workers", str(cfg.workers), "--worker-class", WORKERS[cfg.worker_class],
             "--threads", str(cfg.threads), "--worker-connections", "1000",
+            "--keep-alive", str(cfg.keepalive),
             "--timeout", "60", "service.web.app:create_app()"]
     os.execve(sys.executable, argv, env)
     return 0  # not reached: execve replaces the process

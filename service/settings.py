@@ -176,6 +176,11 @@ class Config(BaseSettings):
         "gevent", description="Workers of `citeqa serve`: `gevent` (a greenlet per connection, "
                               "so slow clients cannot hold every worker) or `gthread` (a fixed "
                               "pool of threads).")
+    keepalive: int = Field(0, ge=0, description="Seconds `citeqa serve` keeps an idle client "
+                                                "connection open for its next request; 0 "
+                                                "closes it after each response, so the next "
+                                                "request goes to whichever worker is free "
+                                                "(a kept connection waits for its own worker).")
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
