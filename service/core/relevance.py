@@ -16,6 +16,8 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from index.onnx_model import session_options
+
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "relevance"
 BATCH = 16
 
@@ -45,10 +47,7 @@ class RelevanceModel:
         labels: list[str] = self.settings["labels"]
         self._columns = (labels.index("entailment"), labels.index("contradiction"),
                          labels.index("neutral"))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(folder / "model.onnx"), options,
+        self.session = ort.InferenceSession(str(folder / "model.onnx"), session_options(threads),
                                             providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(_tokenizer_path()))
         self.tokenizer.enable_truncation(max_length=int(self.settings["max_length"]))
