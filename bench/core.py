@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def latencies(base: str, clients: int, total: int) -> dict[str, float]:
-    """Send `total` answer requests from `clients` threads; return p50/p95 in ms."""
+@dataclass
+class Run:
+    """Latencies of answer requests (ms) and the wall-clock seconds they took together."""
+
+    ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, other: Run) -> None:
+        """Pool another run's requests into this one."""
+        self.ms += other.ms
+        self.seconds += other.seconds
+
+    def summary(self) -> dict[str, float]:
+        """Return the request count, p50/p95 in ms and requests per second."""
+        return {"requests": len(self.ms), "p50_ms": round(percentile(self.ms, 50), 1),
+                "p95_ms": round(percentile(self.ms, 95), 1),
+                "rps": round(len(self.ms) / self.seconds, 1)}
+
+
+def timed_requests(base: str, clients: int, total: int) -> Run:
+    """Send `total` answer requests from `clients` threads; return their latencies."""
 
     def worker(n: int) -> list[float]:
         session, out = requests.Session(), []
@@ -97,10 +117,12 @@ def latencies(base: str, clients: int, total: int) -> dict[str, float]:
     began = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         runs = list(pool.map(worker, [total // clients] * clients))
-    wall = time.perf_counter() - began
-    flat = [ms for run in runs for ms in run]
-    return {"requests": len(flat), "p50_ms": round(percentile(flat, 50), 1),
-            "p95_ms": round(percentile(flat, 95), 1), "rps": round(len(flat) / wall, 1)}
+    return Run([ms for run in runs for ms in run], time.perf_counter() - began)
+
+
+def latencies(base: str, clients: int, total: int) -> dict[str, float]:
+    """Send `total` answer requests from `clients` threads; return p50/p95 in ms and req/s."""
+    return timed_requests(base, clients, total).summary()
 
 
 def peak_rss_mb(proc: subprocess.Popen[bytes]) -> dict[str, float]:

@@ -1,9 +1,9 @@
 """citeqa beside the LangChain tutorial stack (bench/peer_app.py), measured in one run.
 
 Both are served by gunicorn with 2 workers x 4 threads (citeqa's rate limits off) and asked
-questions about the shipped page over real HTTP, 1 and 8 clients; both are started cold over
-an existing index; both index the same SciFact abstracts and are scored by nDCG@10 (the peer
-ranks documents by their best chunk). Run with `make bench-peer`; writes
+questions about the shipped page over real HTTP, 1 and 8 clients, taking turns; both are
+started cold over an existing index; both index the same SciFact abstracts and are scored by
+nDCG@10 (the peer ranks documents by their best chunk). Run with `make bench-peer`; writes
 bench/results/peer.json and the README's peer table. The machine's load average is recorded
 beside each figure, since these cores are shared.
 """
@@ -17,10 +17,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.core import RESULTS, latencies, peak_rss_mb, serving, timed_server
+from bench.core import RESULTS, Run, latencies, peak_rss_mb, serving, timed_requests, timed_server
 from bench.metrics import mean, ndcg_at_k, unique_in_order
 from bench.peer_app import build, vector_store
 from bench.readme import replace_section
@@ -33,7 +34,8 @@ from index.store import StoreConfig
 from service.core.retrieval import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUESTS = int(os.environ.get("CITEQA_BENCH_REQUESTS", "400"))
+REQUESTS = int(os.environ.get("CITEQA_BENCH_REQUESTS", "400"))  # per stack, turn and clients
+ROUNDS = int(os.environ.get("CITEQA_BENCH_ROUNDS", "3"))  # turns each stack takes
 STARTS = int(os.environ.get("CITEQA_BENCH_STARTS", "3"))
 # 0: the whole corpus (5,183 abstracts); fewer index faster but score higher (judged first).
 SCIFACT_DOCS = int(os.environ.get("CITEQA_BENCH_SCIFACT_DOCS", "0")) or None
@@ -65,21 +67,42 @@ def citeqa_server(data_dir: Path, workers: int) -> Any:
     return serving(StoreConfig(data_dir, "benchpeer"), workers)
 
 
-def serving_figures(server: Server) -> dict[str, Any]:
-    """Measure cold starts (1 worker), then latency and memory (2 workers) of one stack."""
+def cold_starts(server: Server) -> dict[str, Any]:
+    """Start one stack cold (1 worker) a few times; return the median and every start."""
     starts = []
     for _ in range(STARTS):
         with server(1) as (_, _, seconds):
             starts.append(seconds)
-    with server(2) as (base, proc, _):
-        latencies(base, 4, 40)  # warm every worker and thread
+    return {"cold_start_s": round(statistics.median(starts), 2),
+            "cold_starts_s": [round(s, 2) for s in starts]}
+
+
+def serving_figures(servers: dict[str, Server]) -> dict[str, dict[str, Any]]:
+    """Measure each stack's cold start, then latency and memory with 2 workers each.
+
+    Both stacks serve at once and take turns, `ROUNDS` times per client count (the order
+    flips each round), so the shared machine's changing load falls on both alike; each
+    stack's requests of a client count are pooled into one p50, p95 and requests/s.
+    """
+    figures = {name: cold_starts(server) for name, server in servers.items()}
+    with ExitStack() as stack:
+        bases = {name: stack.enter_context(server(2)) for name, server in servers.items()}
+        for base, _, _ in bases.values():
+            latencies(base, 4, 40)  # warm every worker and thread
         before = load()
-        one = latencies(base, 1, REQUESTS)
-        eight = latencies(base, 8, REQUESTS)
-        memory = peak_rss_mb(proc)
-    return {"cold_start_s": round(statistics.median(starts), 2), "cold_starts_s":
-            [round(s, 2) for s in starts], "latency_1_client": one, "latency_8_clients": eight,
-            "peak_rss": memory, "load_average": [before, load()]}
+        pooled = {(name, clients): Run() for name in bases for clients in (1, 8)}
+        for turn in range(ROUNDS):
+            order = list(bases) if turn % 2 == 0 else list(reversed(bases))
+            for clients in (1, 8):
+                for name in order:
+                    pooled[(name, clients)].add(timed_requests(bases[name][0], clients,
+                                                               REQUESTS))
+        after = load()
+        for name, (_, proc, _) in bases.items():
+            figures[name].update({"latency_1_client": pooled[(name, 1)].summary(),
+                                  "latency_8_clients": pooled[(name, 8)].summary(),
+                                  "peak_rss": peak_rss_mb(proc), "load_average": [before, after]})
+    return figures
 
 
 def peer_ranking(store: Any, claim: str) -> list[str]:
@@ -181,17 +204,20 @@ def main() -> int:
     """Measure both stacks and write the results and README table."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                           "cores": os.cpu_count(), "requests_per_run": REQUESTS}
+                           "cores": os.cpu_count(), "requests_per_run": REQUESTS,
+                           "rounds": ROUNDS}
     with tempfile.TemporaryDirectory(prefix="citeqa-peer-") as tmp:
         ours, theirs = shipped(Path(tmp))
-        res["citeqa"] = serving_figures(lambda workers: citeqa_server(ours, workers))
-        res["peer"] = serving_figures(lambda workers: peer_server(theirs, workers))
+        res.update(serving_figures({
+            "citeqa": lambda workers: citeqa_server(ours, workers),
+            "peer": lambda workers: peer_server(theirs, workers)}))
         res["scifact"] = scifact_figures(Path(tmp))
     res["ratios"] = ratios(res)
     (RESULTS / "peer.json").write_text(json.dumps(res, indent=2) + "\n")
     loads = res["citeqa"]["load_average"] + res["peer"]["load_average"]
     body = (table(res) + f"\n\nMeasured {res['measured_at']} on {res['cores']} shared cores "
-            f"(`make bench-peer`, {REQUESTS} requests per run, 1-minute load average "
+            f"(`make bench-peer`; the two stacks took {ROUNDS} turns of {REQUESTS} requests "
+            f"per client count, pooled per stack; 1-minute load average "
             f"{min(loads)}–{max(loads)} during the HTTP runs).")
     replace_section("peer", body)
     print(body)
