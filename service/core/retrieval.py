@@ -23,7 +23,7 @@ from service.core.terms import STOPWORDS, stemmer
 
 # Up to this many chunks, a process over the embedded store keeps their vectors (1.5 KB each)
 # and ranks them all exactly by one product: over a small corpus Chroma's query costs more (about
-# 1.4 ms of a 9 ms answer) than the whole product, and an exact ranking is never worse.
+# 1.4 ms of a 9 ms answer) than the whole product, and the ranking is exact, not approximate.
 EXACT_SEARCH_CHUNKS = 20_000
 
 
@@ -307,8 +307,8 @@ def _nearest(vectors: Vectors, query: np.ndarray, k: int,
 
 
 def _whole_documents(rows: list[Row], ready: Mapping[str, tuple[str, int]]) -> list[int]:
-    """Return where the chunks are of documents whose record matches their fingerprint and
-    chunk count."""
+    """Return the positions of the chunks whose document's record matches their fingerprint
+    and chunk count."""
     counts = Counter((str((m or {}).get("doc_id")), str((m or {}).get("fingerprint", "")))
                      for _, _, m in rows)
 
