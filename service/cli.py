@@ -136,6 +136,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+# gunicorn's keep-alive is also how long a connection may take to send its request; with
+# CITEQA_KEEPALIVE=0 this limit stays and service/web/close_each.py closes connections instead.
+READ_SECONDS = 2
 WORKERS = {"gevent": "service.web.worker.GeventWorker",
            "gthread": "service.web.worker.ThreadWorker"}
 
@@ -154,8 +157,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{cfg.host}:{cfg.port}",
             "--workers", str(cfg.workers), "--worker-class", WORKERS[cfg.worker_class],
             "--threads", str(cfg.threads), "--worker-connections", "1000",
-            "--keep-alive", str(cfg.keepalive),
-            "--timeout", "60", "service.web.app:create_app()"]
+            "--keep-alive", str(cfg.keepalive or READ_SECONDS), "--timeout", "60",
+            *([] if cfg.keepalive else ["--config", "python:service.web.close_each"]),
+            "service.web.app:create_app()"]
     os.execve(sys.executable, argv, env)
     return 0  # not reached: execve replaces the process
 

@@ -180,7 +180,9 @@ class Config(BaseSettings):
                                                 "connection open for its next request; 0 "
                                                 "closes it after each response, so the next "
                                                 "request goes to whichever worker is free "
-                                                "(a kept connection waits for its own worker).")
+                                                "(a kept connection waits for its own worker). "
+                                                "A new connection has this long, at least 2 "
+                                                "s, to send its request.")
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
