@@ -11,7 +11,7 @@ from index import store
 from index.access import EVERYTHING, PUBLIC, Access
 from index.build import index_corpus
 from index.store import StoreConfig
-from service.core.retrieval import Retriever
+from service.core.retrieval import Retriever, complete
 
 
 def _doc_ids(cfg: StoreConfig) -> set[str]:
@@ -75,8 +75,7 @@ def test_index_survives_process_exit(corpus_copy: Path, tmp_path: Path) -> None:
 
 
 def test_exact_search_ranks_as_the_store_does(corpus_copy: Path, tmp_path: Path) -> None:
-    """A small embedded collection is searched in memory: the same chunks, in the same order,
-    with the same similarities as the store's own query."""
+    """A small embedded collection is searched in memory, ranked as the store's query ranks."""
     (corpus_copy / "crew").mkdir()
     (corpus_copy / "crew" / "_access.json").write_text('{"groups": ["crew"]}')
     (corpus_copy / "crew" / "log.md").write_text("# Log\n\nThe lighthouse keeper logs the tides.\n")
@@ -86,13 +85,33 @@ def test_exact_search_ranks_as_the_store_does(corpus_copy: Path, tmp_path: Path)
     assert exact.vectors is not None and len(exact.vectors) == len(exact)
     queried = Retriever(exact.chunks, exact.embedder)
     assert queried.vectors is None
+    queries = ("How deep was the silt beside the ferry pier?", "tides", "pruning")
     for access in (EVERYTHING, PUBLIC, Access(frozenset({"crew"}))):
-        for query in ("How deep was the silt beside the ferry pier?", "tides", "pruning"):
-            mine, theirs = exact.dense(query, 5, access), queried.dense(query, 5, access)
-            assert [p for p, _ in mine] == [p for p, _ in theirs], (query, access)
-            assert all(abs(a - b) < 1e-5 for (_, a), (_, b) in zip(mine, theirs, strict=True))
+        for query in queries:
+            _same_ranking(exact.dense(query, 5, access), queried.dense(query, 5, access))
+
     def docs(access: Access) -> set[str]:
         return {str(exact.metas[p]["doc_id"]) for p, _ in exact.dense("tides", 9, access)}
 
     assert "crew/log.md" in docs(Access(frozenset({"crew"}))) and len(docs(PUBLIC)) == 4
     assert "crew/log.md" not in docs(PUBLIC)
+
+    # a document still being written is left out, and the rest rank as before
+    records = store.docs_collection(store.client(cfg), cfg.collection).get(include=["metadatas"])
+    ready = {doc: rec for doc, rec in complete(dict(zip(
+        records["ids"], [dict(m or {}) for m in records["metadatas"] or []], strict=True))).items()
+        if doc != "guide.md"}
+    partial = Retriever(exact.chunks, exact.embedder, ready=ready, exact_up_to=10_000)
+    assert partial.vectors is not None and len(partial.vectors) == len(partial) < len(exact)
+    for query in queries:
+        found = [(partial.ids[p], s) for p, s in partial.dense(query, len(exact), EVERYTHING)]
+        every = [(exact.ids[p], s) for p, s in exact.dense(query, len(exact), EVERYTHING)
+                 if exact.metas[p]["doc_id"] != "guide.md"]
+        assert [i for i, _ in found] == [i for i, _ in every] and len(found) == len(partial)
+        assert all(abs(a - b) < 1e-5 for (_, a), (_, b) in zip(found, every, strict=True))
+
+
+def _same_ranking(mine: list[tuple[int, float]], theirs: list[tuple[int, float]]) -> None:
+    """Assert two rankings hold the same positions in order, with the same similarities."""
+    assert [p for p, _ in mine] == [p for p, _ in theirs]
+    assert all(abs(a - b) < 1e-5 for (_, a), (_, b) in zip(mine, theirs, strict=True))

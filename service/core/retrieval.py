@@ -92,7 +92,6 @@ def ranked(fused: dict[int, float], dense: dict[int, float]) -> list[int]:
 
 
 Row = tuple[str, str | None, Mapping[str, object] | None]
-Vectors = np.ndarray
 
 
 def complete(records: Mapping[str, Mapping[str, object]]) -> Mapping[str, tuple[str, int]]:
@@ -281,7 +280,7 @@ class Retriever:
         )
 
 
-def _unit_rows(vectors: object, kept: list[int]) -> Vectors:
+def _unit_rows(vectors: object, kept: list[int]) -> np.ndarray:
     """Return the kept rows of the store's vectors as float32, each scaled to length 1.
 
     The store's cosine space normalises its vectors the same way before comparing them.
@@ -290,11 +289,11 @@ def _unit_rows(vectors: object, kept: list[int]) -> Vectors:
         return np.zeros((0, 1), dtype=np.float32)
     rows = np.asarray(vectors, dtype=np.float32)[kept]
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    unit: Vectors = rows / np.where(norms > 0, norms, 1.0)
+    unit: np.ndarray = rows / np.where(norms > 0, norms, 1.0)
     return unit
 
 
-def _nearest(vectors: Vectors, query: np.ndarray, k: int,
+def _nearest(vectors: np.ndarray, query: np.ndarray, k: int,
              readable: np.ndarray | None) -> list[tuple[int, float]]:
     """Return `(position, cosine similarity)` of the `k` readable rows closest to `query`."""
     target = query.astype(np.float32)
@@ -307,8 +306,7 @@ def _nearest(vectors: Vectors, query: np.ndarray, k: int,
 
 
 def _whole_documents(rows: list[Row], ready: Mapping[str, tuple[str, int]]) -> list[int]:
-    """Return the positions of the chunks whose document's record matches their fingerprint
-    and chunk count."""
+    """Return where the chunks are whose document's record matches their fingerprint and count."""
     counts = Counter((str((m or {}).get("doc_id")), str((m or {}).get("fingerprint", "")))
                      for _, _, m in rows)
 
