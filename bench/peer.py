@@ -35,7 +35,8 @@ from service.core.retrieval import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = int(os.environ.get("CITEQA_BENCH_REQUESTS", "400"))  # per stack, turn and clients
-ROUNDS = int(os.environ.get("CITEQA_BENCH_ROUNDS", "3"))  # turns each stack takes
+# turns each stack takes per client count; an even number goes first as often as second
+ROUNDS = max(1, int(os.environ.get("CITEQA_BENCH_ROUNDS", "4")))
 STARTS = int(os.environ.get("CITEQA_BENCH_STARTS", "3"))
 # 0: the whole corpus (5,183 abstracts); fewer index faster but score higher (judged first).
 SCIFACT_DOCS = int(os.environ.get("CITEQA_BENCH_SCIFACT_DOCS", "0")) or None
@@ -205,7 +206,11 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                            "cores": os.cpu_count(), "requests_per_run": REQUESTS,
-                           "rounds": ROUNDS}
+                           "rounds": ROUNDS, "gunicorn": {
+                               "citeqa": "citeqa serve's defaults: gevent workers, each "
+                                         "connection closed after its response",
+                               "peer": "gthread workers, 4 threads, keep-alive 2 s (gunicorn's "
+                                       "default)"}}
     with tempfile.TemporaryDirectory(prefix="citeqa-peer-") as tmp:
         ours, theirs = shipped(Path(tmp))
         res.update(serving_figures({
