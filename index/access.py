@@ -3,7 +3,8 @@
 A document with no groups is public: every reader of its collection may read it. A document
 with groups is readable only by callers in at least one of them. The rule is written into
 Chroma metadata (`public`, `groups`) so the store's own `where` clause applies it before
-ranking, and read back by the lexical index for the same rule over BM25 scores.
+ranking, and read back by the retriever for the same rule as a mask over BM25 scores and over
+the vectors it ranks in memory.
 
     >>> Access(frozenset({"hr"})).allows({"public": False, "groups": ["hr", "legal"]})
     True
