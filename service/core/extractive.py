@@ -17,7 +17,6 @@ from service.core.terms import content_terms
 
 SECOND_SENTENCE_GAIN = 0.25
 MIN_QUOTE = 30
-UNADDRESSED = "no passage addresses what the question asks"
 # A trailing "…, and does the following:" clause only announces a list; it adds nothing.
 _LIST_TAIL = re.compile(r",?\s+(?:and\s+)?[^,]*\bthe following\b[^,]*:\s*$")
 
@@ -41,6 +40,26 @@ PROFILES = {
     "balanced": Abstention(),
     "strict": Abstention(min_coverage=0.7, min_meaning=0.6, max_missing_idf=4.5, rescue=False),
 }
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a sentence cannot answer, worded for a caller only when that reason is shown."""
+
+    reason: str  # the whole reason, or what is missing when `missing` is set
+    missing: tuple[str, ...] | None = None  # stems of the missing words (who lacks them varies)
+
+    def said(self, retriever: Retriever, access: Access) -> str:
+        """Return the reason as `access` reads it; chunks it may not read count as absent."""
+        if self.missing is None:
+            return self.reason
+        lacks = ("the passage that best matches the question does not mention"
+                 if not self.missing or retriever.mentions(self.missing, access)
+                 else "the sources do not mention")
+        return f"{lacks} {self.reason}"
+
+
+UNADDRESSED = Refusal("no passage addresses what the question asks")
 
 
 @dataclass(frozen=True)
@@ -86,10 +105,10 @@ class ExtractiveBackend(AnswerBackend):
         if self.judge:
             return self._by_meaning(question, ranked, retriever, self.judge, access)
         best = ranked[0]
-        refusal = self._refusal(question, best, retriever, access)
+        refusal = self._refusal(question, best, retriever)
         if refusal:
-            return Draft(reason=refusal)
-        return self._answer(question, best, ranked, retriever, access)
+            return Draft(reason=refusal.said(retriever, access))
+        return self._answer(question, best, ranked, retriever)
 
     def _by_meaning(self, question: Question, ranked: list[Candidate], retriever: Retriever,
                     judge: Judge, access: Access) -> Draft:
@@ -98,12 +117,14 @@ class ExtractiveBackend(AnswerBackend):
         When the rules would answer, the model reads fewer sentences and needs less to agree.
         """
         limits = judge.limits
-        refusal = self._refusal(question, ranked[0], retriever, access)
+        refusal = self._refusal(question, ranked[0], retriever)
         if refusal and (refusal != UNADDRESSED or not self.abstention.rescue):
-            return Draft(reason=refusal)  # a rule that words alone settle, or a strict profile
+            # a rule that words alone settle, or a strict profile
+            return Draft(reason=refusal.said(retriever, access))
         reads = limits.rerank if refusal else limits.rerank_accepted
-        top = [c for c in ranked[:reads]
-               if self._refusal(question, c, retriever, access) in (None, UNADDRESSED)]
+        top = [c for i, c in enumerate(ranked[:reads])
+               if (refusal if i == 0 else self._refusal(question, c, retriever))
+               in (None, UNADDRESSED)]
         chance = [j.supports for j in judge.judge(question.query, [c.usable or c.text
                                                                    for c in top])]
         pick = max(range(len(top)), key=lambda i: top[i].score + limits.weight * chance[i])
@@ -111,10 +132,10 @@ class ExtractiveBackend(AnswerBackend):
             return Draft(reason=unanswered(question.text))
         best = top[pick]
         return self._answer(question, best, [best, *(c for c in ranked if c is not best)],
-                            retriever, access)
+                            retriever)
 
     def _answer(self, question: Question, best: Candidate, ranked: list[Candidate],
-                retriever: Retriever, access: Access) -> Draft:
+                retriever: Retriever) -> Draft:
         """Quote the best sentence, and a second one when it covers more of the question."""
         chosen = [best]
         if question.expects in (None, "list"):
@@ -125,7 +146,7 @@ class ExtractiveBackend(AnswerBackend):
                 weight = sum(retriever.idf(t) for t in gain)
                 total = sum(retriever.idf(t) for t in question.terms) or 1.0
                 if (weight / total >= SECOND_SENTENCE_GAIN
-                        and self._refusal(question, cand, retriever, access) is None):
+                        and self._refusal(question, cand, retriever) is None):
                     chosen.append(cand)
                     break
         return Draft(claims=[self._claim(c) for c in chosen])
@@ -147,8 +168,8 @@ class ExtractiveBackend(AnswerBackend):
                 out.append(Candidate(passage, span, text, cov, score))
         return out
 
-    def _refusal(self, question: Question, cand: Candidate, retriever: Retriever,
-                 access: Access) -> str | None:
+    def _refusal(self, question: Question, cand: Candidate,
+                 retriever: Retriever) -> Refusal | None:
         """Return why a sentence cannot answer the question, or None if it can."""
         context = f"{cand.passage.title} {cand.passage.heading}"
         if cand.usable != cand.text and (
@@ -156,20 +177,20 @@ class ExtractiveBackend(AnswerBackend):
             or evidence.coverage(question.terms, cand.usable, context, retriever.idf)
             < self.abstention.min_coverage_with_meaning
         ):
-            return ("the source announces a list for this, but the list's items are not in "
-                    "the document text")
+            return Refusal("the source announces a list for this, but the list's items are not "
+                           "in the document text")
         if not evidence.has_kind(question.expects, cand.usable):
-            return f"no passage gives the {question.expects} this question asks for"
+            return Refusal(f"no passage gives the {question.expects} this question asks for")
         scope = f"{cand.passage.title} {cand.passage.heading} {cand.passage.text}"
         missing = evidence.missing_names(question.names, scope)
         if missing:
-            stems = [t for name in missing for t in content_terms(name)]
-            return f"{_lacking(stems, retriever, access)} {', '.join(missing)}"
+            stems = tuple(t for name in missing for t in content_terms(name))
+            return Refusal(", ".join(missing), stems)
         rare = self.abstention.max_missing_idf
         absent = [] if rare is None else evidence.missing_terms(
             question.terms, scope, lambda t: retriever.idf(t) >= rare)
         if absent:
-            return f"{_lacking(absent, retriever, access)} what the question is about"
+            return Refusal("what the question is about", tuple(absent))
         limits = self.abstention
         if cand.coverage >= limits.min_coverage:
             return None
@@ -185,13 +206,3 @@ class ExtractiveBackend(AnswerBackend):
         end = cand.span.start + len(text)
         return Claim(text=text, evidence=[Evidence(cand.passage, cand.span.start, end)])
 
-
-def _lacking(stems: list[str], retriever: Retriever, access: Access) -> str:
-    """Return who lacks the missing words: the sources `access` may read, or only the passage
-    that matches best (a refusal is shown only for the best-matching sentence).
-
-    Chunks `access` may not read count as absent, so the wording reveals nothing about them.
-    """
-    if not stems or retriever.mentions(stems, access):
-        return "the passage that best matches the question does not mention"
-    return "the sources do not mention"
