@@ -62,7 +62,10 @@ def test_a_folder_serves_the_graph_it_was_installed_with(exported: Path, tmp_pat
     fp32 = Embedder.load(exported, model_file=model_export.FP32_FILE).embed_query(query)
     assert np.array_equal(model_export.embedder(other).embed_query(query), fp32)
     # a folder installed with the default serves int8, whose vectors are not fp32's
-    assert not np.array_equal(model_export.embedder(exported).embed_query(query), fp32)
+    served = model_export.embedder(exported).embed_query(query)
+    assert not np.array_equal(served, fp32)
+    assert np.array_equal(served, Embedder.load(
+        exported, model_file=model_export.SERVED_FILE).embed_query(query))
 
 
 def test_a_text_gets_the_same_vector_whatever_is_embedded_with_it(exported: Path) -> None:
