@@ -1,9 +1,10 @@
 """citeqa beside the LangChain tutorial stack (bench/peer_app.py), measured in one run.
 
-Both are served by gunicorn with 2 workers x 4 threads (citeqa's rate limits off) and asked
-questions about the shipped page over real HTTP, 1 and 8 clients, taking turns; both are
-started cold over an existing index; both index the same SciFact abstracts and are scored by
-nDCG@10 (the peer ranks documents by their best chunk). Run with `make bench-peer`; writes
+Both are served by gunicorn with 2 workers (citeqa by `citeqa serve`'s gevent workers with
+rate limits off, the peer by 4 threads per worker) and asked questions about the shipped page
+over real HTTP, 1 and 8 clients, taking turns; both are started cold over an existing index;
+both index the same SciFact abstracts and are scored by nDCG@10 (the peer ranks documents by
+their best chunk). Run with `make bench-peer`; writes
 bench/results/peer.json and the README's peer table. The machine's load average is recorded
 beside each figure, since these cores are shared.
 """
@@ -55,7 +56,7 @@ Server = Callable[[int], Any]
 
 
 def peer_server(data_dir: Path, workers: int) -> Any:
-    """Run the peer app under gunicorn as citeqa serve runs (4 threads per worker)."""
+    """Run the peer app under gunicorn with 4 threads per worker, as the tutorial would."""
     def command(port: int) -> list[str]:
         return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
                 str(workers), "--threads", "4", "--timeout", "60", "bench.peer_app:create_app()"]

@@ -181,8 +181,8 @@ class Config(BaseSettings):
                                                 "closes it after each response, so the next "
                                                 "request goes to whichever worker is free "
                                                 "(a kept connection waits for its own worker). "
-                                                "A new connection has this long, at least 2 "
-                                                "s, to send its request.")
+                                                "A new connection has this long to send its "
+                                                "request (2 s when 0).")
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
