@@ -54,12 +54,13 @@ class OnnxModel:
 
     @classmethod
     def load(cls, folder: Path, threads: int = 1, max_length: int | None = None,
-             model_file: str = MODEL_FILE) -> OnnxModel:
+             model_file: str = MODEL_FILE, tokenizer_file: Path | None = None) -> OnnxModel:
         """Load `model_file` and `tokenizer.json` from `folder`; pad to the longest input only.
 
-        `max_length` replaces the tokenizer's own truncation length when given.
+        `max_length` replaces the tokenizer's own truncation length when given; a model trained
+        from another one's weights may name that one's `tokenizer_file` instead.
         """
-        tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        tokenizer = Tokenizer.from_file(str(tokenizer_file or folder / TOKENIZER_FILE))
         limit = max_length or (tokenizer.truncation or {}).get("max_length", 512)
         tokenizer.enable_truncation(max_length=int(limit))
         padding = tokenizer.padding or {}

@@ -13,10 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
-from tokenizers import Tokenizer
 
-from index.onnx_model import session_options
+from index.onnx_model import OnnxModel
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "relevance"
 BATCH = 16
@@ -47,11 +45,8 @@ class RelevanceModel:
         labels: list[str] = self.settings["labels"]
         self._columns = (labels.index("entailment"), labels.index("contradiction"),
                          labels.index("neutral"))
-        self.session = ort.InferenceSession(str(folder / "model.onnx"), session_options(threads),
-                                            providers=["CPUExecutionProvider"])
-        self.tokenizer = Tokenizer.from_file(str(_tokenizer_path()))
-        self.tokenizer.enable_truncation(max_length=int(self.settings["max_length"]))
-        self.tokenizer.enable_padding()  # to the longest pair of each batch
+        self.model = OnnxModel.load(folder, threads, int(self.settings["max_length"]),
+                                    tokenizer_file=_tokenizer_path())
 
     def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """Return one row of label probabilities per pair, in the settings' label order."""
@@ -66,13 +61,8 @@ class RelevanceModel:
 
     def _batch(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """Return the label probabilities of one batch."""
-        encoded = self.tokenizer.encode_batch(pairs)
-        feeds = {
-            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
-        }
-        logits = np.asarray(self.session.run(["logits"], feeds)[0], dtype=np.float64)
+        logits, _ = self.model.run(pairs)
+        logits = logits.astype(np.float64)
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
         return probabilities
