@@ -29,6 +29,16 @@ def test_shipped_weights_score_known_pairs_as_the_trained_cross_encoder() -> Non
     reproduces_reference(shipped())
 
 
+def test_a_pair_is_judged_the_same_whatever_is_judged_with_it() -> None:
+    """int8 quantizes activations per run, so each pair must run alone."""
+    pair = ("When was the treaty signed?", "The treaty was signed in Paris on 3 September 1783.")
+    others = [("Who painted the ceiling?", "The chapel's roof was repaired in 1990. " * 8),
+              ("x", "y")]
+    alone = shipped().probabilities([pair])[0]
+    assert np.array_equal(shipped().probabilities([pair, *others])[0], alone)
+    assert np.array_equal(shipped().probabilities([others[0], pair])[1], alone)
+
+
 def test_shipped_model_is_one_small_file() -> None:
     assert (MODEL_DIR / "model.onnx").stat().st_size < 30_000_000
     assert (MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8").count("CC BY") >= 2

@@ -17,7 +17,9 @@ import numpy as np
 from index.onnx_model import OnnxModel
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "relevance"
-BATCH = 16
+# One pair per run: int8 activations are quantized per run, so in a batch a pair's
+# probabilities would move with the pairs beside it (the embedder runs one text at a time too).
+BATCH = 1
 
 
 @dataclass(frozen=True)
