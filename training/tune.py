@@ -24,7 +24,7 @@ from index import model_export
 from index.chunking import sentence_spans
 from service.core.extractive import ExtractiveBackend
 from service.core.meaning import LIMITS, Judge, MeaningLimits
-from service.core.relevance import Judgement, RelevanceModel
+from service.core.relevance import MODEL_DIR, Judgement, RelevanceModel
 from service.core.retrieval import Passage
 from service.core.verify import Verifier
 from training.data import SQUAD_TUNE_QUESTIONS, abstracts, scifact_claims
@@ -129,16 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     """Search both sets of limits and write them with their tuning scores."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=eval_data_dir())
+    parser.add_argument("--model", type=Path, default=MODEL_DIR,
+                        help="folder of the relevance model to tune for (default: the shipped one)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the limits")
     args = parser.parse_args(argv)
-    judge = MemoJudge(RelevanceModel(), LIMITS)
+    judge = MemoJudge(RelevanceModel(args.model), LIMITS)
     verifier = tune_verifier(args.data, judge)
     print(f"verifier: {verifier}", flush=True)
     answers = tune_answers(judge)
     print(f"answers: {answers}", flush=True)
-    RESULTS.write_text(json.dumps({"verifier": verifier, "answers": answers,
-                                   "limits": asdict(judge.limits)}, indent=2) + "\n",
-                       encoding="utf-8")
-    print(f"limits: {judge.limits}\nwrote {RESULTS.relative_to(ROOT)}")
+    args.out.write_text(json.dumps({"verifier": verifier, "answers": answers,
+                                    "limits": asdict(judge.limits)}, indent=2) + "\n",
+                        encoding="utf-8")
+    print(f"limits: {judge.limits}\nwrote {args.out}")
     return 0
 
 
