@@ -71,10 +71,13 @@ def test_serving_imports_no_torch() -> None:
 
 
 @pytest.mark.timeout(600)
-def test_smoke_training_writes_a_model_that_round_trips(tmp_path: Path) -> None:
+@pytest.mark.parametrize("precision", [[], ["--bf16"]], ids=["fp32", "bf16"])
+def test_smoke_training_writes_a_model_that_round_trips(tmp_path: Path,
+                                                         precision: list[str]) -> None:
     out = tmp_path / "relevance"
-    done = subprocess.run([sys.executable, "-m", "training.train", "--smoke", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "training.train", "--smoke", "--out", str(out),
+                           *precision], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert {p.name for p in out.iterdir()} == {"model.onnx", "settings.json", "MODEL_CARD.md"}
+    assert f'"bf16": {"true" if precision else "false"}' in (out / "MODEL_CARD.md").read_text()
     reproduces_reference(RelevanceModel(out))
