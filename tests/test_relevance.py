@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from service.core.relevance import MODEL_DIR, RelevanceModel, shipped
+from training import train
 
 ROOT = Path(__file__).resolve().parent.parent
 # int8 weights against the float CrossEncoder that wrote the reference probabilities: dynamic
@@ -37,6 +39,18 @@ def test_a_pair_is_judged_the_same_whatever_is_judged_with_it() -> None:
     alone = shipped().probabilities([pair])[0]
     assert np.array_equal(shipped().probabilities([pair, *others])[0], alone)
     assert np.array_equal(shipped().probabilities([others[0], pair])[1], alone)
+
+
+def test_make_train_defaults_are_the_shipped_models_settings() -> None:
+    """`make train` reproduces the shipped weights only if its defaults are what they were."""
+    card = (MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    recorded = json.loads(card.split("## Settings\n```json\n", 1)[1].split("```", 1)[0])
+    defaults = {k: v for k, v in vars(train.parser().parse_args([])).items()
+                if k not in ("out", "data", "threads")}
+    assert {k: defaults[k] for k in recorded} == recorded
+    # options added after the shipped training default to what it did without them
+    added = {k: v for k, v in defaults.items() if k not in recorded}
+    assert added.items() <= {"reversals": 0, "bf16": False}.items()
 
 
 def test_shipped_model_is_one_small_file() -> None:
