@@ -17,9 +17,6 @@ import numpy as np
 from index.onnx_model import OnnxModel
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "relevance"
-# One pair per run: int8 activations are quantized per run, so in a batch a pair's
-# probabilities would move with the pairs beside it (the embedder runs one text at a time too).
-BATCH = 1
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,9 @@ class RelevanceModel:
 
     def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """Return one row of label probabilities per pair, in the settings' label order."""
-        rows = [self._batch(pairs[i:i + BATCH]) for i in range(0, len(pairs), BATCH)]
+        # one pair per run: int8 activations are quantized per run, so in a batch a pair's
+        # probabilities would move with the pairs beside it (the embedder runs one text alone too)
+        rows = [self._one(pair) for pair in pairs]
         return np.concatenate(rows) if rows else np.zeros((0, len(self._columns)))
 
     def judge(self, pairs: list[tuple[str, str]]) -> list[Judgement]:
@@ -61,9 +60,9 @@ class RelevanceModel:
         return [Judgement(float(p[sup]), float(p[con]), float(p[neu]))
                 for p in self.probabilities(pairs)]
 
-    def _batch(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        """Return the label probabilities of one batch."""
-        logits, _ = self.model.run(pairs)
+    def _one(self, pair: tuple[str, str]) -> np.ndarray:
+        """Return the label probabilities of one pair, as a row."""
+        logits, _ = self.model.run([pair])
         logits = logits.astype(np.float64)
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
