@@ -113,6 +113,12 @@ def docs_collection(api: ClientAPI, name: str) -> Collection:
     return api.get_or_create_collection(name + DOCS_SUFFIX, embedding_function=None)
 
 
+def records(api: ClientAPI, name: str) -> dict[str, dict[str, object]]:
+    """Return the metadata of every document record of collection `name`, by document id."""
+    found = docs_collection(api, name).get(include=["metadatas"])
+    return {i: dict(m or {}) for i, m in zip(found["ids"], found["metadatas"] or [], strict=False)}
+
+
 def placeholder_vectors(count: int) -> list[Sequence[float]]:
     """Return one-dimensional vectors for records that carry no embedding of their own."""
     return [[0.0] for _ in range(count)]

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import logging
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -24,7 +25,7 @@ from pathlib import Path
 from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
-from index import store
+from index import lexical, store
 from index.build import IndexReport, index_documents, stored_documents
 from index.documents import Document, imported
 
@@ -118,8 +119,11 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
 
     report = index_documents(itertools.chain(loaders.load_corpus(corpus_dir), pages),
                              replace(cfg, collection=name), progress=progress)
+    # serving processes are pointed at a generation only once its lexical index is complete
+    lexical.current(replace(cfg, collection=name), api)
     point(api, cfg.collection, name)
-    prune(api, cfg.collection, keep={name, previous.collection})
+    for dropped in prune(api, cfg.collection, keep={name, previous.collection}):
+        shutil.rmtree(lexical.root(replace(cfg, collection=dropped)), ignore_errors=True)
     return report
 
 
@@ -141,9 +145,13 @@ def change(docs: Iterable[Document], cfg: store.StoreConfig,
            keep: Callable[[str], bool] | None = None, progress: bool = False) -> IndexReport:
     """Bring the serving collection in line with `docs` and tell serving processes it changed."""
     api = store.client(cfg)
-    current = active(api, cfg.collection)
-    report = index_documents(docs, replace(cfg, collection=current.collection), keep=keep,
-                             progress=progress)
+    current = replace(cfg, collection=active(api, cfg.collection).collection)
+    before = lexical.state(current, api)
+    report = index_documents(docs, current, keep=keep, progress=progress)
+    # the lexical index of the new state is complete before serving processes look for it
+    built = lexical.current(current, api)
     if report.added or report.updated or report.removed:
         point(api, cfg.collection, current.collection)
+        # the state that served until now stays, so requests already running on it finish
+        lexical.prune(lexical.root(current), keep={built.folder.name, before})
     return report

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from index.chunking import sentence_spans
-from service.core.terms import content_terms
+from index.terms import content_terms
 from training.reversals import reverse
 
 HERE = Path(__file__).resolve().parent

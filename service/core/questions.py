@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from service.core.results import Message
-from service.core.terms import STOPWORDS, content_terms
+from index.terms import STOPWORDS, content_terms
 
 _EXPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("number", re.compile(r"\bhow (much|many|long|far|big|large|old|often)\b|"
