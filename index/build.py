@@ -6,7 +6,7 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,7 +100,7 @@ def index_documents(
         pending = [(doc, c) for doc, doc_chunks in group for c in doc_chunks]
         if embedder is not None and pending:
             _embed(chunks, embedder, pending, bar)
-        _record(records, {doc.id: doc for doc, _ in group},
+        record_documents(records, {doc.id: doc for doc, _ in group},
                 Counter({doc.id: len(doc_chunks) for doc, doc_chunks in group}))
         report.chunks += len(pending)
     bar.close()
@@ -152,7 +152,8 @@ def _embed(chunks: Collection, embedder: Embedder, pending: list[tuple[Document,
         bar.update(len(batch))
 
 
-def _record(records: Collection, docs: dict[str, Document], chunks: Counter[str]) -> None:
+def record_documents(records: Collection, docs: Mapping[str, Document],
+                     chunks: Mapping[str, int]) -> None:
     """Store full texts, fingerprints and chunk counts: a document is served once recorded."""
     if not docs:
         return

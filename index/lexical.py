@@ -114,13 +114,13 @@ class LexicalIndex:
         self.folder = folder
         manifest = json.loads((folder / MANIFEST).read_text())
         self.documents = int(manifest["documents"])
-        mmap = "r" if manifest["chunks"] else None  # an empty file cannot be mapped
-        self.ids = np.load(folder / "ids.npy", mmap_mode=mmap)
-        self.docs = np.load(folder / "docs.npy", mmap_mode=mmap)
-        self.prints = np.load(folder / "prints.npy", mmap_mode=mmap)
-        self._order = np.load(folder / "order.npy", mmap_mode=mmap)
+        mapped = bool(manifest["chunks"])
+        self.ids = _array(folder / "ids.npy", mapped)
+        self.docs = _array(folder / "docs.npy", mapped)
+        self.prints = _array(folder / "prints.npy", mapped)
+        self._order = _array(folder / "order.npy", mapped)
         vectors = folder / "vectors.npy"
-        self.vectors = np.load(vectors, mmap_mode=mmap) if vectors.exists() else None
+        self.vectors = _array(vectors, mapped) if vectors.exists() else None
         self.parts = [Part(tuple(p["groups"]), int(p["start"]), int(p["end"]),
                            bm25s.BM25.load(folder / f"part{i}", mmap=True, show_progress=False))
                       for i, p in enumerate(manifest["parts"])]
@@ -143,11 +143,11 @@ class LexicalIndex:
 
     def position(self, chunk_id: str) -> int | None:
         """Return the position of a chunk id, or None when this index does not hold it."""
-        if not len(self.ids):
+        wanted = chunk_id.encode()
+        if not len(self.ids) or len(wanted) > self.ids.dtype.itemsize:
             return None
-        key = np.array(chunk_id.encode(), dtype=self.ids.dtype)
-        at = int(np.searchsorted(self.ids, key, sorter=self._order))
-        if at < len(self._order) and bytes(self.ids[self._order[at]]) == key.tobytes():
+        at = int(np.searchsorted(self.ids, np.bytes_(wanted), sorter=self._order))
+        if at < len(self._order) and bytes(self.ids[self._order[at]]) == wanted:
             return int(self._order[at])
         return None
 
@@ -195,6 +195,12 @@ class LexicalIndex:
             return known[term]
 
         return idf
+
+
+def _array(path: Path, mapped: bool) -> np.ndarray:
+    """Load a saved array, memory-mapped unless empty (an empty file cannot be mapped)."""
+    loaded: np.ndarray = np.load(path, mmap_mode="r") if mapped else np.load(path)
+    return loaded
 
 
 @dataclass
@@ -275,12 +281,14 @@ def build(root: Path, chunks: Collection, records: Mapping[str, Meta],
     A document whose chunks do not match its record (being rewritten now) is left out, and the
     folder is named by the records of the documents it holds.
     """
-    exact = 0 < exact_up_to and chunks.count() <= exact_up_to
+    exact = exact_up_to > 0 and chunks.count() <= exact_up_to
     read = _read(chunks, complete(records), exact)
     held = {d: records[d] for d in set(read.docs)}
     target = root / folder_name(held, exact_up_to)
     if (target / MANIFEST).exists():
         return target
+    if target.exists():  # no manifest: left by a process killed while deleting it
+        shutil.rmtree(target)
     work = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
     try:
         _write(work, read, len(held), exact)

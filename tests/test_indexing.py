@@ -11,8 +11,8 @@ from pathlib import Path
 from index import store
 from index.access import EVERYTHING, PUBLIC, Access
 from index.build import index_corpus
-from index.store import StoreConfig
 from index.lexical import ensure
+from index.store import StoreConfig
 from service.core.retrieval import Retriever
 
 

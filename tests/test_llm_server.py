@@ -25,9 +25,9 @@ from werkzeug.serving import make_server
 
 from bench.servers import free_port, serving_in_thread, stop, wait_until
 from index.store import StoreConfig
+from index.terms import content_terms, words
 from service.core.evidence import numbers
 from service.core.llm_backend import load_prompts
-from index.terms import content_terms, words
 from service.web.app import create_app
 
 MODEL = "smollm2"

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from index.access import PUBLIC, Access
 from index.documents import Span
+from index.terms import content_terms
 from service.core import evidence
 from service.core.backends import AnswerBackend
 from service.core.drafts import Claim, Draft, Evidence
 from service.core.meaning import Judge, unanswered
 from service.core.questions import Question
 from service.core.retrieval import Passage, Retriever
-from index.terms import content_terms
 
 SECOND_SENTENCE_GAIN = 0.25
 MIN_QUOTE = 30

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.core.results import Message
 from index.terms import STOPWORDS, content_terms
+from service.core.results import Message
 
 _EXPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("number", re.compile(r"\bhow (much|many|long|far|big|large|old|often)\b|"

@@ -17,6 +17,7 @@ from index.embedder import Embedder
 from index.lexical import LexicalIndex
 from index.store import within
 
+
 @dataclass(frozen=True)
 class Fusion:
     """How the dense and BM25 rankings combine; a zero weight skips that ranking."""

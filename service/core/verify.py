@@ -18,12 +18,12 @@ import numpy as np
 from index.access import EVERYTHING, Access
 from index.chunking import sentence_spans
 from index.documents import Span
+from index.terms import STOPWORDS, content_terms, words
 from service.core import evidence
 from service.core.drafts import Claim, Draft, Evidence
 from service.core.meaning import Judge
 from service.core.results import Verification
 from service.core.retrieval import Passage, Retriever
-from index.terms import STOPWORDS, content_terms, words
 
 MIN_COVERAGE = 0.5  # idf-weighted share of the claim's key terms a paraphrase must keep
 NEGATION_REACH = 3  # words after a "not" or "never" that it reverses

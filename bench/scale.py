@@ -1,0 +1,244 @@
+"""Serving at scale: synthetic corpora of SCALE_SIZES chunks (default 15k, 150k, 500k), each
+served by `citeqa serve` with 2 workers. Writes bench/results/scale.json and the table and plot
+in docs/scale.md: per-worker and whole-server memory, time to ready, reload after a one-document
+incremental index, answer p50/p95 at 1 and 8 clients, and the index's size on disk.
+
+The generator (`synthetic`) is seeded: documents of words drawn from a Zipf law over a made-up
+vocabulary, chunked by the real chunker, each chunk stored with a random unit vector instead
+of its embedding (embedding 500k chunks takes hours on 2 cores; a search costs the same over
+any vectors). Each corpus's store is written once under build/scale/ and reused.
+
+    python -m bench.scale                       # SCALE_SIZES=15000,150000,500000
+    SCALE_SIZES=15000 python -m bench.scale     # one size
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import requests
+
+from bench.servers import BIN, free_port, stop, wait_until
+from index import build, lexical, model_export, store, switch
+from index.chunking import chunk_document
+from index.documents import Chunk, Document
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+WORK = ROOT / "build" / "scale"
+SIZES = [int(s) for s in os.environ.get("SCALE_SIZES", "15000,150000,500000").split(",")]
+WORKERS = 2
+VOCABULARY = 40_000
+DIMENSIONS = 384
+WRITE_BATCH = 2_000
+QUESTIONS = 40
+
+
+def vocabulary(rng: np.random.Generator) -> list[str]:
+    """Return made-up words of 4 to 10 letters."""
+    letters = np.array(list("abcdefghijklmnoprstuvwy"))
+    return ["".join(rng.choice(letters, size=int(rng.integers(4, 11))))
+            for _ in range(VOCABULARY)]
+
+
+def sentence(rng: np.random.Generator, words: list[str]) -> str:
+    """Return a sentence of 12 to 24 Zipf-drawn words."""
+    picks = (rng.zipf(1.2, size=int(rng.integers(12, 25))) - 1) % len(words)
+    return " ".join(words[i] for i in picks).capitalize() + "."
+
+
+def synthetic(count: int, seed: int = 7) -> Iterator[tuple[Document, list[Chunk]]]:
+    """Yield documents of five paragraphs and their chunks until `count` chunks are made."""
+    rng = np.random.default_rng(seed)
+    words = vocabulary(rng)
+    made, n = 0, 0
+    while made < count:
+        paragraphs = ["\n\n".join(" ".join(sentence(rng, words) for _ in range(4))
+                                  for _ in range(5))]
+        text = f"# Report {n}\n\n" + paragraphs[0] + "\n"
+        doc = Document(f"synthetic/{n:07d}.md", f"Report {n}", "", text, f"fp{n}")
+        chunks = chunk_document(doc)
+        made += len(chunks)
+        n += 1
+        yield doc, chunks
+
+
+def write(cfg: store.StoreConfig, count: int) -> None:
+    """Write a synthetic corpus into the store, vectors random; records last, as indexing does."""
+    api = store.client(cfg)
+    chunks = store.chunks_collection(api, cfg.collection)
+    records = store.docs_collection(api, cfg.collection)
+    rng = np.random.default_rng(11)
+    pending: list[tuple[Document, Chunk]] = []
+    docs: dict[str, Document] = {}
+    counts: dict[str, int] = {}
+
+    def flush() -> None:
+        vectors = rng.standard_normal((len(pending), DIMENSIONS)).astype(np.float32)
+        texts = [d.text[c.start:c.end] for d, c in pending]
+        chunks.add(ids=[c.id for _, c in pending], embeddings=vectors, documents=texts,
+                   metadatas=[build.chunk_metadata(d, c) for d, c in pending])
+        build.record_documents(records, docs, counts)
+        pending.clear()
+        docs.clear()
+
+    for doc, doc_chunks in synthetic(count):
+        pending += [(doc, c) for c in doc_chunks]
+        docs[doc.id], counts[doc.id] = doc, len(doc_chunks)
+        if len(pending) >= WRITE_BATCH:
+            flush()
+    if pending:
+        flush()
+
+
+def questions(count: int) -> list[str]:
+    """Return questions made of the corpus's own words."""
+    rng = np.random.default_rng(3)
+    words = vocabulary(np.random.default_rng(7))
+    return [f"What does {' '.join(words[int(i)] for i in rng.integers(0, 3000, size=4))} do?"
+            for _ in range(count)]
+
+
+def memory(pid: int) -> dict[str, float]:
+    """Return a process's resident and proportional set sizes (MB; shared pages split in PSS)."""
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    kb = {line.split(":")[0]: int(line.split()[1]) for line in rollup if line.endswith("kB")}
+    return {"rss_mb": round(kb["Rss"] / 1024, 1), "pss_mb": round(kb["Pss"] / 1024, 1)}
+
+
+def children(pid: int) -> list[int]:
+    """Return the ids of a process's children."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def latencies(base: str, asked: list[str], clients: int) -> dict[str, float]:
+    """Ask every question once, from `clients` threads; return p50 and p95 in ms."""
+    taken: list[float] = []
+    lock = threading.Lock()
+    queue = list(asked)
+
+    def client() -> None:
+        with requests.Session() as session:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    question = queue.pop()
+                began = time.perf_counter()
+                session.post(f"{base}/api/v1/answer", json={"question": question},
+                             timeout=120).raise_for_status()
+                with lock:
+                    taken.append((time.perf_counter() - began) * 1000)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cuts = statistics.quantiles(taken, n=20)
+    return {"p50_ms": round(statistics.median(taken), 1), "p95_ms": round(cuts[18], 1)}
+
+
+def documents(base: str) -> int:
+    """Return the document count the answering worker serves."""
+    return int(requests.get(f"{base}/readyz", timeout=10).json()["documents"])
+
+
+def reload_seconds(base: str, cfg: store.StoreConfig, served: int) -> dict[str, float]:
+    """Index one new document incrementally; time it, then time until every worker serves it."""
+    doc = Document("synthetic/added.md", "Added", "", "# Added\n\nThe kiln fires at 1,280 "
+                   "degrees and cools for two days.\n", f"added-{time.time_ns()}")
+    began = time.perf_counter()
+    switch.change([doc], cfg, keep=lambda _: True)
+    indexed = time.perf_counter()
+    streak = 0
+    while streak < 3 * WORKERS:  # consecutive answers from the new state, whichever worker
+        streak = streak + 1 if documents(base) == served + 1 else 0
+        time.sleep(0.02)
+    return {"incremental_index_s": round(indexed - began, 2),
+            "reload_s": round(time.perf_counter() - indexed, 2)}
+
+
+def size_mb(path: Path) -> float:
+    """Return the size of the files under a folder (MB)."""
+    return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1)
+
+
+def measure(count: int) -> dict[str, object]:
+    """Prepare one corpus and measure a server over it."""
+    data = WORK / str(count)
+    cfg = store.StoreConfig(data, "citeqa")
+    if not (data / "written").exists():
+        began = time.perf_counter()
+        write(cfg, count)
+        model_export.ensure(data)
+        (data / "written").write_text(f"{time.perf_counter() - began:.1f}")
+    switch.change([], cfg, keep=lambda doc_id: doc_id != "synthetic/added.md")  # as indexed
+    began = time.perf_counter()
+    lexicon = lexical.current(cfg, store.client(cfg))
+    result: dict[str, object] = {
+        "chunks": len(lexicon), "documents": lexicon.documents,
+        "write_s": float((data / "written").read_text()),
+        "lexical_check_s": round(time.perf_counter() - began, 2),
+        "store_mb": size_mb(data) - size_mb(data / lexical.FOLDER),
+        "lexical_mb": size_mb(data / lexical.FOLDER)}
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CITEQA_DATA_DIR": str(data),
+           "CITEQA_INDEX_CHECK_SECONDS": "0.2"}
+    began = time.perf_counter()
+    proc = subprocess.Popen([str(BIN / "citeqa"), "serve", "--host", "127.0.0.1", "--port",
+                             str(port), "--workers", str(WORKERS)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(f"{base}/readyz", timeout=5).status_code == 200,
+                   "citeqa serve", 600, proc)
+        result["ready_s"] = round(time.perf_counter() - began, 2)
+        asked = questions(QUESTIONS)
+        latencies(base, asked[:8], 2)  # warm both workers
+        result["clients_1"] = latencies(base, asked, 1)
+        result["clients_8"] = latencies(base, asked * 2, 8)
+        workers = [memory(pid) for pid in children(proc.pid)]
+        result["workers"] = workers
+        result["server_rss_mb"] = round(memory(proc.pid)["rss_mb"]
+                                        + sum(w["rss_mb"] for w in workers), 1)
+        result["server_pss_mb"] = round(memory(proc.pid)["pss_mb"]
+                                        + sum(w["pss_mb"] for w in workers), 1)
+        result.update(reload_seconds(base, cfg, documents(base)))
+        result["worker_rss_after_reload_mb"] = [memory(pid)["rss_mb"]
+                                                for pid in children(proc.pid)]
+    finally:
+        stop(proc)
+    return result
+
+
+def main() -> None:
+    """Measure every size and write the results."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "scale.json"
+    runs = json.loads(out.read_text()) if out.exists() else {}
+    for count in SIZES:
+        runs[str(count)] = {**measure(count), "machine_load": os.getloadavg()[0]}
+        print(count, json.dumps(runs[str(count)]), flush=True)
+        out.write_text(json.dumps(runs, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
