@@ -28,8 +28,10 @@ import requests
 
 from bench.servers import BIN, free_port, stop, wait_until
 from index import build, lexical, model_export, store, switch
+from index.access import PUBLIC
 from index.chunking import chunk_document
 from index.documents import Chunk, Document
+from service.core.retrieval import Retriever, nearest
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -108,10 +110,16 @@ def questions(count: int) -> list[str]:
 
 
 def memory(pid: int) -> dict[str, float]:
-    """Return a process's resident and proportional set sizes (MB; shared pages split in PSS)."""
+    """Return a process's resident, proportional and private memory (MB).
+
+    Resident counts every page a process maps, the memory-mapped index files of the page cache
+    included in full; proportional splits shared pages between the processes mapping them;
+    private is what only this process holds.
+    """
     rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
     kb = {line.split(":")[0]: int(line.split()[1]) for line in rollup if line.endswith("kB")}
-    return {"rss_mb": round(kb["Rss"] / 1024, 1), "pss_mb": round(kb["Pss"] / 1024, 1)}
+    return {"rss_mb": round(kb["Rss"] / 1024, 1), "pss_mb": round(kb["Pss"] / 1024, 1),
+            "private_mb": round((kb["Private_Clean"] + kb["Private_Dirty"]) / 1024, 1)}
 
 
 def children(pid: int) -> list[int]:
@@ -172,13 +180,36 @@ def reload_seconds(base: str, cfg: store.StoreConfig, served: int) -> dict[str, 
     while streak < 3 * WORKERS:  # consecutive answers from the new state, whichever worker
         streak = streak + 1 if documents(base) == served + 1 else 0
         time.sleep(0.02)
+    reloaded = time.perf_counter()
+    first = latencies(base, questions(2 * WORKERS), WORKERS)
     return {"incremental_index_s": round(indexed - began, 2),
-            "reload_s": round(time.perf_counter() - indexed, 2)}
+            "reload_s": round(reloaded - indexed, 2), "first_answers_after_reload": first}
 
 
 def size_mb(path: Path) -> float:
     """Return the size of the files under a folder (MB)."""
     return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1)
+
+
+def dense_costs(cfg: store.StoreConfig, count: int) -> dict[str, float]:
+    """Return the ms one search by meaning takes: exactly over `count` vectors, and by the store."""
+    api = store.client(cfg)
+    retriever = Retriever(lexical.current(cfg, api), store.chunks_collection(api, cfg.collection),
+                          model_export.embedder(model_export.installed(cfg.data_dir)),
+                          exact=False)
+    asked = questions(20)
+    retriever.dense(asked[0], 500, PUBLIC)  # the store loads its vector index on first use
+    began = time.perf_counter()
+    for question in asked:
+        retriever.dense(question, 500, PUBLIC)
+    queried = (time.perf_counter() - began) / len(asked)
+    vectors = np.random.default_rng(5).standard_normal((count, DIMENSIONS)).astype(np.float32)
+    mask = np.ones(count, dtype=bool)
+    began = time.perf_counter()
+    for question in asked:
+        nearest(vectors, retriever.embedder.embed_query(question), 500, mask)
+    exact = (time.perf_counter() - began) / len(asked)
+    return {"exact": round(exact * 1000, 1), "store": round(queried * 1000, 1)}
 
 
 def measure(count: int) -> dict[str, object]:
@@ -195,6 +226,7 @@ def measure(count: int) -> dict[str, object]:
     lexicon = lexical.current(cfg, store.client(cfg))
     result: dict[str, object] = {
         "chunks": len(lexicon), "documents": lexicon.documents,
+        "dense_ms": dense_costs(cfg, count),
         "write_s": float((data / "written").read_text()),
         "lexical_check_s": round(time.perf_counter() - began, 2),
         "store_mb": size_mb(data) - size_mb(data / lexical.FOLDER),

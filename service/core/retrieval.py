@@ -132,7 +132,7 @@ class Retriever:
         vector = self.embedder.embed_query(query)
         readable = self.lexicon.mask(access)
         if self.vectors is not None:
-            return _nearest(self.vectors, vector, k, readable)
+            return nearest(self.vectors, vector, k, readable)
         # the store applies the filter before its nearest-neighbour ranking; a caller who may
         # read every chunk needs none (and indexes older than access groups carry no flags)
         where = None if readable is None or readable.all() else access.where()
@@ -207,7 +207,7 @@ def _passage(chunk_id: str, text: str, meta: Mapping[str, object]) -> Passage:
     )
 
 
-def _nearest(vectors: np.ndarray, query: np.ndarray, k: int,
+def nearest(vectors: np.ndarray, query: np.ndarray, k: int,
              readable: np.ndarray | None) -> list[tuple[int, float]]:
     """Return `(position, cosine similarity)` of the `k` readable rows closest to `query`."""
     target = query.astype(np.float32)
