@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 bench-fusion clean \
+	bench-load bench-access bench-soak bench-reloads bench-scale bench-peer bench-int8 bench-fusion clean \
 	readme train train-smoke
 
 $(BIN)/python:
@@ -90,6 +90,10 @@ bench-soak: install-test
 
 bench-reloads: install-test
 	$(BIN)/python -m bench.reloads
+
+# Synthetic corpora of 15k, 150k and 500k chunks, each served by 2 workers (SCALE_SIZES=…).
+bench-scale: install-test
+	nice $(BIN)/python -m bench.scale
 
 # citeqa beside the LangChain tutorial stack, in one run (nice: the cores are shared).
 bench-peer: install-test

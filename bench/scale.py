@@ -22,10 +22,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import requests
 
+from bench.readme import replace_section
 from bench.servers import BIN, free_port, stop, wait_until
 from index import build, lexical, model_export, store, switch
 from index.access import PUBLIC
@@ -35,6 +37,7 @@ from service.core.retrieval import Retriever, nearest
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+DOCS = ROOT / "docs"
 WORK = ROOT / "build" / "scale"
 SIZES = [int(s) for s in os.environ.get("SCALE_SIZES", "15000,150000,500000").split(",")]
 WORKERS = 2
@@ -229,8 +232,9 @@ def measure(count: int) -> dict[str, object]:
         "dense_ms": dense_costs(cfg, count),
         "write_s": float((data / "written").read_text()),
         "lexical_check_s": round(time.perf_counter() - began, 2),
-        "store_mb": size_mb(data) - size_mb(data / lexical.FOLDER),
-        "lexical_mb": size_mb(data / lexical.FOLDER)}
+        "store_mb": round(size_mb(data) - size_mb(data / lexical.FOLDER)
+                          - size_mb(data / "models"), 1),
+        "lexical_mb": size_mb(lexicon.folder)}
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CITEQA_DATA_DIR": str(data),
            "CITEQA_INDEX_CHECK_SECONDS": "0.2"}
@@ -261,8 +265,56 @@ def measure(count: int) -> dict[str, object]:
     return result
 
 
+def worker(run: dict[str, Any], key: str) -> float:
+    """Return the larger worker's figure of one kind (MB)."""
+    return max(float(w[key]) for w in run["workers"])
+
+
+def table(runs: dict[str, dict[str, Any]]) -> str:
+    """Return the results as a Markdown table, one row per corpus size."""
+    rows = ["| chunks | worker RSS / PSS / private (MB) | server RSS / PSS (MB) | ready (s) | "
+            "reload (s) | one-document index (s) | p50 / p95, 1 client (ms) | "
+            "p50 / p95, 8 clients (ms) | store + lexical on disk (MB) | load |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, run in sorted(runs.items(), key=lambda kv: int(kv[0])):
+        one, eight = run["clients_1"], run["clients_8"]
+        rows.append(
+            f"| {run['chunks']:,} | {worker(run, 'rss_mb'):.0f} / {worker(run, 'pss_mb'):.0f} / "
+            f"{worker(run, 'private_mb'):.0f} | {run['server_rss_mb']:.0f} / "
+            f"{run['server_pss_mb']:.0f} | {run['ready_s']} | {run['reload_s']} | "
+            f"{run['incremental_index_s']} | {one['p50_ms']:.0f} / {one['p95_ms']:.0f} | "
+            f"{eight['p50_ms']:.0f} / {eight['p95_ms']:.0f} | {run['store_mb']:.0f} + "
+            f"{run['lexical_mb']:.0f} | {run['machine_load']:.1f} |")
+    return "\n".join(rows)
+
+
+def plot(runs: dict[str, dict[str, Any]], path: Path) -> None:
+    """Draw worker memory and the answer p50 against the corpus size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ordered = sorted(runs.values(), key=lambda r: int(r["chunks"]))
+    sizes = [int(r["chunks"]) for r in ordered]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for key, label in (("rss_mb", "resident"), ("pss_mb", "proportional"),
+                       ("private_mb", "private")):
+        left.plot(sizes, [worker(r, key) for r in ordered], marker="o", label=label)
+    left.set(xscale="log", xlabel="chunks", ylabel="MB per worker", ylim=(0, None))
+    left.legend()
+    right.plot(sizes, [r["clients_1"]["p50_ms"] for r in ordered], marker="o", label="1 client")
+    right.plot(sizes, [r["clients_8"]["p50_ms"] for r in ordered], marker="o",
+               label="8 clients")
+    right.set(xscale="log", xlabel="chunks", ylabel="answer p50 (ms)", ylim=(0, None))
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def main() -> None:
-    """Measure every size and write the results."""
+    """Measure every size and write the results, the table and the plot."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "scale.json"
     runs = json.loads(out.read_text()) if out.exists() else {}
@@ -270,6 +322,8 @@ def main() -> None:
         runs[str(count)] = {**measure(count), "machine_load": os.getloadavg()[0]}
         print(count, json.dumps(runs[str(count)]), flush=True)
         out.write_text(json.dumps(runs, indent=1) + "\n")
+    replace_section("scale", table(runs), DOCS / "scale.md")
+    plot(runs, DOCS / "scale.png")
 
 
 if __name__ == "__main__":
