@@ -182,13 +182,15 @@ class ExtractiveBackend(AnswerBackend):
         ):
             return Refusal("the source announces a list for this, but the list's items are not "
                            "in the document text")
-        if not evidence.has_kind(question.expects, cand.usable):
-            return Refusal(f"no passage gives the {question.expects} this question asks for")
+        # a name the passage lacks is said first: which readable sentence ranks best (and so
+        # whether it holds the kind of answer asked) must not change the reason given
         scope = f"{cand.passage.title} {cand.passage.heading} {cand.passage.text}"
         missing = evidence.missing_names(question.names, scope)
         if missing:
             stems = tuple(t for name in missing for t in content_terms(name))
             return Refusal(", ".join(missing), stems)
+        if not evidence.has_kind(question.expects, cand.usable):
+            return Refusal(f"no passage gives the {question.expects} this question asks for")
         rare = self.abstention.max_missing_idf
         absent = [] if rare is None else evidence.missing_terms(
             question.terms, scope, lambda t: idf(t) >= rare)
