@@ -52,7 +52,7 @@ def test_tokens_bind_to_the_public_url_not_the_host_header(default_index: StoreC
     client = app.test_client()
     token = page_token(client, "/", Host="127.0.0.1:8000")
     secret = widget_token.secret(app.extensions["citeqa.engine"].config)
-    assert widget_token.verify(secret, token) == "https://qa.example.org"
+    assert widget_token.verify(secret, token) == widget_token.PageToken("https://qa.example.org")
     assert_error(client.get("/", headers={"Host": "rebound.example"}), 400, "unknown_host")
 
 

@@ -103,10 +103,14 @@ def known_collection(name: str) -> str:
 
 
 def check_scope(collection: str) -> None:
-    """Refuse a key that is scoped to other collections."""
-    key = keys.caller_key()
-    if key is not None and not key.may_use(collection):
+    """Refuse a key or page token that is scoped to other collections."""
+    if not keys.may_use(collection):
         raise ApiError(403, f"this key may not use the collection {collection!r}", "forbidden")
+
+
+def visible_collections(fresh: bool = False) -> list[str]:
+    """Return the collections the caller's key or page token may use."""
+    return [n for n in library().names(fresh=fresh) if keys.may_use(n)]
 
 
 def ready_engine(collection: str = DEFAULT) -> Engine:

@@ -32,7 +32,6 @@ from service.http.schemas import (
     TextUpload,
     UploadAccepted,
 )
-from service.security import keys
 from service.web import convert
 from service.web.context import (
     config,
@@ -43,6 +42,7 @@ from service.web.context import (
     parse,
     ready_engine,
     require_admin,
+    visible_collections,
 )
 
 bp = DocumentedBlueprint("manage", __name__)
@@ -121,10 +121,9 @@ def detail(name: str, document_id: str) -> DocumentDetail:
 @bp.get("/api/v1/collections")
 def list_collections() -> Response:
     """List the collections this key may use."""
-    key = keys.caller_key()
-    names = [n for n in library().names(fresh=True) if key is None or key.may_use(n)]
     return jsonify(CollectionList(collections=[CollectionInfo(name=n, model=model_id(n))
-                                               for n in names]).model_dump())
+                                               for n in visible_collections(fresh=True)])
+                   .model_dump())
 
 
 @bp.post("/api/v1/collections")

@@ -10,8 +10,9 @@ from service.core.examples import Examples
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import ExampleList
-from service.security import callers, origins, widget_token
+from service.security import callers, keys, origins, widget_token
 from service.web.context import (
+    check_scope,
     config,
     known_collection,
     library,
@@ -31,10 +32,12 @@ bp.document(
 def chat_page(embedded: bool) -> Response:
     """Render the chat, with a fresh token bound to its (embedding) origin if the caller may."""
     cfg = config()
+    check_scope(request.args.get("collection", "") or DEFAULT)
     collection = known_collection(request.args.get("collection", "") or DEFAULT)
     bound = origins.embedder_origin(cfg) if embedded else origins.self_origin(cfg)
     allowed = callers.may_hold_token(cfg)
-    token = widget_token.issue(widget_token.secret(cfg), bound) if allowed else ""
+    token = widget_token.issue(widget_token.secret(cfg), bound,
+                               keys.caller_scope()) if allowed else ""
     html = render_template("chat.html", embedded=embedded, token=token,
                            token_ttl=widget_token.TTL_SECONDS, parent=bound,
                            collection="" if collection == DEFAULT else collection,
@@ -94,13 +97,14 @@ def refresh_token() -> Response:
     if not callers.may_hold_token(cfg):
         raise ApiError(401, "a page token needs an API key or a portal user token",
                        "unauthorized")
-    bound = widget_token.verify(widget_token.secret(cfg),
-                                request.headers.get(widget_token.HEADER, ""))
-    if bound is None and callers.identified(cfg):
-        bound = origins.embedder_origin(cfg)
-    if bound is None:
+    held = widget_token.verify(widget_token.secret(cfg),
+                               request.headers.get(widget_token.HEADER, ""))
+    if held is None and callers.identified(cfg):  # a key's token reads what the key may
+        held = widget_token.PageToken(origins.embedder_origin(cfg), keys.caller_scope())
+    if held is None:
         raise ApiError(401, "the page's token expired; reload the page", "token_expired")
-    return jsonify({"token": widget_token.issue(widget_token.secret(cfg), bound),
+    return jsonify({"token": widget_token.issue(widget_token.secret(cfg), held.origin,
+                                                held.collections),
                     "expires_in": widget_token.TTL_SECONDS})
 
 
