@@ -91,12 +91,18 @@ def check_limits(question: str, history_turns: int, top_k: int | None) -> None:
         raise ApiError(400, f"top_k is over {cfg.max_top_k}", "top_k_too_large")
 
 
-def known_collection(name: str) -> str:
-    """Return the name of an existing collection, or raise 404."""
+def valid_name(name: str) -> str:
+    """Return a well-formed collection name (that may not exist), or raise 404."""
     try:
         check_name(name)
     except CollectionError as exc:
         raise ApiError(404, str(exc), "unknown_collection") from exc
+    return name
+
+
+def known_collection(name: str) -> str:
+    """Return the name of an existing collection, or raise 404."""
+    valid_name(name)
     if name not in library().names() and name not in library().names(fresh=True):
         raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
     return name
