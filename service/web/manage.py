@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import Response, current_app, jsonify, request
 
 from index import access, collections
-from index.access import GroupError, clean_groups
+from index.access import GroupError, clean_groups, split_groups
 from index.documents import SUFFIXES
 from index.ingest import Ingester
 from index.uploads import Queue, Upload
@@ -155,7 +155,7 @@ def delete_collection(name: str) -> Response:
 
 def _groups(given: list[str] | str) -> tuple[str, ...]:
     """Return the access groups of an upload, or raise 400."""
-    items = given.split(",") if isinstance(given, str) else given
+    items = split_groups(given) if isinstance(given, str) else given
     try:
         return clean_groups(items)
     except GroupError as exc:
