@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -215,6 +216,24 @@ def test_readers_see_the_status_of_documents_they_may_read(client: FlaskClient,
     assert client.get(f"/api/v1/collections/garden/documents/{hidden}",
                       headers=AS_READER).status_code == 404
     assert wait_ready(client, "garden", hidden)["groups"] == ["board"]
+
+
+def test_readers_never_see_an_import_address_or_its_error(client: FlaskClient,
+                                                          garden: str) -> None:
+    """Issue 23, finding 11: an import's URL and network error are for admins only."""
+    site = "http://intranet-wiki.invalid/hr/"
+    resp = client.post("/api/v1/collections/garden/import", json={"url": site},
+                       headers=AS_ADMIN)
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    job = resp.get_json()["id"]
+    seen = wait_ready(client, "garden", quote(job, safe=""))
+    assert seen["status"] == "failed" and "intranet-wiki.invalid" in seen["reason"], seen
+    reader = client.get(resp.headers["Location"], headers=AS_READER)
+    assert reader.status_code == 200
+    shown = reader.get_json()
+    assert shown["status"] == "failed" and shown["reason"], shown
+    assert seen["reason"] not in shown["reason"]
+    assert "intranet-wiki" not in shown["title"] + shown["reason"], shown
 
 
 def test_unreadable_pdf_fails_with_a_reason(client: FlaskClient, garden: str) -> None:

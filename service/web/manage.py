@@ -65,6 +65,8 @@ bp.document(
 _SLUG = re.compile(r"[^a-z0-9]+")
 # the id is not repeated: an error must not even echo a restricted document's id
 NO_DOCUMENT = "no such document (or not one you may read)"
+PLAIN_REASON = "it could not be indexed; an administrator can see why"
+SITE_IMPORT = "Site import"
 
 
 def queue() -> Queue:
@@ -77,11 +79,20 @@ def ingester() -> Ingester:
     return current_app.extensions["citeqa.ingester"]  # type: ignore[no-any-return]
 
 
-def _summary(upload: Upload, groups: bool = True) -> DocumentSummary:
-    """Describe an upload that is not (or no longer) ready (its groups only when asked)."""
-    return DocumentSummary(id=upload.id, title=upload.title or Path(upload.filename).stem,
-                           length=0, status=upload.status,  # type: ignore[arg-type]
-                           reason=upload.reason, groups=list(upload.groups) if groups else [])
+def _summary(upload: Upload, admin: bool = True) -> DocumentSummary:
+    """Describe an upload that is not (or no longer) ready, as the caller may see it.
+
+    Its groups, an import's address and why it failed are shown to admins only: an import's
+    error names internal addresses and network failures; a reader gets a plain reason.
+    """
+    title = upload.title or Path(upload.filename).stem
+    reason = upload.reason
+    if not admin:
+        title = SITE_IMPORT if upload.action == "import" else title
+        reason = PLAIN_REASON if reason else ""
+    return DocumentSummary(id=upload.id, title=title, length=0,
+                           status=upload.status,  # type: ignore[arg-type]
+                           reason=reason, groups=list(upload.groups) if admin else [])
 
 
 def _pending(name: str, document_id: str) -> Upload | None:
