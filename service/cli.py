@@ -73,10 +73,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import a web site into the index (incrementally) and summarize."""
     from index import access, collections, store
     from index.crawl import CrawlError
-    from index.webimport import import_site, limits_from
+    from index.webimport import import_site
 
     cfg = _config(args)
-    limits = limits_from(cfg, args.max_pages, args.max_depth, args.delay)
+    limits = cfg.crawl_limits(args.max_pages, args.max_depth, args.delay)
     base = _store(cfg)
     try:
         groups = access.clean_groups(args.groups.split(","))

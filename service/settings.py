@@ -16,6 +16,8 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator, mode
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from index.crawl import Limits
+
 PREFIX = "CITEQA_"
 Origins = Annotated[tuple[str, ...], NoDecode]  # comma-separated, not JSON
 Questions = Annotated[tuple[str, ...], NoDecode]  # separated by `|`
@@ -221,6 +223,15 @@ class Config(BaseSettings):
             first = exc.errors()[0]
             name = str(first["loc"][0]) if first["loc"] else ""
             raise SettingError(f"{env_name(name)}: {first['msg']}") from None
+
+    def crawl_limits(self, max_pages: int | None = None, max_depth: int | None = None,
+                     delay: float | None = None) -> Limits:
+        """Return the crawl limits of a site import, with the caller's overrides."""
+        return Limits(max_pages=self.import_max_pages if max_pages is None else max_pages,
+                      max_depth=self.import_max_depth if max_depth is None else max_depth,
+                      delay=self.import_delay if delay is None else delay,
+                      timeout=self.import_timeout, max_bytes=self.import_max_page_bytes,
+                      user_agent=self.import_user_agent)
 
 
 def env_name(field: str) -> str:

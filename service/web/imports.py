@@ -17,7 +17,7 @@ from flask import Response, jsonify
 from index.access import GroupError, clean_groups
 from index.crawl import Crawler, CrawlError
 from index.uploads import LEASE_SECONDS
-from index.webimport import job_body, limits_from
+from index.webimport import job_body
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import SiteImportRequest, UploadAccepted
@@ -43,8 +43,8 @@ def import_site(name: str) -> tuple[Response, int]:
         raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
     req = parse(SiteImportRequest)
     cfg = config()
-    limits = replace(limits_from(cfg, min(req.max_pages or cfg.import_max_pages,
-                                          cfg.import_max_pages), req.max_depth),
+    limits = replace(cfg.crawl_limits(min(req.max_pages or cfg.import_max_pages,
+                                         cfg.import_max_pages), req.max_depth),
                      max_seconds=CRAWL_SECONDS)
     try:
         start = Crawler(req.url, limits).start
