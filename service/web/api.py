@@ -10,7 +10,6 @@ import json
 import logging
 from collections.abc import Iterator
 
-import httpx
 from flask import Response, jsonify, request, stream_with_context
 
 from index.collections import DEFAULT
@@ -26,7 +25,7 @@ from service.http.schemas import (
     SearchRequest,
     SearchResponse,
 )
-from service.web import convert, manage
+from service.web import convert, manage, outages
 from service.web.context import check_limits, parse, reader_access, ready_engine
 
 COLLECTION = "/api/v1/collections/{name}"
@@ -59,13 +58,8 @@ def sse(events: Iterator[tuple[str, EventData]]) -> Iterator[str]:
         for name, data in events:
             yield f"event: {name}\ndata: {json.dumps(convert.event(data))}\n\n"
     except Exception as exc:  # the status is sent: the client must hear of it in the stream
-        if isinstance(exc, httpx.TransportError):
-            code, message = "index_unavailable", "the index store is unreachable; try again"
-        else:
-            code, message = "internal_error", "internal error; see the server log"
         log.warning("answer stream failed (%s)", exc.__class__.__name__)
-        body = {"error": {"code": code, "message": message}}
-        yield f"event: error\ndata: {json.dumps(body)}\n\n"
+        yield f"event: error\ndata: {json.dumps(outages.client_error(exc).body())}\n\n"
 
 
 @bp.post("/api/v1/answer", defaults={"name": DEFAULT})
