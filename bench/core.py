@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from bench.datasets import scifact_documents
+from evaldata.scifact import scifact_documents
 from bench.readme import replace_section
 from bench.servers import free_port, stop, wait_until
 from index import model_export

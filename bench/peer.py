@@ -27,7 +27,7 @@ from bench.metrics import mean, ndcg_at_k, unique_in_order
 from bench.peer_app import build, vector_store
 from bench.readme import replace_section
 from bench.scifact import evaluate_retrieval
-from bench.scifact_data import judged_first, load_scifact
+from evaldata.scifact import judged_first, load_scifact
 from index import loaders
 from index.build import index_corpus, index_documents
 from index.documents import Document

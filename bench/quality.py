@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.datasets import eval_data_dir
+from evaldata.folder import eval_data_dir
 from bench.indexes import ensure_index
 from bench.readme import replace_section
 from bench.scifact import (
@@ -24,9 +24,9 @@ from bench.scifact import (
     evaluate_variants,
     variants,
 )
-from bench.scifact_data import judged_first, load_scifact
+from evaldata.scifact import judged_first, load_scifact
 from bench.squad import evaluate, split, tune
-from bench.squad_data import load_squad
+from evaldata.squad import load_squad
 from index.store import StoreConfig
 from service.core.engine import Engine
 from service.core.extractive import Abstention, ExtractiveBackend

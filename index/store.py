@@ -88,8 +88,9 @@ def set_aside(data_dir: Path) -> Path:
 def within(seconds: float | None, call: Callable[[], T]) -> T:
     """Return `call()`, or raise StoreUnavailable if the store is unreachable or over `seconds`.
 
-    No deadline when `seconds` is None. Chroma's HTTP client waits forever and offers no public timeout, so a hung server must be
-    cut off here; the abandoned call finishes in its pool thread whenever the server answers.
+    No deadline when `seconds` is None. Chroma's HTTP client waits forever and offers no public
+    timeout, so a hung server must be cut off here; the abandoned call finishes in its pool
+    thread whenever the server answers.
     """
     try:
         if seconds is None:

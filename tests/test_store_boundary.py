@@ -14,7 +14,7 @@ from index.store import StoreUnavailable, within
 def test_a_call_over_its_deadline_raises_store_unavailable() -> None:
     release = threading.Event()
     try:
-        with pytest.raises(StoreUnavailable, match="did not answer in 0.2 s"):
+        with pytest.raises(StoreUnavailable, match=r"did not answer in 0\.2 s"):
             within(0.2, lambda: release.wait(30))
     finally:
         release.set()

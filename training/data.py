@@ -24,7 +24,7 @@ SQUAD_TRAIN = HERE / "data" / "squad2_train_head.jsonl.gz"
 CONTRADICTS, SUPPORTS, NEUTRAL = 0, 1, 2
 LABELS = ("contradiction", "entailment", "neutral")
 # Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
-# train claim are kept out of training to tune the service's limits on (training/tune.py).
+# train claim are kept out of training to tune the service's limits on (bench/tune.py).
 SQUAD_TRAIN_QUESTIONS = 175
 SQUAD_TUNE_QUESTIONS = range(176, 251)
 
