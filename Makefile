@@ -50,7 +50,7 @@ run: index
 	$(BIN)/citeqa serve --host $(HOST) --port $(PORT)
 
 lint: install-test
-	$(BIN)/ruff check service index tests bench training
+	$(BIN)/ruff check service index evaldata tests bench training
 	$(BIN)/mypy
 
 test: system-deps install-test lint

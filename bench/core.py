@@ -23,9 +23,9 @@ from typing import Any
 
 import requests
 
-from evaldata.scifact import scifact_documents
 from bench.readme import replace_section
 from bench.servers import free_port, stop, wait_until
+from evaldata.scifact import scifact_documents
 from index import model_export
 from index.build import index_corpus, index_documents, index_threads
 from index.chunking import chunk_document

@@ -21,8 +21,8 @@ from typing import Any
 from bench.core import RESULTS
 from bench.quality import open_engine
 from bench.scifact import configurations, evaluate_retrieval
-from evaldata.scifact import judged_first, load_scifact
 from bench.squad import evaluate, split
+from evaldata.scifact import judged_first, load_scifact
 from evaldata.squad import load_squad
 from index import model_export
 from index.build import index_documents

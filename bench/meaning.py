@@ -25,9 +25,9 @@ from bench.core import QUESTIONS, percentile
 from bench.indexes import ensure_index
 from bench.quality import open_engine
 from bench.readme import replace_section
+from bench.squad import evaluate, split
 from evaldata.scifact import Claim as GoldClaim
 from evaldata.scifact import judged_first, load_scifact
-from bench.squad import evaluate, split
 from evaldata.squad import load_squad
 from index.loaders import load_corpus
 from service.core.drafts import Claim, Draft

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from evaldata.folder import eval_data_dir
 from bench.indexes import ensure_index
 from bench.readme import replace_section
 from bench.scifact import (
@@ -24,8 +23,9 @@ from bench.scifact import (
     evaluate_variants,
     variants,
 )
-from evaldata.scifact import judged_first, load_scifact
 from bench.squad import evaluate, split, tune
+from evaldata.folder import eval_data_dir
+from evaldata.scifact import judged_first, load_scifact
 from evaldata.squad import load_squad
 from index.store import StoreConfig
 from service.core.engine import Engine

@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from evaldata.folder import eval_data_dir
 from bench.indexes import ensure_index
 from bench.metrics import mean
 from bench.squad import draft_outcome
+from evaldata.folder import eval_data_dir
 from evaldata.squad import load_squad
 from index import model_export
 from index.chunking import sentence_spans

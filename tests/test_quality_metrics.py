@@ -19,8 +19,8 @@ from bench.metrics import (
 )
 from bench.readme import replace_section
 from bench.scifact import judge_citations
-from bench.scifact_data import Claim, load_scifact, load_train_claims, sentence_spans
 from bench.squad import Outcome, split, summarize
+from evaldata.scifact import Claim, load_scifact, load_train_claims, sentence_spans
 from index.documents import Document, Span
 
 
