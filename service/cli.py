@@ -52,7 +52,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             return 2
         target = collections.store_config(base, args.collection)
         # documents uploaded through the API are not in the folder: keep them
-        uploaded = Queue(cfg.data_dir / "uploads.sqlite3").ids(args.collection)
+        uploaded = Queue.in_folder(cfg.data_dir).ids(args.collection)
         build = switch.rebuild if args.rebuild else switch.update
         report = build(cfg.corpus_dir, target, keep=uploaded.__contains__)
     except (LoaderError, collections.CollectionError) as exc:

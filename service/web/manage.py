@@ -69,7 +69,7 @@ NO_DOCUMENT = "no such document (or not one you may read)"
 
 def queue() -> Queue:
     """Return the upload queue in the data folder."""
-    return Queue(config().data_dir / "uploads.sqlite3")
+    return Queue.in_folder(config().data_dir)
 
 
 def ingester() -> Ingester:
