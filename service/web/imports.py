@@ -25,17 +25,14 @@ from service.web.context import config, library, parse, require_admin
 from service.web.manage import ingester, queue
 
 bp = DocumentedBlueprint("imports", __name__)
-bp.document(
-    Route("post", "/api/v1/collections/{name}/import", "Import a web site into the collection "
-          "in the background (admin): robots.txt, sitemaps and links of one site; follow the "
-          "job at the returned Location.", UploadAccepted, SiteImportRequest,
-          (400, 401, 403, 404, 415, 429)),
-)
 JOB_PREFIX = "import:"
 CRAWL_SECONDS = LEASE_SECONDS / 3  # leave the job's lease time to embed what was fetched
 
 
-@bp.post("/api/v1/collections/<name>/import")
+@bp.operation(Route("post", "/api/v1/collections/{name}/import", "Import a web site into the "
+                   "collection in the background (admin): robots.txt, sitemaps and links of one "
+                   "site; follow the job at the returned Location.", UploadAccepted,
+                   SiteImportRequest, (400, 401, 403, 404, 415, 429)))
 def import_site(name: str) -> tuple[Response, int]:
     """Queue the import of a web site into a collection."""
     require_admin(name)
