@@ -1,30 +1,41 @@
-"""Rewrite a generated README section between `<!-- NAME:start -->` and `<!-- NAME:end -->`."""
+"""Rewrite a generated table in its docs page, between `<!-- NAME:start/end -->` markers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+# Which page each generated section lives in.
+PAGES = {
+    "settings": "settings.md",
+    "core": "performance.md",
+    "peer": "performance.md",
+    "load": "operations.md",
+    "quality": "quality.md",
+    "meaning": "quality.md",
+}
 
 
-def replace_section(name: str, body: str, readme: Path = README) -> None:
-    """Put `body` between the section's markers, appending the section if it is missing."""
+def replace_section(name: str, body: str, page: Path | None = None) -> None:
+    """Put `body` between the section's markers in its page, appending the section if missing."""
+    page = page or DOCS / PAGES[name]
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = readme.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
     block = f"{start}\n{body.strip()}\n{end}"
     if start in text and end in text:
         head, rest = text.split(start, 1)
         text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
-    readme.write_text(text, encoding="utf-8")
+    page.write_text(text, encoding="utf-8")
 
 
 def settings_block() -> str:
-    """Return the README's settings section as `make readme` writes it."""
-    from service.settings import readme_table
+    """Return the settings page's table as `make docs-tables` writes it."""
+    from service.settings import markdown_table
 
-    return readme_table()
+    return markdown_table()
 
 
 if __name__ == "__main__":
