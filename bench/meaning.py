@@ -22,9 +22,9 @@ import torch
 
 from bench import report
 from bench.core import QUESTIONS, percentile
+from bench.doc_tables import replace_section
 from bench.indexes import ensure_index
 from bench.quality import open_engine
-from bench.doc_tables import replace_section
 from bench.scifact_data import Claim as GoldClaim
 from bench.scifact_data import judged_first, load_scifact
 from bench.squad import evaluate, split

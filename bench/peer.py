@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.core import RESULTS, Run, latencies, peak_rss_mb, serving, timed_requests, timed_server
+from bench.doc_tables import replace_section
 from bench.metrics import mean, ndcg_at_k, unique_in_order
 from bench.peer_app import build, vector_store
-from bench.doc_tables import replace_section
 from bench.scifact import evaluate_retrieval
 from bench.scifact_data import judged_first, load_scifact
 from index import loaders

@@ -15,8 +15,8 @@ from typing import Any
 
 from bench import report
 from bench.datasets import eval_data_dir
-from bench.indexes import ensure_index
 from bench.doc_tables import replace_section
+from bench.indexes import ensure_index
 from bench.scifact import (
     configurations,
     evaluate_evidence,
