@@ -3,7 +3,7 @@
     Config.from_env(top_k=3)   # the environment (CITEQA_*, HOST, PORT, …), then overrides
 
 A bad value fails at startup with the variable's name: `CITEQA_TOP_K: Input should be a
-valid integer`. The README's settings table is written from this declaration (`make readme`).
+valid integer`. docs/settings.md's table is written from this declaration (`make docs-tables`).
 """
 
 from __future__ import annotations
@@ -135,7 +135,8 @@ class Config(BaseSettings):
     verify_by_meaning: bool = Field(False, description="Verify an LLM's claims by meaning too: "
                                                        "the relevance model keeps claims put in "
                                                        "other words, but also more contradicted "
-                                                       "ones (README, \"Deciding by meaning\").")
+                                                       "ones (docs/answers.md, \"Deciding by "
+                                                       "meaning\").")
     model_threads: int = Field(1, ge=1, description="CPU threads per serving process for "
                                                     "embedding a query; more oversubscribes "
                                                     "cores.")
@@ -267,8 +268,8 @@ def documented() -> list[Setting]:
             for name, info in Config.model_fields.items()]
 
 
-def readme_table() -> str:
-    """Return the README's settings table."""
+def markdown_table() -> str:
+    """Return the settings table of docs/settings.md."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for s in documented():
         default = f"`{s.default}`" if s.default else "(empty)"

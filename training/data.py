@@ -168,7 +168,7 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
     """Return every training pair, shuffled with `seed`; small sets repeated for weight.
 
     With `reversals`, supported SciFact claims and that many entailed SNLI hypotheses are
-    reversed into contradictions (tried, not in the shipped model: see the README, Quality)."""
+    reversed into contradictions (tried, not in the shipped model: see docs/relevance-model.md)."""
     rng = random.Random(seed)
     pairs = (scifact_pairs(folder, rng, reversed_claims=reversals > 0) * scifact_repeats
              + squad_pairs(folder, squad_questions) * squad_repeats
