@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import requests
 
-from bench.readme import replace_section
+from bench.doc_tables import replace_section
 from bench.servers import BIN, free_port, stop, wait_until
 from index import build, lexical, model_export, store, switch
 from index.access import PUBLIC
@@ -172,7 +172,7 @@ def documents(base: str) -> int:
     return int(requests.get(f"{base}/readyz", timeout=10).json()["documents"])
 
 
-def reload_seconds(base: str, cfg: store.StoreConfig, served: int) -> dict[str, float]:
+def reload_seconds(base: str, cfg: store.StoreConfig, served: int) -> dict[str, object]:
     """Index one new document incrementally; time it, then time until every worker serves it."""
     doc = Document("synthetic/added.md", "Added", "", "# Added\n\nThe kiln fires at 1,280 "
                    "degrees and cools for two days.\n", f"added-{time.time_ns()}")
@@ -288,6 +288,14 @@ def table(runs: dict[str, dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def dense_table(runs: dict[str, dict[str, Any]]) -> str:
+    """Return the cost of one search by meaning, exact and by the store, as a Markdown table."""
+    rows = ["| chunks | exact, in memory (ms) | Chroma HNSW (ms) |", "|---|---|---|"]
+    rows += [f"| {int(run['chunks']):,} | {run['dense_ms']['exact']} | {run['dense_ms']['store']} |"
+             for _, run in sorted(runs.items(), key=lambda kv: int(kv[0]))]
+    return "\n".join(rows)
+
+
 def plot(runs: dict[str, dict[str, Any]], path: Path) -> None:
     """Draw worker memory and the answer p50 against the corpus size."""
     import matplotlib
@@ -322,7 +330,8 @@ def main() -> None:
         runs[str(count)] = {**measure(count), "machine_load": os.getloadavg()[0]}
         print(count, json.dumps(runs[str(count)]), flush=True)
         out.write_text(json.dumps(runs, indent=1) + "\n")
-    replace_section("scale", table(runs), DOCS / "scale.md")
+    replace_section("scale", table(runs))
+    replace_section("dense", dense_table(runs))
     plot(runs, DOCS / "scale.png")
 
 
