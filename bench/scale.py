@@ -10,6 +10,7 @@ any vectors). Each corpus's store is written once under build/scale/ and reused.
 
     python -m bench.scale                       # SCALE_SIZES=15000,150000,500000
     SCALE_SIZES=15000 python -m bench.scale     # one size
+    SCALE_SIZES= python -m bench.scale          # only rewrite the docs from the results
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs"
 WORK = ROOT / "build" / "scale"
-SIZES = [int(s) for s in os.environ.get("SCALE_SIZES", "15000,150000,500000").split(",")]
+SIZES = [int(s) for s in os.environ.get("SCALE_SIZES", "15000,150000,500000").split(",") if s]
 WORKERS = 2
 VOCABULARY = 40_000
 DIMENSIONS = 384

@@ -70,9 +70,7 @@ def index_documents(
     report = IndexReport()
     api = store.client(cfg)
     records = store.docs_collection(api, cfg.collection)
-    known = records.get(include=["metadatas"])
-    indexed = {i: str((m or {}).get("fingerprint", "")) for i, m in
-               zip(known["ids"], known["metadatas"] or [], strict=False)}
+    indexed = {i: str(m.get("fingerprint", "")) for i, m in store.metadatas(records).items()}
     chunks = store.chunks_collection(api, cfg.collection)
     seen: set[str] = set()
     todo: list[tuple[Document, list[Chunk]]] = []
@@ -131,8 +129,7 @@ def index_threads() -> int:
 
 def _chunked(chunks: Collection) -> set[str]:
     """Return the ids of every document that has chunks in the store."""
-    found = chunks.get(include=["metadatas"])
-    return {str((m or {}).get("doc_id", "")) for m in found["metadatas"] or []} - {""}
+    return {str(m.get("doc_id", "")) for m in store.metadatas(chunks).values()} - {""}
 
 
 def _forget(records: Collection, chunks: Collection, doc_ids: list[str]) -> None:
@@ -174,9 +171,9 @@ def stored_documents(api: ClientAPI, collection: str,
         records = api.get_collection(collection + store.DOCS_SUFFIX, embedding_function=None)
     except (NotFoundError, ValueError):
         return []
-    found = records.get(include=["documents", "metadatas"])
     return [Document(doc_id, str(meta.get("title", "")), str(meta.get("url", "")), text,
                      str(meta.get("fingerprint", "")), access.groups_of(meta))
+            for found in store.pages(records, ["documents", "metadatas"])
             for doc_id, text, meta in zip(found["ids"], found["documents"] or [],
                                           found["metadatas"] or [], strict=False)
             if wanted(doc_id) and meta and text is not None]

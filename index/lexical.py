@@ -46,7 +46,6 @@ FOLDER = "lexical"  # under the data folder: a folder per collection, a subfolde
 EXACT_SEARCH_CHUNKS = 20_000
 MANIFEST = "manifest.json"
 LOCK = ".build.lock"
-PAGE = 5_000  # chunks read from the store per call while building
 K1, B = 0.9, 0.4
 
 Meta = Mapping[str, object]
@@ -253,21 +252,21 @@ def ensure(root: Path, chunks: Collection, records: Mapping[str, Meta],
     """Return the index of what `records` describe, building it once per host if missing."""
     root.mkdir(parents=True, exist_ok=True)
     target = root / folder_name(records, exact_up_to)
-    if (target / MANIFEST).exists():
-        return LexicalIndex(target)
+    with _locked(root / LOCK, shared=True):  # a prune waits until the files are mapped
+        if (target / MANIFEST).exists():
+            return LexicalIndex(target)
     with _locked(root / LOCK):  # one builder per host; the others wait, then read
         if not (target / MANIFEST).exists():
-            built = build(root, chunks, records, exact_up_to)
-            if built != target:  # a document changed while it was read: serve what was read
-                return LexicalIndex(built)
-    return LexicalIndex(target)
+            # a document changed while it was read: serve what was read
+            target = build(root, chunks, records, exact_up_to)
+        return LexicalIndex(target)
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on a file (released by the system if this process dies)."""
+def _locked(path: Path, shared: bool = False) -> Iterator[None]:
+    """Hold a lock on a file (released by the system if this process dies)."""
     with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -306,17 +305,12 @@ def _read(chunks: Collection, ready: Mapping[str, tuple[str, int]], exact: bool)
     include: Include = ["documents", "metadatas", "embeddings"] if exact \
         else ["documents", "metadatas"]
     rows: list[tuple[str, str, Meta, np.ndarray | None]] = []
-    offset = 0
-    while True:
-        page = chunks.get(include=include, limit=PAGE, offset=offset)
+    for page in store.pages(chunks, include):
         vectors = page["embeddings"] if exact else None
         for i, cid in enumerate(page["ids"]):
             rows.append((cid, (page["documents"] or [])[i] or "",
                          dict((page["metadatas"] or [])[i] or {}),
                          None if vectors is None else np.asarray(vectors[i], dtype=np.float32)))
-        if len(page["ids"]) < PAGE:
-            break
-        offset += PAGE
     kept = whole_documents([meta for _, _, meta, _ in rows], ready)
     read = _Chunks([], [], [], [], [], [])
     for cid, text, meta, vector in (rows[i] for i in kept):

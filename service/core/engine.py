@@ -240,13 +240,11 @@ class Engine:
         """Return the metadata of every indexed document `access` may read."""
         texts = self.loaded().texts
         records = store.within(store.deadline(self.store_config()),
-                               lambda: texts.get(include=["metadatas"]))
+                               lambda: store.metadatas(texts))
         return sorted((
-            DocumentInfo(id=i, title=str((m or {}).get("title", "")),
-                         url=str((m or {}).get("url", "")),
-                         length=int(str((m or {}).get("length", 0))), groups=groups_of(m))
-            for i, m in zip(records["ids"], records["metadatas"] or [], strict=False)
-            if access.allows(m)
+            DocumentInfo(id=i, title=str(m.get("title", "")), url=str(m.get("url", "")),
+                         length=int(str(m.get("length", 0))), groups=groups_of(m))
+            for i, m in records.items() if access.allows(m)
         ), key=lambda d: d.id)
 
     def document(self, doc_id: str, access: Access = PUBLIC) -> DocumentInfo:
