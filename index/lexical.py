@@ -242,6 +242,22 @@ def current(cfg: store.StoreConfig, api: ClientAPI) -> LexicalIndex:
                   exact_up_to(cfg))
 
 
+def named(cfg: store.StoreConfig, api: ClientAPI, name: str, documents: int) -> LexicalIndex:
+    """Return the lexical index the index pointer names, if this host has it; else `current`.
+
+    Reading every document record costs seconds and, in an embedded store, memory the store
+    keeps (about 8 KB per document); the pointer's document count, checked against the
+    records' count, catches documents added or removed since without a new pointer.
+    """
+    folder = root(cfg) / name
+    if name and folder.is_dir() and \
+            documents == store.docs_collection(api, cfg.collection).count():
+        with _locked(root(cfg) / LOCK, shared=True):  # a prune waits until the files are mapped
+            if (folder / MANIFEST).exists():
+                return LexicalIndex(folder)
+    return current(cfg, api)
+
+
 def state(cfg: store.StoreConfig, api: ClientAPI) -> str:
     """Return the folder name of what collection `cfg.collection` holds now (built or not)."""
     return folder_name(store.records(api, cfg.collection), exact_up_to(cfg))

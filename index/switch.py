@@ -36,10 +36,17 @@ POINTER_ID = "active"
 
 @dataclass(frozen=True)
 class Active:
-    """The collection that serves now, and the version that last changed it."""
+    """The collection that serves now, the version that last changed it, and its lexical index.
+
+    `lexical` names the lexical index built for that version (index/lexical.py) and `documents`
+    how many documents it holds: a serving process that has it opens it without reading every
+    document record (empty: read them).
+    """
 
     collection: str
     version: str = ""
+    lexical: str = ""
+    documents: int = -1
 
 
 def active(api: ClientAPI, base: str) -> Active:
@@ -52,15 +59,20 @@ def active(api: ClientAPI, base: str) -> Active:
     metas = record["metadatas"] or []
     if not metas or not metas[0]:
         return Active(base)
-    return Active(str(metas[0].get("collection", base)), str(metas[0].get("version", "")))
+    meta = metas[0]
+    return Active(str(meta.get("collection", base)), str(meta.get("version", "")),
+                  str(meta.get("lexical", "")), int(str(meta.get("documents", -1))))
 
 
-def point(api: ClientAPI, base: str, collection: str) -> Active:
+def point(api: ClientAPI, base: str, collection: str,
+          built: lexical.LexicalIndex | None = None) -> Active:
     """Make `collection` the serving index with a new version, in one write."""
     pointer = api.get_or_create_collection(base + POINTER_SUFFIX, embedding_function=None)
-    now = Active(collection, str(time.time_ns()))
+    now = Active(collection, str(time.time_ns()), built.folder.name if built else "",
+                 built.documents if built else -1)
     pointer.upsert(ids=[POINTER_ID], embeddings=store.placeholder_vectors(1),
-                   metadatas=[{"collection": now.collection, "version": now.version}])
+                   metadatas=[{"collection": now.collection, "version": now.version,
+                               "lexical": now.lexical, "documents": now.documents}])
     return now
 
 
@@ -120,8 +132,8 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
     report = index_documents(itertools.chain(loaders.load_corpus(corpus_dir), pages),
                              replace(cfg, collection=name), progress=progress)
     # serving processes are pointed at a generation only once its lexical index is complete
-    lexical.current(replace(cfg, collection=name), api)
-    point(api, cfg.collection, name)
+    built = lexical.current(replace(cfg, collection=name), api)
+    point(api, cfg.collection, name, built)
     for dropped in prune(api, cfg.collection, keep={name, previous.collection}):
         shutil.rmtree(lexical.root(replace(cfg, collection=dropped)), ignore_errors=True)
     return report
@@ -151,7 +163,7 @@ def change(docs: Iterable[Document], cfg: store.StoreConfig,
     # the lexical index of the new state is complete before serving processes look for it
     built = lexical.current(current, api)
     if report.added or report.updated or report.removed:
-        point(api, cfg.collection, current.collection)
+        point(api, cfg.collection, current.collection, built)
         # the state that served until now stays, so requests already running on it finish
         lexical.prune(lexical.root(current), keep={built.folder.name, before})
     return report

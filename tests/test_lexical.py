@@ -6,7 +6,8 @@ from pathlib import Path
 
 from index import lexical, store, switch
 from index.access import PUBLIC, Access
-from index.build import index_corpus
+from index.build import index_corpus, index_documents
+from index.documents import Document
 from index.store import StoreConfig
 from service.core.retrieval import Retriever
 
@@ -85,3 +86,22 @@ def test_a_half_written_lexical_index_is_never_served(corpus_copy: Path, tmp_pat
     assert served.lexicon.folder == target and len(served) > 0
     assert served.search("How deep was the silt beside the ferry pier?", 1)[0].doc_id == \
         "notes.txt"
+
+
+def test_the_pointer_names_the_lexical_index_and_a_stale_name_is_not_served(
+        corpus_copy: Path, tmp_path: Path) -> None:
+    """A serving process opens the index the pointer names, unless documents came or went."""
+    cfg = StoreConfig(tmp_path / "data", "pointed")
+    switch.update(corpus_copy, cfg, progress=False)
+    api = store.client(cfg)
+    pointer = switch.active(api, cfg.collection)
+    assert pointer.lexical and pointer.documents == 4
+    assert Retriever.open(cfg, api, pointer=pointer).lexicon.folder.name == pointer.lexical
+
+    # written by a library call that leaves the pointer alone: the records' count tells
+    extra = Document("extra.md", "Extra", "", "# Extra\n\nThe kiln fires at 1,280 degrees.\n",
+                     "fp-extra")
+    index_documents([extra], cfg, keep=lambda _: True, progress=False)
+    opened = Retriever.open(cfg, api, pointer=pointer)
+    assert opened.lexicon.folder.name != pointer.lexical
+    assert opened.search("kiln temperature", 1)[0].doc_id == "extra.md"

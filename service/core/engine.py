@@ -88,7 +88,7 @@ class Engine:
             serving = switch.active(api, cfg.collection)
             texts = store.docs_collection(api, serving.collection)
             retriever = Retriever.open(replace(cfg, collection=serving.collection), api,
-                                       self.config.model_threads)
+                                       self.config.model_threads, serving)
             if not len(retriever) and self.name == collections.DEFAULT:
                 raise NotReady("the index is empty: run `citeqa index` first")
             retriever.embedder.embed_query("warm up")

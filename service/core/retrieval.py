@@ -16,6 +16,7 @@ from index.documents import Span
 from index.embedder import Embedder
 from index.lexical import LexicalIndex
 from index.store import within
+from index.switch import Active
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,15 @@ class Retriever:
         self.documents = lexicon.documents
 
     @classmethod
-    def open(cls, cfg: store.StoreConfig, api: ClientAPI | None = None,
-             threads: int = 1) -> Retriever:
-        """Open the chunk collection `cfg` names, with the model exported into its data folder."""
+    def open(cls, cfg: store.StoreConfig, api: ClientAPI | None = None, threads: int = 1,
+             pointer: Active | None = None) -> Retriever:
+        """Open the chunk collection `cfg` names, with the model exported into its data folder.
+
+        The lexical index is the one the index `pointer` names when this host has it.
+        """
         api = api or store.client(cfg)
-        lexicon = lexical.current(cfg, api)
+        lexicon = lexical.named(cfg, api, pointer.lexical, pointer.documents) if pointer \
+            else lexical.current(cfg, api)
         embedder = model_export.embedder(model_export.installed(cfg.data_dir), threads)
         return cls(lexicon, store.chunks_collection(api, cfg.collection), embedder,
                    deadline=store.deadline(cfg))
