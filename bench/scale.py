@@ -29,7 +29,7 @@ import numpy as np
 import requests
 
 from bench.doc_tables import replace_section
-from bench.servers import BIN, free_port, stop, wait_until
+from bench.servers import BIN, ChromaServer, free_port, stop, wait_until
 from index import build, lexical, model_export, store, switch
 from index.access import PUBLIC
 from index.chunking import chunk_document
@@ -223,29 +223,36 @@ def dense_costs(cfg: store.StoreConfig, count: int) -> dict[str, float]:
     return {way: round(statistics.median(t) * 1000, 2) for way, t in taken.items()}
 
 
-def measure(count: int) -> dict[str, object]:
-    """Prepare one corpus and measure a server over it."""
+def prepared(count: int) -> Path:
+    """Return the data folder of a corpus of `count` chunks, writing it the first time."""
     data = WORK / str(count)
-    cfg = store.StoreConfig(data, "citeqa")
     if not (data / "written").exists():
         began = time.perf_counter()
-        write(cfg, count)
+        write(store.StoreConfig(data, "citeqa"), count)
         model_export.ensure(data)
         (data / "written").write_text(f"{time.perf_counter() - began:.1f}")
-    switch.change([], cfg, keep=lambda doc_id: doc_id != "synthetic/added.md")  # as indexed
+    return data
+
+
+def indexed(cfg: store.StoreConfig, data: Path, count: int) -> dict[str, object]:
+    """Bring the corpus back to its written state and return its figures before serving."""
+    switch.change([], cfg, keep=lambda doc_id: doc_id != "synthetic/added.md")
     began = time.perf_counter()
     lexicon = lexical.current(cfg, store.client(cfg))
-    result: dict[str, object] = {
-        "chunks": len(lexicon), "documents": lexicon.documents,
-        "dense_ms": dense_costs(cfg, count),
-        "write_s": float((data / "written").read_text()),
-        "lexical_check_s": round(time.perf_counter() - began, 2),
-        "store_mb": round(size_mb(data) - size_mb(data / lexical.FOLDER)
-                          - size_mb(data / "models"), 1),
-        "lexical_mb": size_mb(lexicon.folder)}
+    return {"chunks": len(lexicon), "documents": lexicon.documents,
+            "dense_ms": dense_costs(cfg, count),
+            "write_s": float((data / "written").read_text()),
+            "lexical_check_s": round(time.perf_counter() - began, 2),
+            "store_mb": round(size_mb(data) - size_mb(data / lexical.FOLDER)
+                              - size_mb(data / "models"), 1),
+            "lexical_mb": size_mb(lexicon.folder)}
+
+
+def served(cfg: store.StoreConfig, result: dict[str, object]) -> None:
+    """Serve the store `cfg` names with `citeqa serve` and add what it measures to `result`."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CITEQA_DATA_DIR": str(cfg.data_dir),
+           "CITEQA_CHROMA_URL": cfg.chroma_url, "CITEQA_INDEX_CHECK_SECONDS": "0.2"}
     port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CITEQA_DATA_DIR": str(data),
-           "CITEQA_INDEX_CHECK_SECONDS": "0.2"}
     began = time.perf_counter()
     proc = subprocess.Popen([str(BIN / "citeqa"), "serve", "--host", "127.0.0.1", "--port",
                              str(port), "--workers", str(WORKERS)], env=env,
@@ -261,16 +268,52 @@ def measure(count: int) -> dict[str, object]:
         result["clients_8"] = latencies(base, asked * 2, 8)
         workers = [memory(pid) for pid in children(proc.pid)]
         result["workers"] = workers
-        result["server_rss_mb"] = round(memory(proc.pid)["rss_mb"]
-                                        + sum(w["rss_mb"] for w in workers), 1)
-        result["server_pss_mb"] = round(memory(proc.pid)["pss_mb"]
-                                        + sum(w["pss_mb"] for w in workers), 1)
+        for kind in ("rss_mb", "pss_mb"):
+            result[f"server_{kind}"] = round(memory(proc.pid)[kind]
+                                             + sum(w[kind] for w in workers), 1)
         result.update(reload_seconds(base, cfg, documents(base)))
         result["worker_rss_after_reload_mb"] = [memory(pid)["rss_mb"]
                                                 for pid in children(proc.pid)]
     finally:
         stop(proc)
+
+
+def measure(count: int) -> dict[str, object]:
+    """Measure a server over the embedded store of a corpus."""
+    data = prepared(count)
+    cfg = store.StoreConfig(data, "citeqa")
+    result = indexed(cfg, data, count)
+    served(cfg, result)
     return result
+
+
+def measure_remote(count: int) -> dict[str, object]:
+    """Measure a server over the same store served by `chroma run`, from a host of its own.
+
+    The host's data folder holds only the exported model (linked) and its lexical index.
+    """
+    data = prepared(count)
+    host = WORK / f"{count}-host"
+    host.mkdir(exist_ok=True)
+    if not (host / "models").exists():
+        (host / "models").symlink_to(data / "models")
+    with ChromaServer(data) as chroma:
+        cfg = store.StoreConfig(host, "citeqa", chroma.url)
+        result = indexed(cfg, data, count)
+        served(cfg, result)
+        assert chroma.proc is not None
+        result["chroma_server"] = memory(chroma.proc.pid)
+    return {**result, "store": "chroma run"}
+
+
+def ordered(runs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the runs by corpus size, the embedded store first."""
+    return sorted(runs.values(), key=lambda r: (int(r["chunks"]), r.get("store", "")))
+
+
+def label(run: dict[str, Any]) -> str:
+    """Return a run's row label: its chunks, and the store when it is a server."""
+    return f"{int(run['chunks']):,}" + (f" ({run['store']})" if run.get("store") else "")
 
 
 def worker(run: dict[str, Any], key: str) -> float:
@@ -284,10 +327,10 @@ def table(runs: dict[str, dict[str, Any]]) -> str:
             "reload (s) | one-document index (s) | p50 / p95, 1 client (ms) | "
             "p50 / p95, 8 clients (ms) | store + lexical on disk (MB) | load |",
             "|---|---|---|---|---|---|---|---|---|---|"]
-    for _, run in sorted(runs.items(), key=lambda kv: int(kv[0])):
+    for run in ordered(runs):
         one, eight = run["clients_1"], run["clients_8"]
         rows.append(
-            f"| {run['chunks']:,} | {worker(run, 'rss_mb'):.0f} / {worker(run, 'pss_mb'):.0f} / "
+            f"| {label(run)} | {worker(run, 'rss_mb'):.0f} / {worker(run, 'pss_mb'):.0f} / "
             f"{worker(run, 'private_mb'):.0f} | {run['server_rss_mb']:.0f} / "
             f"{run['server_pss_mb']:.0f} | {run['ready_s']} | {run['reload_s']} | "
             f"{run['incremental_index_s']} | {one['p50_ms']:.0f} / {one['p95_ms']:.0f} | "
@@ -300,9 +343,9 @@ def dense_table(runs: dict[str, dict[str, Any]]) -> str:
     """Return the cost of one search by meaning, exact and by the store, as a Markdown table."""
     rows = ["| chunks | exact, in memory (ms) | Chroma HNSW (ms) | Chroma HNSW, filtered (ms) |",
             "|---|---|---|---|"]
-    rows += [f"| {int(run['chunks']):,} | {run['dense_ms']['exact']} | "
+    rows += [f"| {label(run)} | {run['dense_ms']['exact']} | "
              f"{run['dense_ms']['store']} | {run['dense_ms']['store_filtered']} |"
-             for _, run in sorted(runs.items(), key=lambda kv: int(kv[0]))]
+             for run in ordered(runs)]
     return "\n".join(rows)
 
 
@@ -313,16 +356,17 @@ def plot(runs: dict[str, dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ordered = sorted(runs.values(), key=lambda r: int(r["chunks"]))
-    sizes = [int(r["chunks"]) for r in ordered]
+    embedded = [r for r in ordered(runs) if not r.get("store")]
+    sizes = [int(r["chunks"]) for r in embedded]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for key, label in (("rss_mb", "resident"), ("pss_mb", "proportional"),
+    for key, name in (("rss_mb", "resident"), ("pss_mb", "proportional"),
                        ("private_mb", "private")):
-        left.plot(sizes, [worker(r, key) for r in ordered], marker="o", label=label)
+        left.plot(sizes, [worker(r, key) for r in embedded], marker="o", label=name)
     left.set(xscale="log", xlabel="chunks", ylabel="MB per worker", ylim=(0, None))
     left.legend()
-    right.plot(sizes, [r["clients_1"]["p50_ms"] for r in ordered], marker="o", label="1 client")
-    right.plot(sizes, [r["clients_8"]["p50_ms"] for r in ordered], marker="o",
+    right.plot(sizes, [r["clients_1"]["p50_ms"] for r in embedded], marker="o",
+               label="1 client")
+    right.plot(sizes, [r["clients_8"]["p50_ms"] for r in embedded], marker="o",
                label="8 clients")
     right.set(xscale="log", xlabel="chunks", ylabel="answer p50 (ms)", ylim=(0, None))
     right.legend()
@@ -336,9 +380,12 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "scale.json"
     runs = json.loads(out.read_text()) if out.exists() else {}
+    remote = os.environ.get("SCALE_STORE") == "server"
     for count in SIZES:
-        runs[str(count)] = {**measure(count), "machine_load": os.getloadavg()[0]}
-        print(count, json.dumps(runs[str(count)]), flush=True)
+        key = f"{count}-server" if remote else str(count)
+        runs[key] = {**(measure_remote(count) if remote else measure(count)),
+                     "machine_load": os.getloadavg()[0]}
+        print(key, json.dumps(runs[key]), flush=True)
         out.write_text(json.dumps(runs, indent=1) + "\n")
     replace_section("scale", table(runs))
     replace_section("dense", dense_table(runs))
