@@ -356,20 +356,20 @@ def plot(runs: dict[str, dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    embedded = [r for r in ordered(runs) if not r.get("store")]
-    sizes = [int(r["chunks"]) for r in embedded]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for key, name in (("rss_mb", "resident"), ("pss_mb", "proportional"),
-                       ("private_mb", "private")):
-        left.plot(sizes, [worker(r, key) for r in embedded], marker="o", label=name)
+    for store_name in ("embedded", "chroma run"):
+        kept = [r for r in ordered(runs) if r.get("store", "embedded") == store_name]
+        sizes = [int(r["chunks"]) for r in kept]
+        for key, name in (("rss_mb", "resident"), ("private_mb", "private")):
+            left.plot(sizes, [worker(r, key) for r in kept], marker="o",
+                      label=f"{store_name}, {name}")
+        for clients in (1, 8):
+            right.plot(sizes, [r[f"clients_{clients}"]["p50_ms"] for r in kept], marker="o",
+                       label=f"{store_name}, {clients} client{'s' if clients > 1 else ''}")
     left.set(xscale="log", xlabel="chunks", ylabel="MB per worker", ylim=(0, None))
-    left.legend()
-    right.plot(sizes, [r["clients_1"]["p50_ms"] for r in embedded], marker="o",
-               label="1 client")
-    right.plot(sizes, [r["clients_8"]["p50_ms"] for r in embedded], marker="o",
-               label="8 clients")
     right.set(xscale="log", xlabel="chunks", ylabel="answer p50 (ms)", ylim=(0, None))
-    right.legend()
+    left.legend(fontsize=8)
+    right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
