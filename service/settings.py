@@ -16,6 +16,8 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator, mode
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from index.addresses import networks
+
 PREFIX = "CITEQA_"
 Origins = Annotated[tuple[str, ...], NoDecode]  # comma-separated, not JSON
 Questions = Annotated[tuple[str, ...], NoDecode]  # separated by `|`
@@ -88,6 +90,36 @@ class Config(BaseSettings):
     import_user_agent: str = Field("citeqa-import/0.1", min_length=1,
                                    description="User agent `citeqa import` sends and matches "
                                                "in robots.txt.")
+    import_max_seconds: float = Field(100, gt=0, description="Seconds one site import may spend "
+                                                             "fetching; the crawl stops there "
+                                                             "and indexes what it has.")
+    import_max_crawl_delay: float = Field(10, ge=0, description="Longest robots.txt "
+                                                                "Crawl-delay an import honours "
+                                                                "(seconds); a longer one is cut "
+                                                                "to this.")
+    import_allow: str = Field("", description="Comma-separated networks (`127.0.0.0/8, "
+                                              "10.0.0.0/8`) imports may fetch from although "
+                                              "refused by default (loopback, link-local, "
+                                              "0.0.0.0, cloud metadata); the most specific of "
+                                              "these and `CITEQA_IMPORT_DENY` decides.")
+    import_deny: str = Field("", description="Comma-separated networks imports never fetch "
+                                             "from, checked after DNS and on every redirect "
+                                             "(`0.0.0.0/0, ::/0` with an allow-list: those "
+                                             "networks only).")
+    ingest_queue: str = Field("", description="Where ingest jobs wait: empty uses a SQLite file "
+                                              "in the data folder (one host); `redis://host:6379"
+                                              "/0` a Redis shared by workers on several hosts.")
+    ingest_worker: bool = Field(True, description="`citeqa serve` starts an ingest worker "
+                                                  "process beside the web workers (`false`: run "
+                                                  "`citeqa worker` yourself).")
+    ingest_max_seconds: float = Field(600, gt=0, description="Seconds one upload or import job "
+                                                             "may run before it fails with "
+                                                             "that reason.")
+    ingest_max_text_chars: int = Field(2_000_000, ge=1000,
+                                       description="Most characters of text one uploaded "
+                                                   "document may yield; a larger one fails "
+                                                   "(PDFs stop being read at the limit).")
+    ingest_max_pages: int = Field(2000, ge=1, description="Most pages an uploaded PDF may have.")
     api_keys: str = Field("", description="Comma-separated reader API keys (`sha256:<hex>` "
                                           "or plaintext, hashed at startup; `KEY@hr+legal` "
                                           "scopes a key to collections); empty leaves reading "
@@ -190,6 +222,13 @@ class Config(BaseSettings):
         """Split comma-separated origins, dropping blanks and trailing slashes."""
         if isinstance(value, str):
             return tuple(v.strip().rstrip("/") for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("import_allow", "import_deny")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        """Refuse a list of networks with one that is not a network."""
+        networks(value)
         return value
 
     @field_validator("examples", mode="before")

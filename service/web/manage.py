@@ -11,17 +11,17 @@ import re
 import secrets
 from pathlib import Path
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 
 from index import access, collections
 from index.access import GroupError, clean_groups
 from index.documents import SUFFIXES
-from index.ingest import Ingester
 from index.uploads import Queue, Upload
 from service.core.engine import UnknownDocument
 from service.http.errors import ApiError
 from service.http.openai_schemas import model_id
 from service.http.routes import DocumentedBlueprint, Route
+from service.ingest import jobs
 from service.http.schemas import (
     CollectionCreate,
     CollectionInfo,
@@ -72,16 +72,17 @@ def queue() -> Queue:
     return Queue(config().data_dir / "uploads.sqlite3")
 
 
-def ingester() -> Ingester:
-    """Return this process's indexing worker."""
-    return current_app.extensions["citeqa.ingester"]  # type: ignore[no-any-return]
+def enqueue(upload: Upload) -> None:
+    """Tell the ingest workers (their own processes) that the upload's collection has work."""
+    jobs.enqueue(config(), upload.collection)
 
 
 def _summary(upload: Upload, groups: bool = True) -> DocumentSummary:
     """Describe an upload that is not (or no longer) ready (its groups only when asked)."""
     return DocumentSummary(id=upload.id, title=upload.title or Path(upload.filename).stem,
                            length=0, status=upload.status,  # type: ignore[arg-type]
-                           reason=upload.reason, groups=list(upload.groups) if groups else [])
+                           reason=upload.reason, progress=upload.progress,
+                           groups=list(upload.groups) if groups else [])
 
 
 def _pending(name: str, document_id: str) -> Upload | None:
@@ -190,8 +191,8 @@ def _received() -> tuple[str, str, tuple[str, ...], bytes]:
 
 
 def _accepted(upload: Upload, status: int) -> tuple[Response, int]:
-    """Answer that an upload waits in the queue, and wake the worker."""
-    ingester().wake()
+    """Answer that an upload waits in the queue, and tell the ingest workers."""
+    enqueue(upload)
     response = jsonify(UploadAccepted(id=upload.id, status=upload.status).model_dump())
     response.headers["Location"] = f"/api/v1/collections/{upload.collection}/documents/" \
                                    f"{upload.id}"
