@@ -23,7 +23,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.servers import ChromaServer
+from bench.servers import ChromaServer, ingest_worker, settings_env
 from index.loaders import load
 from service.web.app import create_app
 
@@ -93,24 +93,25 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         server = ChromaServer(data / "chroma").start()
         settings["chroma_url"] = server.url
     try:
-        app = create_app(settings)
-        client = app.test_client()
-        assert client.post("/api/v1/collections", json={"name": "vault"},
-                           headers=ADMIN).status_code == 201
-        for doc in docs:
-            resp = client.post("/api/v1/collections/vault/documents", headers=ADMIN, data={
-                "file": (io.BytesIO(doc["text"].encode()), f"{doc['owner']}.md"),
-                "title": doc["title"], "groups": ",".join(doc["groups"])})
-            assert resp.status_code == 202, resp.get_data(as_text=True)
-            doc["id"] = resp.get_json()["id"]
-        for doc in docs:
-            wait(lambda d=doc: client.get(f"/api/v1/collections/vault/documents/{d['id']}",
-                                          headers=ADMIN).get_json()["status"] == "ready")
-        # every document is served once this process has reloaded the collection
-        wait(lambda: len(client.get("/api/v1/collections/vault/documents",
-                                    headers={"X-Citeqa-User": token(["alpha", "beta"])}
-                                    ).get_json()["documents"]) == len(docs))
-        yield app, docs, request.param
+        with ingest_worker(settings_env(settings)):
+            app = create_app(settings)
+            client = app.test_client()
+            assert client.post("/api/v1/collections", json={"name": "vault"},
+                               headers=ADMIN).status_code == 201
+            for doc in docs:
+                resp = client.post("/api/v1/collections/vault/documents", headers=ADMIN, data={
+                    "file": (io.BytesIO(doc["text"].encode()), f"{doc['owner']}.md"),
+                    "title": doc["title"], "groups": ",".join(doc["groups"])})
+                assert resp.status_code == 202, resp.get_data(as_text=True)
+                doc["id"] = resp.get_json()["id"]
+            for doc in docs:
+                wait(lambda d=doc: client.get(f"/api/v1/collections/vault/documents/{d['id']}",
+                                              headers=ADMIN).get_json()["status"] == "ready")
+            # every document is served once this process has reloaded the collection
+            wait(lambda: len(client.get("/api/v1/collections/vault/documents",
+                                        headers={"X-Citeqa-User": token(["alpha", "beta"])}
+                                        ).get_json()["documents"]) == len(docs))
+            yield app, docs, request.param
     finally:
         if server is not None:
             server.__exit__()

@@ -2,7 +2,8 @@
 
 The site is a threaded http.server on 127.0.0.1 (robots.txt, a sitemap, links, a page that
 robots.txt disallows, a binary file, an oversized page, a redirect off the site); a second one
-on 127.0.0.2 stands for "another site" and must never be asked for anything.
+on 127.0.0.2 stands for "another site" and must never be asked for anything. Loopback is
+refused to imports by default, so every import here allows it (CITEQA_IMPORT_ALLOW).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from urllib.parse import quote
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
-from bench.servers import free_port, serving_in_thread
+from bench.servers import free_port, ingest_worker, serving_in_thread, settings_env
 from index import access, store, switch
 from index.build import index_corpus, stored_documents
 from index.chunking import chunk_document
@@ -37,6 +39,7 @@ from service.web.app import create_app
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 AGENT = "citeqa-import-test/1"
+LOOPBACK = "127.0.0.0/8"  # the test sites' network, refused unless allowed
 
 
 def page(title: str, body: str, nav: str = "") -> str:
@@ -176,7 +179,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
 def limits(**changes: Any) -> Limits:
     """Return test limits: no delay, short timeouts, a small page size, depth 2."""
     settings: dict[str, Any] = {"max_pages": 50, "max_depth": 2, "delay": 0.0, "timeout": 5.0,
-                                "max_bytes": 20_000, "user_agent": AGENT}
+                                "max_bytes": 20_000, "user_agent": AGENT, "allow": LOOPBACK}
     return Limits(**{**settings, **changes})
 
 
@@ -299,7 +302,7 @@ def test_an_unreachable_or_refused_start_url_fails_clearly(tmp_path: Path, site:
     cli = Path(sys.executable).with_name("citeqa")
     done = subprocess.run([str(cli), "import", nobody, "--data-dir", str(tmp_path / "cli")],
                           capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, HF_HUB_OFFLINE="1"))
+                          env=dict(os.environ, HF_HUB_OFFLINE="1", CITEQA_IMPORT_ALLOW=LOOPBACK))
     assert done.returncode == 2
     assert done.stderr.startswith(f"citeqa import: cannot reach {nobody}robots.txt")
     assert "Traceback" not in done.stderr
@@ -310,7 +313,8 @@ def citeqa(*args: str) -> subprocess.CompletedProcess[str]:
     cli = Path(sys.executable).with_name("citeqa")
     return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, HF_HUB_OFFLINE="1", CITEQA_IMPORT_DELAY="0",
-                                   CITEQA_IMPORT_MAX_PAGE_BYTES="20000"))
+                                   CITEQA_IMPORT_MAX_PAGE_BYTES="20000",
+                                   CITEQA_IMPORT_ALLOW=LOOPBACK))
 
 
 def test_citeqa_import_into_a_collection_then_ask_it(site: Site, tmp_path: Path) -> None:
@@ -332,12 +336,19 @@ def test_citeqa_import_into_a_collection_then_ask_it(site: Site, tmp_path: Path)
     assert elsewhere.returncode == 3 and "the index is empty" in elsewhere.stderr  # not here
 
 
+@pytest.mark.server
 def test_the_api_imports_a_site_in_the_background(site: Site, tmp_path: Path) -> None:
-    app = create_app({"data_dir": tmp_path / "data", "corpus_dir": tmp_path,
-                      "admin_keys": "import-admin", "import_delay": 0.0,
-                      "import_max_page_bytes": 20_000, "index_check_seconds": 0.1},
-                     load_sync=True)
-    client = app.test_client()
+    settings = {"data_dir": tmp_path / "data", "corpus_dir": tmp_path,
+                "admin_keys": "import-admin", "import_delay": 0.0,
+                "import_max_page_bytes": 20_000, "index_check_seconds": 0.1,
+                "import_allow": LOOPBACK}
+    app = create_app(settings, load_sync=True)
+    with ingest_worker(settings_env(settings)):
+        api_import(app.test_client(), site)
+
+
+def api_import(client: FlaskClient, site: Site) -> None:
+    """Import the site through the API (a worker process runs the job), then a dead site."""
     admin = {"Authorization": "Bearer import-admin"}
     assert client.post("/api/v1/collections", json={"name": "harbour"},
                        headers=admin).status_code == 201

@@ -107,6 +107,7 @@ class Worker:
             with self.watch as watch:
                 apply(job, body, self.base, self.limits, watch.report)
         except (Unreadable, Stopped) as exc:
+            log.warning("%s/%s failed: %s", job.collection, job.id, exc)
             self.queue.finish(job, "failed", str(exc))
         except Exception as exc:  # the store is down or timed out: the job waits, never lost
             log.warning("indexing %s/%s failed (%s); retrying", job.collection, job.id,

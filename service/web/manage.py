@@ -21,7 +21,6 @@ from service.core.engine import UnknownDocument
 from service.http.errors import ApiError
 from service.http.openai_schemas import model_id
 from service.http.routes import DocumentedBlueprint, Route
-from service.ingest import jobs
 from service.http.schemas import (
     CollectionCreate,
     CollectionInfo,
@@ -32,6 +31,7 @@ from service.http.schemas import (
     TextUpload,
     UploadAccepted,
 )
+from service.ingest import jobs
 from service.security import keys
 from service.web import convert
 from service.web.context import (
