@@ -145,7 +145,7 @@ WORKERS = {"gevent": "service.web.worker.GeventWorker",
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API under gunicorn, a production WSGI server, beside an ingest worker."""
-    from service.ingest.supervise import Supervisor
+    from service.ingest.supervise import serve
 
     cfg = _config(args)
     env = dict(os.environ, CITEQA_DATA_DIR=str(cfg.data_dir))
@@ -166,7 +166,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             *([] if cfg.keepalive else ["--config", "python:service.web.close_each"]),
             "service.web.app:create_app()"]
     worker = [sys.executable, "-m", "service.cli", "worker"] if cfg.ingest_worker else None
-    return Supervisor(argv, worker, env).run()
+    serve(argv, worker, env)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

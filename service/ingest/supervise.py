@@ -1,82 +1,72 @@
-"""`citeqa serve`: gunicorn's web workers and an ingest worker, started and kept together.
+"""`citeqa serve`: gunicorn's web workers, and an ingest worker kept running beside them.
 
-The ingest worker is started again whenever it exits (a crash, `kill -9`); when gunicorn
-exits, the worker is stopped and `serve` exits with gunicorn's status. SIGTERM, SIGINT and
-SIGHUP go to gunicorn (HUP reloads its workers) and TERM/INT to the worker. Both children
-die with `serve` even when it is killed outright, so nothing is left serving or writing.
+`serve` forks a small keeper, then becomes the gunicorn master (so its process id is the
+master's, as before). The keeper starts `citeqa worker` and starts it again whenever it exits
+(a crash, `kill -9`). Linux ends the keeper when the master ends, however it ends, and the
+worker when the keeper ends, so nothing is left writing after `serve` is gone.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from types import FrameType
+from typing import NoReturn
 
 RESTART_SECONDS = 1.0
-POLL_SECONDS = 0.2
 PR_SET_PDEATHSIG = 1
 log = logging.getLogger("citeqa")
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to end this child when its parent (`serve`) ends, however it ends."""
+    """Ask Linux to end this process when its parent ends."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _start(argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start a child that ends with this process."""
-    return subprocess.Popen(list(argv), env=env, preexec_fn=_die_with_parent)
+class Keeper:
+    """Run one command again each time it exits, until told to stop."""
 
-
-class Supervisor:
-    """Gunicorn plus an ingest worker that is restarted when it stops."""
-
-    def __init__(self, web: Sequence[str], worker: Sequence[str] | None,
-                 env: dict[str, str]) -> None:
-        """Remember the two command lines (`worker` None: no ingest worker)."""
-        self.web_argv, self.worker_argv, self.env = web, worker, env
-        self.web: subprocess.Popen[bytes] | None = None
-        self.worker: subprocess.Popen[bytes] | None = None
+    def __init__(self, argv: Sequence[str], env: dict[str, str]) -> None:
+        """Remember the command; `run()` starts it."""
+        self.argv, self.env = list(argv), env
+        self.child: subprocess.Popen[bytes] | None = None
+        self.stopping = False
 
     def run(self) -> int:
-        """Start both and watch them until gunicorn exits; return its status."""
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, self._forward)
-        self.web = _start(self.web_argv, self.env)
-        self._start_worker()
-        while (status := self.web.poll()) is None:
-            if self.worker_argv and self.worker and self.worker.poll() is not None:
+        """Keep the command running until SIGTERM or SIGINT; return 0."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._stop)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload is gunicorn's business
+        while not self.stopping:
+            self.child = subprocess.Popen(self.argv, env=self.env,
+                                          preexec_fn=_die_with_parent)
+            status = self.child.wait()
+            if not self.stopping:
                 log.warning("the ingest worker exited with status %s; starting it again",
-                            self.worker.returncode)
+                            status)
                 time.sleep(RESTART_SECONDS)
-                self._start_worker()
-            time.sleep(POLL_SECONDS)
-        self._stop_worker()
-        return status
+        return 0
 
-    def _start_worker(self) -> None:
-        """Start the ingest worker, if there is one to run."""
-        if self.worker_argv is not None:
-            self.worker = _start(self.worker_argv, self.env)
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        """Stop the command and do not start it again."""
+        self.stopping = True
+        if self.child is not None and self.child.poll() is None:
+            self.child.terminate()
 
-    def _stop_worker(self) -> None:
-        """Stop the ingest worker (its job is taken again by the next one)."""
-        self.worker_argv = None
-        if self.worker is not None and self.worker.poll() is None:
-            self.worker.terminate()
-            try:
-                self.worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.worker.kill()
-                self.worker.wait()
 
-    def _forward(self, signum: int, frame: FrameType | None) -> None:
-        """Pass a stop or reload signal on to the children."""
-        if self.web is not None and self.web.poll() is None:
-            self.web.send_signal(signum)
-        if signum != signal.SIGHUP:
-            self._stop_worker()
+def serve(web: Sequence[str], worker: Sequence[str] | None, env: dict[str, str]) -> NoReturn:
+    """Fork the keeper of `worker` (None: no worker), then become `web` (gunicorn)."""
+    if worker is not None:
+        master = os.getpid()
+        if os.fork() == 0:
+            _die_with_parent()
+            if os.getppid() != master:  # the master ended before we asked to end with it
+                os._exit(0)
+            os._exit(Keeper(worker, env).run())
+    os.execve(sys.executable, list(web), env)
