@@ -8,6 +8,7 @@ Crawl-delay.
 from __future__ import annotations
 
 import io
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -16,12 +17,19 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import redis
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
 from bench.ingest_data import FACT, Site, dense_pdf, long_text
-from bench.servers import citeqa_server, ingest_worker, serving_in_thread, settings_env
+from bench.servers import (
+    citeqa_server,
+    ingest_worker,
+    redis_server,
+    serving_in_thread,
+    settings_env,
+)
 from index.addresses import AddressPolicy
 from index.crawl import Crawler, CrawlError, Limits
 from index.store import StoreConfig
@@ -106,10 +114,13 @@ def upload(client: FlaskClient, collection: str, text: str, title: str = "Notes"
 
 @pytest.mark.server
 @pytest.mark.slow
-def test_a_big_text_upload_ends_without_a_web_worker_timeout(tmp_path: Path) -> None:
+def test_a_big_text_upload_ends_without_a_web_worker_timeout(
+        tmp_path: Path, default_index: StoreConfig) -> None:
     """Finding 2: a 9.99 MB text upload ends with a reason and the collection goes on."""
+    shutil.copytree(default_index.data_dir, tmp_path / "data")  # served once /readyz says so
     log = (tmp_path / "serve.log").open("wb")
     env = {"CITEQA_DATA_DIR": str(tmp_path / "data"), "CITEQA_ADMIN_KEYS": ADMIN,
+           "CITEQA_COLLECTION": default_index.collection,
            "CITEQA_RATE_LIMIT": "", "CITEQA_RATE_LIMIT_IP": ""}
     with citeqa_server(env, log=log) as base:
         assert requests.post(f"{base}/api/v1/collections", json={"name": "big"},
@@ -144,6 +155,18 @@ def test_a_burst_of_uploads_all_end(settings: dict[str, Any]) -> None:
             assert ended(client, "burst", doc_id, timeout=600)["status"] == "ready"
     listed = client.get("/api/v1/collections/burst/documents", headers=AS_ADMIN).get_json()
     assert sorted(d["id"] for d in listed["documents"]) == sorted(ids)
+
+
+@pytest.mark.server
+def test_workers_share_a_redis_queue(settings: dict[str, Any]) -> None:
+    """With CITEQA_INGEST_QUEUE=redis://…, the web tier and the worker meet in Redis."""
+    with redis_server() as url:
+        settings["ingest_queue"] = url
+        client = app_with(settings, "shared").test_client()
+        doc_id = upload(client, "shared", FACT, "Ferry")
+        assert redis.Redis.from_url(url).dbsize() > 0  # the message waits in Redis
+        with ingest_worker(settings_env(settings)):
+            assert ended(client, "shared", doc_id)["status"] == "ready"
 
 
 @pytest.mark.server
