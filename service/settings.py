@@ -3,7 +3,7 @@
     Config.from_env(top_k=3)   # the environment (CITEQA_*, HOST, PORT, …), then overrides
 
 A bad value fails at startup with the variable's name: `CITEQA_TOP_K: Input should be a
-valid integer`. The README's settings table is written from this declaration (`make readme`).
+valid integer`. docs/settings.md's table is written from this declaration (`make docs-tables`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.addresses import networks
+from index.crawl import Limits
 
 PREFIX = "CITEQA_"
 Origins = Annotated[tuple[str, ...], NoDecode]  # comma-separated, not JSON
@@ -165,7 +166,8 @@ class Config(BaseSettings):
     verify_by_meaning: bool = Field(False, description="Verify an LLM's claims by meaning too: "
                                                        "the relevance model keeps claims put in "
                                                        "other words, but also more contradicted "
-                                                       "ones (README, \"Deciding by meaning\").")
+                                                       "ones (docs/answers.md, \"Deciding by "
+                                                       "meaning\").")
     model_threads: int = Field(1, ge=1, description="CPU threads per serving process for "
                                                     "embedding a query; more oversubscribes "
                                                     "cores.")
@@ -261,6 +263,17 @@ class Config(BaseSettings):
             name = str(first["loc"][0]) if first["loc"] else ""
             raise SettingError(f"{env_name(name)}: {first['msg']}") from None
 
+    def crawl_limits(self, max_pages: int | None = None, max_depth: int | None = None,
+                     delay: float | None = None) -> Limits:
+        """Return the crawl limits of a site import, with the caller's overrides."""
+        return Limits(max_pages=self.import_max_pages if max_pages is None else max_pages,
+                      max_depth=self.import_max_depth if max_depth is None else max_depth,
+                      delay=self.import_delay if delay is None else delay,
+                      timeout=self.import_timeout, max_bytes=self.import_max_page_bytes,
+                      user_agent=self.import_user_agent, max_seconds=self.import_max_seconds,
+                      max_crawl_delay=self.import_max_crawl_delay, allow=self.import_allow,
+                      deny=self.import_deny)
+
 
 def env_name(field: str) -> str:
     """Return the environment variable that sets a field."""
@@ -295,8 +308,8 @@ def documented() -> list[Setting]:
             for name, info in Config.model_fields.items()]
 
 
-def readme_table() -> str:
-    """Return the README's settings table."""
+def markdown_table() -> str:
+    """Return the settings table of docs/settings.md."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for s in documented():
         default = f"`{s.default}`" if s.default else "(empty)"

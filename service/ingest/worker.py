@@ -51,7 +51,7 @@ class Worker:
 
     def __init__(self, cfg: Config) -> None:
         """Open the queues and remember the limits."""
-        self.queue = Queue(cfg.data_dir / "uploads.sqlite3")
+        self.queue = Queue.in_folder(cfg.data_dir)
         self.base = StoreConfig(cfg.data_dir, cfg.collection, cfg.chroma_url, cfg.chroma_timeout)
         self.limits = JobLimits(cfg.ingest_max_seconds, cfg.ingest_max_text_chars,
                                 cfg.ingest_max_pages)
