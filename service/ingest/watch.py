@@ -8,8 +8,10 @@ written by then is left as a crash leaves it: unrecorded, so never served (index
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import sqlite3
 import threading
 import time
 from types import TracebackType
@@ -17,6 +19,7 @@ from types import TracebackType
 from index.uploads import LEASE_SECONDS, Queue, Upload
 
 STOP_SIGNAL = signal.SIGUSR1
+log = logging.getLogger("citeqa")
 
 
 class Stopped(Exception):
@@ -64,7 +67,13 @@ class Watch:
                 self._stop(f"indexing took longer than {self.seconds:g} seconds "
                            "(CITEQA_INGEST_MAX_SECONDS)")
                 return
-            if not self.queue.renew(self.job, self.owner, self.progress):
+            try:
+                current = self.queue.renew(self.job, self.owner, self.progress)
+            except sqlite3.Error:  # the queue file is busy now; the lease lasts two more tries
+                log.warning("could not renew the lease of %s/%s", self.job.collection,
+                            self.job.id)
+                continue
+            if not current:
                 self._stop("cancelled: the document was replaced or deleted")
                 return
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from pathlib import Path
@@ -46,6 +47,7 @@ from service.web.context import (
 )
 
 bp = DocumentedBlueprint("manage", __name__)
+log = logging.getLogger("citeqa")
 DOCS = "/api/v1/collections/{name}/documents"
 _SLUG = re.compile(r"[^a-z0-9]+")
 # the id is not repeated: an error must not even echo a restricted document's id
@@ -59,7 +61,11 @@ def queue() -> Queue:
 
 def enqueue(upload: Upload) -> None:
     """Tell the ingest workers (their own processes) that the upload's collection has work."""
-    jobs.enqueue(config(), upload.collection)
+    try:
+        jobs.enqueue(config(), upload.collection)
+    except Exception:  # Redis or the queue file is down: the job is already kept, and a
+        # worker sends a message for every collection with waiting work when it is idle
+        log.warning("could not queue a message for %s", upload.collection, exc_info=True)
 
 
 def _summary(upload: Upload, groups: bool = True) -> DocumentSummary:
