@@ -1,7 +1,7 @@
 """Documents and a web site that stress ingestion: long prose, a small PDF of much text, and
 a site whose robots.txt asks for a long Crawl-delay or whose page trickles in.
 
-    body = dense_pdf(pages=300, chars_per_page=100_000)  # about 2 KB holding 30 MB of text
+    body = dense_pdf(pages=300, chars_per_page=100_000)  # 47 KB holding 30 MB of text
     with serving_in_thread(Site("Crawl-delay: 3600").server): …
 """
 
