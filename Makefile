@@ -14,7 +14,7 @@ SYSTEM_PACKAGES := chromium redis-server
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
-.PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
+.PHONY: install install-test system-deps run index test test-fast lint bench bench-core bench-quality \
 	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 bench-fusion clean \
 	readme train train-smoke
 
@@ -55,6 +55,10 @@ lint: install-test
 
 test: system-deps install-test lint
 	$(BIN)/pytest
+
+# The quick loop: everything but browser, server, docker, training and slow tests (under 90 s).
+test-fast: install-test
+	$(BIN)/pytest -m "not (browser or server or docker or training or slow)"
 
 # The relevance model: `make train` rebuilds the shipped weights (CPU, under an hour, fixed
 # seed) from the shared data folder; `make train-smoke` checks the pipeline in a minute.
