@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
-from bench.servers import free_port, serving_in_thread
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
+from tests.support.servers import free_port, serving_in_thread, wait_until
 
+pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PHONE = {"width": 390, "height": 800}
@@ -153,12 +153,10 @@ def portals(base: str, portal_ports: tuple[int, int],
 
 def wait_for_port(host: str, port: int) -> None:
     """Wait until something listens on host:port."""
-    for _ in range(100):
+    def listening() -> bool:
         with socket.socket() as sock:
-            if sock.connect_ex((host, port)) == 0:
-                return
-        threading.Event().wait(0.1)
-    raise RuntimeError(f"nothing listens on {host}:{port}")
+            return sock.connect_ex((host, port)) == 0
+    wait_until(listening, f"a listener on {host}:{port}", 10)
 
 
 

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +15,9 @@ from pypdf import PdfWriter
 from index.store import StoreConfig
 from service.web.app import create_app
 from service.web.feedback import FeedbackStore
+from tests.support.cli import run_citeqa
+from tests.support.http import if_answered, if_ended
+from tests.support.servers import wait_until
 
 ADMIN = "admin-key-for-tests"
 READER = "reader-key-for-tests"
@@ -50,28 +49,21 @@ def client(app: Flask) -> FlaskClient:
 def wait_ready(client: FlaskClient, collection: str, doc_id: str,
                timeout: float = 120) -> dict[str, Any]:
     """Poll a document's status until indexing ends; return the document."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body: dict[str, Any] = client.get(
-            f"/api/v1/collections/{collection}/documents/{doc_id}", headers=AS_ADMIN).get_json()
-        if body.get("status") in ("ready", "failed"):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.2)
+    return wait_until(lambda: if_ended(client.get(
+        f"/api/v1/collections/{collection}/documents/{doc_id}", headers=AS_ADMIN).get_json()),
+        f"indexing {doc_id}", timeout)
 
 
 def answered(client: FlaskClient, collection: str, question: str, expected: str = "",
              headers: dict[str, str] | None = None) -> dict[str, Any]:
     """Ask until the reloaded index answers (with `expected`), as serving processes catch up."""
-    deadline = time.monotonic() + 30
-    while True:
+    def asked() -> dict[str, Any]:
         resp = client.post(f"/api/v1/collections/{collection}/answer",
                            json={"question": question}, headers=headers or AS_READER)
         assert resp.status_code == 200, resp.get_data(as_text=True)
         body: dict[str, Any] = resp.get_json()
-        if (not body["abstained"] and expected in body["answer"]) or time.monotonic() > deadline:
-            return body
-        time.sleep(0.2)
+        return body
+    return wait_until(lambda: if_answered(asked(), expected), f"an answer to {question}", 30)
 
 
 @pytest.fixture(scope="module")
@@ -227,11 +219,8 @@ def test_replace_and_delete_a_document(client: FlaskClient, garden: str) -> None
                                   "Red Room")["answer"]
     assert client.delete(f"/api/v1/collections/garden/documents/{doc_id}",
                          headers=AS_ADMIN).status_code == 202
-    deadline = time.monotonic() + 60
-    while client.get(f"/api/v1/collections/garden/documents/{doc_id}",
-                     headers=AS_ADMIN).status_code != 404:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_until(lambda: client.get(f"/api/v1/collections/garden/documents/{doc_id}",
+                                  headers=AS_ADMIN).status_code == 404, "the deletion", 60)
 
 
 def test_an_accepted_upload_survives_a_restart(tmp_path: Path, default_index: StoreConfig
@@ -249,28 +238,21 @@ def test_an_accepted_upload_survives_a_restart(tmp_path: Path, default_index: St
     assert wait_ready(second, "notes", doc_id)["status"] == "ready"
 
 
-def citeqa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the `citeqa` command."""
-    cli = Path(sys.executable).with_name("citeqa")
-    return subprocess.run([str(cli), *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, check=False, timeout=600)
-
-
 def test_command_line_manages_and_indexes_collections(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "bees.md").write_text("# Bees\n\nThe hives were inspected on May 3, 2021.\n")
     env = {"CITEQA_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
-    assert citeqa("index", "--collection", "bees", "--corpus", str(corpus),
+    assert run_citeqa("index", "--collection", "bees", "--corpus", str(corpus),
                   env=env).returncode == 2
-    assert citeqa("collections", "create", "bees", env=env).returncode == 0
-    done = citeqa("index", "--collection", "bees", "--corpus", str(corpus), env=env)
+    assert run_citeqa("collections", "create", "bees", env=env).returncode == 0
+    done = run_citeqa("index", "--collection", "bees", "--corpus", str(corpus), env=env)
     assert done.returncode == 0 and "1 new" in done.stdout
-    assert citeqa("collections", "list", env=env).stdout.split() == ["default", "bees"]
-    asked = citeqa("ask", "--collection", "bees", "When were the hives inspected?", env=env)
+    assert run_citeqa("collections", "list", env=env).stdout.split() == ["default", "bees"]
+    asked = run_citeqa("ask", "--collection", "bees", "When were the hives inspected?", env=env)
     assert "May 3, 2021" in asked.stdout
-    assert citeqa("collections", "delete", "bees", env=env).returncode == 0
-    assert citeqa("collections", "list", env=env).stdout.split() == ["default"]
-    assert citeqa("collections", "delete", "default", env=env).returncode == 2
+    assert run_citeqa("collections", "delete", "bees", env=env).returncode == 0
+    assert run_citeqa("collections", "list", env=env).stdout.split() == ["default"]
+    assert run_citeqa("collections", "delete", "default", env=env).returncode == 2
 
 

@@ -8,19 +8,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 from flask import Flask
 
-from bench.servers import ChromaServer, free_port, redis_server, stop, wait_until
 from index import switch
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
+from tests.support.servers import ChromaServer, free_port, redis_server, stop, wait_until
 
+pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}
 
@@ -36,20 +37,19 @@ def status_of(app: Flask) -> int:
 def until(app: Flask, wanted: int, timeout: float = 60.0) -> list[int]:
     """Send requests until one returns `wanted`; return every status seen."""
     seen: list[int] = []
-    deadline = time.monotonic() + timeout
-    while not seen or seen[-1] != wanted:
-        assert time.monotonic() < deadline, f"never got {wanted}: {seen[-5:]}"
+
+    def got() -> bool:
         seen.append(status_of(app))
-        time.sleep(0.1)
+        return seen[-1] == wanted
+    wait_until(got, f"status {wanted} (seen {seen[-5:]})", timeout)
     return seen
 
 
 @pytest.fixture(scope="module")
-def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
-    """Run a Chroma server holding the default corpus."""
-    with ChromaServer(tmp_path_factory.mktemp("faults-chroma")) as server:
-        index_corpus(ROOT / "corpus", StoreConfig(Path("."), "citeqa", server.url), progress=False)
-        yield server
+def chroma(chroma: ChromaServer) -> ChromaServer:
+    """Return this module's Chroma server, holding the default corpus."""
+    index_corpus(ROOT / "corpus", StoreConfig(Path("."), "citeqa", chroma.url), progress=False)
+    return chroma
 
 
 def remote_app(chroma: ChromaServer, tmp: Path) -> Flask:
