@@ -11,6 +11,7 @@ carried (a query is echoed back) is not counted; every other forbidden string is
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import time
@@ -104,10 +105,11 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 "title": doc["title"], "groups": ",".join(doc["groups"])})
             assert resp.status_code == 202, resp.get_data(as_text=True)
             doc["id"] = resp.get_json()["id"]
+        def ready(doc_id: str) -> bool:
+            return bool(client.get(f"/api/v1/collections/vault/documents/{doc_id}",
+                                   headers=ADMIN).get_json()["status"] == "ready")
         for doc in docs:
-            wait_until(lambda d=doc: client.get(f"/api/v1/collections/vault/documents/{d['id']}",
-                                                headers=ADMIN).get_json()["status"] == "ready",
-                       "indexing")
+            wait_until(functools.partial(ready, doc["id"]), "indexing")
         # every document is served once this process has reloaded the collection
         wait_until(lambda: len(client.get("/api/v1/collections/vault/documents",
                                           headers={"X-Citeqa-User": token(["alpha", "beta"])}

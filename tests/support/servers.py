@@ -56,7 +56,7 @@ def serving_in_thread(server: ThreadedServer, path: str = "") -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def wait_until(ready: Callable[[], T], what: str, timeout: float = 120.0,
+def wait_until(ready: Callable[[], T | None], what: str, timeout: float = 120.0,
                proc: subprocess.Popen[bytes] | None = None) -> T:
     """Poll `ready` until it returns something true, and return that; fail if `proc` exits."""
     deadline = time.monotonic() + timeout
