@@ -199,6 +199,7 @@ def audit(client: FlaskClient, docs: list[dict[str, Any]],
     return who
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("caller", sorted(CALLERS))
 def test_no_caller_sees_what_it_may_not_read(world: tuple[Flask, list[dict[str, Any]], str],
                                              caller: str) -> None:

@@ -238,6 +238,7 @@ def test_an_accepted_upload_survives_a_restart(tmp_path: Path, default_index: St
     assert wait_ready(second, "notes", doc_id)["status"] == "ready"
 
 
+@pytest.mark.slow
 def test_command_line_manages_and_indexes_collections(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from index import loaders
 from index.build import EMBED_BATCH
 from index.chunking import chunk_document
@@ -79,6 +81,7 @@ def assert_exactly(corpus: Path, cfg: StoreConfig) -> None:
     assert per_doc == {i: len(chunk_document(d)) for i, d in docs.items()}
 
 
+@pytest.mark.slow
 def test_kill_at_many_points_then_converge(tmp_path: Path) -> None:
     corpus, data = tmp_path / "corpus", tmp_path / "data"
     corpus.mkdir()

@@ -300,6 +300,7 @@ def citeqa(*args: str) -> subprocess.CompletedProcess[str]:
                                                "CITEQA_IMPORT_MAX_PAGE_BYTES": "20000"})
 
 
+@pytest.mark.slow
 def test_citeqa_import_into_a_collection_then_ask_it(site: Site, tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
     refused = citeqa("import", site.base + "/", "--collection", "harbour", *data)
