@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
+from tests.support.cli import run_citeqa
 from tests.support.servers import free_port, serving_in_thread, wait_until
 
 pytestmark = pytest.mark.browser
@@ -350,9 +351,8 @@ def test_feedback_round_trips_to_jsonl(page: Page, base: str, feedback_db: Path,
     assert saved.value.status == 200
     expect(card.get_by_role("status")).to_have_text("Thanks — your feedback was saved.")
     out = tmp_path / "cases.jsonl"
-    cli = Path(sys.executable).with_name("citeqa")
-    subprocess.run([str(cli), "feedback", "export", "--db", str(feedback_db), "--output",
-                    str(out)], check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    exported = run_citeqa("feedback", "export", "--db", str(feedback_db), "--output", str(out))
+    assert exported.returncode == 0, exported.stderr
     cases = [json.loads(line) for line in out.read_text().splitlines()]
     case = next(c for c in cases if c["comment"] == "should mention the redeployment money too")
     assert case["rating"] == "down" and "$305.9 million" in case["answer"]
@@ -436,7 +436,7 @@ def test_only_allowed_origins_frame_embed_or_call_the_api(page: Page, base: str,
 
 
 def shoot(page: Page, name: str, folder: Path) -> None:
-    """Screenshot the page; with CITEQA_SCREENSHOTS=1 also refresh the README's copy in docs/."""
+    """Screenshot the page; with CITEQA_SCREENSHOTS=1 also refresh its copy in docs/."""
     page.screenshot(path=folder / name)
     if os.environ.get("CITEQA_SCREENSHOTS") == "1":
         shutil.copy(folder / name, DOCS / name)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -149,6 +151,36 @@ def test_roles_and_scopes(client: FlaskClient, garden: str) -> None:
                        headers=AS_READER).status_code == 404
 
 
+def test_a_scoped_key_page_token_reads_only_the_key_collections(client: FlaskClient,
+                                                                 garden: str) -> None:
+    """Issue 23, finding 1: a page token minted with a scoped key keeps the key's scope."""
+    as_scoped = {"Authorization": f"Bearer {SCOPED}"}
+    minted = client.post("/widget-token", headers=as_scoped)
+    assert minted.status_code == 200
+    renewed = client.post("/widget-token", headers={**as_scoped,
+                                                    "X-Citeqa-Token": minted.get_json()["token"]})
+    page = client.get("/?collection=garden", headers=as_scoped).get_data(as_text=True)
+    from_page = re.search(r'name="citeqa-token" content="([^"]+)"', page)
+    assert from_page is not None
+    for token in (minted.get_json()["token"], renewed.get_json()["token"], from_page.group(1)):
+        as_page = {"X-Citeqa-Token": token}
+        assert client.post("/api/v1/collections/garden/search", json={"query": "compost"},
+                           headers=as_page).status_code == 200
+        for refused in (client.post("/api/v1/search", json={"query": "Jordan"}, headers=as_page),
+                        client.get("/api/v1/documents", headers=as_page),
+                        client.post("/api/v1/answer", json={"question": "Jordan?"},
+                                    headers=as_page),
+                        client.post("/v1/chat/completions", headers=as_page, json={
+                            "model": "citeqa",
+                            "messages": [{"role": "user", "content": "Jordan?"}]})):
+            assert refused.status_code == 403, refused.get_data(as_text=True)
+        models = client.get("/v1/models", headers=as_page).get_json()["data"]
+        assert [m["id"] for m in models] == ["citeqa-garden"]
+        listed = client.get("/api/v1/collections", headers=as_page).get_json()["collections"]
+        assert [c["name"] for c in listed] == ["garden"]
+    assert client.get("/", headers=as_scoped).status_code == 403
+
+
 @pytest.mark.parametrize(("name", "body", "status", "code"), [
     ("bad.exe", b"MZ", 415, "unsupported_file_type"),
     ("empty.txt", b"  \n", 400, "empty_file"),
@@ -176,6 +208,24 @@ def test_readers_see_the_status_of_documents_they_may_read(client: FlaskClient,
     assert client.get(f"/api/v1/collections/garden/documents/{hidden}",
                       headers=AS_READER).status_code == 404
     assert wait_ready(client, "garden", hidden)["groups"] == ["board"]
+
+
+def test_readers_never_see_an_import_address_or_its_error(client: FlaskClient,
+                                                          garden: str) -> None:
+    """Issue 23, finding 11: an import's URL and network error are for admins only."""
+    site = "http://intranet-wiki.invalid/hr/"
+    resp = client.post("/api/v1/collections/garden/import", json={"url": site},
+                       headers=AS_ADMIN)
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    job = resp.get_json()["id"]
+    seen = wait_ready(client, "garden", quote(job, safe=""))
+    assert seen["status"] == "failed" and "intranet-wiki.invalid" in seen["reason"], seen
+    reader = client.get(resp.headers["Location"], headers=AS_READER)
+    assert reader.status_code == 200
+    shown = reader.get_json()
+    assert shown["status"] == "failed" and shown["reason"], shown
+    assert seen["reason"] not in shown["reason"]
+    assert "intranet-wiki" not in shown["title"] + shown["reason"], shown
 
 
 def test_unreadable_pdf_fails_with_a_reason(client: FlaskClient, garden: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +19,7 @@ from index import switch
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
+from tests.support.cli import CITEQA, run_citeqa
 from tests.support.servers import ChromaServer, free_port, redis_server, stop, wait_until
 
 pytestmark = pytest.mark.server
@@ -76,6 +77,22 @@ def test_chroma_killed_and_restarted_mid_traffic(chroma: ChromaServer, tmp_path:
     assert set(seen) <= {200, 503}, seen  # never a 500, and no restart of the service
 
 
+def test_a_hung_chroma_server_is_a_503_not_a_wait(chroma: ChromaServer, tmp_path: Path) -> None:
+    app = remote_app(chroma, tmp_path)
+    assert status_of(app) == 200
+    assert chroma.proc is not None
+    chroma.proc.send_signal(signal.SIGSTOP)  # the server holds connections and never answers
+    try:
+        for accept in ("application/json", "text/event-stream"):
+            hung = app.test_client().post("/api/v1/answer", json=QUESTION,
+                                          headers={"Accept": accept})
+            assert hung.status_code == 503 and hung.headers["Retry-After"]
+            assert hung.get_json()["error"]["code"] == "index_unavailable"
+    finally:
+        chroma.proc.send_signal(signal.SIGCONT)
+    assert set(until(app, 200)) <= {200, 503}
+
+
 @pytest.mark.parametrize("fail_open", [True, False])
 def test_redis_unavailable(default_index: StoreConfig, fail_open: bool) -> None:
     with redis_server() as url:
@@ -98,8 +115,7 @@ def test_corrupt_index_serves_503_without_crash_looping(tmp_path: Path) -> None:
     data.mkdir()
     (data / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
     port = free_port()
-    cli = Path(sys.executable).with_name("citeqa")
-    proc = subprocess.Popen([str(cli), "serve", "--port", str(port), "--workers", "1"],
+    proc = subprocess.Popen([str(CITEQA), "serve", "--port", str(port), "--workers", "1"],
                             env={**os.environ, "CITEQA_DATA_DIR": str(data),
                                  "CITEQA_INDEX_CHECK_SECONDS": "0.2"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -161,12 +177,11 @@ def test_rebuild_under_load_on_the_embedded_store(default_index: StoreConfig,
     data = tmp_path / "data"
     shutil.copytree(default_index.data_dir, data)
     app = create_app({"data_dir": data, "index_check_seconds": 0.2}, load_sync=True)
-    cli = Path(sys.executable).with_name("citeqa")
 
     def rebuild() -> None:
-        subprocess.run([str(cli), "index", "--rebuild", "--data-dir", str(data),
-                        "--corpus", str(ROOT / "corpus")], check=True, capture_output=True,
-                       timeout=600)
+        done = run_citeqa("index", "--rebuild", "--data-dir", str(data),
+                          "--corpus", str(ROOT / "corpus"))
+        assert done.returncode == 0, done.stderr
 
     statuses = under_load(app, rebuild)
     assert statuses and set(statuses) == {200}, statuses

@@ -171,7 +171,29 @@ def test_server_errors_are_json_never_html(gunicorn: str) -> None:
         assert status in (200, 404) and headers["content-type"] == "application/json", text
 
 
+# gunicorn reads a request line 8 KiB at a time: one under 8 KiB is read whole before it is
+# refused, so no unread bytes turn the close into a reset that loses the answer.
 @pytest.mark.server
+@pytest.mark.parametrize(("request_bytes", "status"), [
+    (b"GET /healthz?" + b"a" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 414),
+    (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 10000 + b"\r\n\r\n", 431),
+    (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Many: 1\r\n" * 200 + b"\r\n", 431),
+    (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n", 400),
+    (b"NOT A REQUEST\r\n\r\n", 400),
+], ids=["long-line", "long-header", "many-headers", "bad-header-name", "malformed"])
+def test_server_errors_carry_the_security_headers(gunicorn: str, request_bytes: bytes,
+                                                  status: int) -> None:
+    """Issue 23, finding 10: gunicorn's own refusals promise what every response does."""
+    got, headers, text = raw_exchange(gunicorn, request_bytes)
+    assert got == status, text
+    assert headers["content-type"] == "application/json"
+    policy = headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+
+
 def test_chunked_body_over_the_limit_is_413(gunicorn: str) -> None:
     body = json.dumps({"question": "a" * 70000}).encode()
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 8192]), body[i:i + 8192])

@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import Response, current_app, jsonify, request
 
 from index import access, collections
-from index.access import GroupError, clean_groups
+from index.access import GroupError, clean_groups, split_groups
 from index.documents import SUFFIXES
 from index.ingest import Ingester
 from index.uploads import Queue, Upload
@@ -32,7 +32,6 @@ from service.http.schemas import (
     TextUpload,
     UploadAccepted,
 )
-from service.security import keys
 from service.web import convert
 from service.web.context import (
     config,
@@ -43,33 +42,21 @@ from service.web.context import (
     parse,
     ready_engine,
     require_admin,
+    visible_collections,
 )
 
 bp = DocumentedBlueprint("manage", __name__)
 DOCS = "/api/v1/collections/{name}/documents"
-bp.document(
-    Route("get", "/api/v1/collections", "List the collections the caller may use.",
-          CollectionList, errors=(401, 429, 503)),
-    Route("post", "/api/v1/collections", "Create a collection (admin).", CollectionInfo,
-          CollectionCreate, (400, 401, 403, 409, 415, 429, 503)),
-    Route("delete", "/api/v1/collections/{name}", "Delete a collection and its index (admin).",
-          CollectionInfo, errors=(400, 401, 403, 404, 429, 503)),
-    Route("post", DOCS, "Upload a document (multipart `file`, `title`, `groups`; or JSON "
-          "`text`, `title`, `groups`) to index in the background (admin).", UploadAccepted,
-          TextUpload, (400, 401, 403, 404, 413, 415, 429)),
-    Route("put", DOCS + "/{document_id}", "Replace a document (admin).", UploadAccepted,
-          TextUpload, (400, 401, 403, 404, 413, 415, 429)),
-    Route("delete", DOCS + "/{document_id}", "Remove a document (admin).", UploadAccepted,
-          errors=(401, 403, 404, 429)),
-)
 _SLUG = re.compile(r"[^a-z0-9]+")
 # the id is not repeated: an error must not even echo a restricted document's id
 NO_DOCUMENT = "no such document (or not one you may read)"
+PLAIN_REASON = "it could not be indexed; an administrator can see why"
+SITE_IMPORT = "Site import"
 
 
 def queue() -> Queue:
     """Return the upload queue in the data folder."""
-    return Queue(config().data_dir / "uploads.sqlite3")
+    return Queue.in_folder(config().data_dir)
 
 
 def ingester() -> Ingester:
@@ -77,11 +64,20 @@ def ingester() -> Ingester:
     return current_app.extensions["citeqa.ingester"]  # type: ignore[no-any-return]
 
 
-def _summary(upload: Upload, groups: bool = True) -> DocumentSummary:
-    """Describe an upload that is not (or no longer) ready (its groups only when asked)."""
-    return DocumentSummary(id=upload.id, title=upload.title or Path(upload.filename).stem,
-                           length=0, status=upload.status,  # type: ignore[arg-type]
-                           reason=upload.reason, groups=list(upload.groups) if groups else [])
+def _summary(upload: Upload, admin: bool = True) -> DocumentSummary:
+    """Describe an upload that is not (or no longer) ready, as the caller may see it.
+
+    Its groups, an import's address and why it failed are shown to admins only: an import's
+    error names internal addresses and network failures; a reader gets a plain reason.
+    """
+    title = upload.title or Path(upload.filename).stem
+    reason = upload.reason
+    if not admin:
+        title = SITE_IMPORT if upload.action == "import" else title
+        reason = PLAIN_REASON if reason else ""
+    return DocumentSummary(id=upload.id, title=title, length=0,
+                           status=upload.status,  # type: ignore[arg-type]
+                           reason=reason, groups=list(upload.groups) if admin else [])
 
 
 def _pending(name: str, document_id: str) -> Upload | None:
@@ -118,16 +114,17 @@ def detail(name: str, document_id: str) -> DocumentDetail:
         raise
 
 
-@bp.get("/api/v1/collections")
+@bp.operation(Route("get", "/api/v1/collections", "List the collections the caller may use.",
+                   CollectionList, errors=(401, 429, 503)))
 def list_collections() -> Response:
     """List the collections this key may use."""
-    key = keys.caller_key()
-    names = [n for n in library().names(fresh=True) if key is None or key.may_use(n)]
     return jsonify(CollectionList(collections=[CollectionInfo(name=n, model=model_id(n))
-                                               for n in names]).model_dump())
+                                               for n in visible_collections(fresh=True)])
+                   .model_dump())
 
 
-@bp.post("/api/v1/collections")
+@bp.operation(Route("post", "/api/v1/collections", "Create a collection (admin).",
+                   CollectionInfo, CollectionCreate, (400, 401, 403, 409, 415, 429, 503)))
 def create_collection() -> tuple[Response, int]:
     """Create an empty collection."""
     req = parse(CollectionCreate)
@@ -141,7 +138,9 @@ def create_collection() -> tuple[Response, int]:
     return jsonify(CollectionInfo(name=req.name, model=model_id(req.name)).model_dump()), 201
 
 
-@bp.delete("/api/v1/collections/<name>")
+@bp.operation(Route("delete", "/api/v1/collections/{name}",
+                   "Delete a collection and its index (admin).", CollectionInfo,
+                   errors=(400, 401, 403, 404, 429, 503)))
 def delete_collection(name: str) -> Response:
     """Delete a collection, its index and its queued uploads."""
     require_admin(name)
@@ -156,7 +155,7 @@ def delete_collection(name: str) -> Response:
 
 def _groups(given: list[str] | str) -> tuple[str, ...]:
     """Return the access groups of an upload, or raise 400."""
-    items = given.split(",") if isinstance(given, str) else given
+    items = split_groups(given) if isinstance(given, str) else given
     try:
         return clean_groups(items)
     except GroupError as exc:
@@ -204,7 +203,9 @@ def _new_id(filename: str) -> str:
     return f"{stem}-{secrets.token_hex(4)}"
 
 
-@bp.post("/api/v1/collections/<name>/documents")
+@bp.operation(Route("post", DOCS, "Upload a document (multipart `file`, `title`, `groups`; or "
+                   "JSON `text`, `title`, `groups`) to index in the background (admin).",
+                   UploadAccepted, TextUpload, (400, 401, 403, 404, 413, 415, 429)))
 def upload(name: str) -> tuple[Response, int]:
     """Queue a new document for indexing."""
     require_admin(name)
@@ -223,7 +224,8 @@ def _exists(name: str, document_id: str) -> None:
         raise ApiError(404, NO_DOCUMENT, "unknown_document") from exc
 
 
-@bp.put("/api/v1/collections/<name>/documents/<path:document_id>")
+@bp.operation(Route("put", DOCS + "/{document_id}", "Replace a document (admin).",
+                   UploadAccepted, TextUpload, (400, 401, 403, 404, 413, 415, 429)))
 def replace_document(name: str, document_id: str) -> tuple[Response, int]:
     """Queue a new version of a document."""
     require_admin(name)
@@ -233,7 +235,8 @@ def replace_document(name: str, document_id: str) -> tuple[Response, int]:
     return _accepted(queue().put(name, document_id, filename, title, groups, body), 202)
 
 
-@bp.delete("/api/v1/collections/<name>/documents/<path:document_id>")
+@bp.operation(Route("delete", DOCS + "/{document_id}", "Remove a document (admin).",
+                   UploadAccepted, errors=(401, 403, 404, 429)))
 def delete_document(name: str, document_id: str) -> tuple[Response, int]:
     """Queue a document's removal."""
     require_admin(name)

@@ -35,22 +35,18 @@ from service.http.openai_schemas import (
 )
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import AnswerRequest, AnswerResponse, Citation, Message
-from service.security import keys
 from service.web import convert
-from service.web.context import check_limits, library, parse, reader_access, ready_engine
+from service.web.context import (
+    check_limits,
+    check_scope,
+    library,
+    parse,
+    reader_access,
+    ready_engine,
+    visible_collections,
+)
 
 bp = DocumentedBlueprint("openai_compat", __name__)
-bp.document(
-    Route("post", "/v1/chat/completions",
-          "OpenAI-compatible chat completion: the answer with `[n]` markers and footnotes, "
-          "and its citations in `message.citations`.", ChatCompletion, ChatCompletionRequest,
-          (400, 401, 404, 413, 415, 429, 503), streams=True,
-          events="`data:` lines of `chat.completion.chunk` JSON (the first carries "
-                 "`delta.citations`), then `data: [DONE]`."),
-    Route("get", "/v1/models", "OpenAI-compatible list of models: `citeqa` (the default "
-          "collection) and `citeqa-NAME` for each other collection.", ModelList,
-          errors=(401, 429)),
-)
 SOURCES = "\n\nSources:\n"
 
 
@@ -93,21 +89,29 @@ def _without_sources(message: ChatMessage) -> str:
 def collection_for(model: str) -> str:
     """Return the collection a model id answers from, or raise 404."""
     name = collection_of(model)
+    if name is not None:
+        check_scope(name)  # before existence, so a scoped caller learns nothing of others
     if name is None or name not in library().names():
         raise ApiError(404, f"the model {model!r} does not exist; use {MODEL_ID!r} or "
                             f"{MODEL_ID}-<collection>", "model_not_found")
     return name
 
 
-@bp.get("/v1/models")
+@bp.operation(Route("get", "/v1/models", "OpenAI-compatible list of models: `citeqa` (the "
+                   "default collection) and `citeqa-NAME` for each other collection.",
+                   ModelList, errors=(401, 429)))
 def models() -> Response:
-    """List one model per collection this key may use: `citeqa`, `citeqa-NAME`, …"""
-    key = keys.caller_key()
-    names = [n for n in library().names() if key is None or key.may_use(n)]
-    return jsonify(ModelList(data=[ModelCard(id=model_id(n)) for n in names]).model_dump())
+    """List one model per collection the caller may use: `citeqa`, `citeqa-NAME`, …"""
+    return jsonify(ModelList(data=[ModelCard(id=model_id(n)) for n in visible_collections()])
+                   .model_dump())
 
 
-@bp.post("/v1/chat/completions")
+@bp.operation(Route("post", "/v1/chat/completions",
+                   "OpenAI-compatible chat completion: the answer with `[n]` markers and "
+                   "footnotes, and its citations in `message.citations`.", ChatCompletion,
+                   ChatCompletionRequest, (400, 401, 404, 413, 415, 429, 503), streams=True,
+                   events="`data:` lines of `chat.completion.chunk` JSON (the first carries "
+                          "`delta.citations`), then `data: [DONE]`."))
 def chat_completions() -> Response:
     """Answer the last user message as a chat completion, streamed when asked."""
     req = parse(ChatCompletionRequest)
