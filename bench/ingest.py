@@ -30,8 +30,8 @@ from urllib.parse import quote
 import requests
 
 from bench.ingest_data import Site, dense_pdf, long_text
-from bench.servers import citeqa_server, serving_in_thread
 from bench.soak import QUESTIONS
+from tests.support.servers import citeqa_server, serving_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -252,7 +252,7 @@ def main() -> None:
     """Serve, measure at rest, run each scenario, then the kill loop; write the results."""
     import subprocess
 
-    from bench.servers import BIN
+    from tests.support.servers import BIN
 
     with tempfile.TemporaryDirectory(prefix="citeqa-bench-ingest-") as tmp:
         data = Path(tmp) / "data"

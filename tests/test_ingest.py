@@ -23,19 +23,19 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bench.ingest_data import FACT, Site, dense_pdf, long_text
-from bench.servers import (
-    citeqa_server,
-    ingest_worker,
-    redis_server,
-    serving_in_thread,
-    settings_env,
-)
 from index.addresses import AddressPolicy
 from index.crawl import Crawler, CrawlError, Limits
 from index.store import StoreConfig
 from index.webimport import import_site
 from service.settings import Config, SettingError
 from service.web.app import create_app
+from tests.support.servers import (
+    citeqa_server,
+    ingest_worker,
+    redis_server,
+    serving_in_thread,
+    settings_env,
+)
 
 ADMIN = "ingest-admin"
 AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}

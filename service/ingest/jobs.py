@@ -16,11 +16,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from huey import Huey, RedisHuey, SqliteHuey
+from typing import TYPE_CHECKING, Any
 
 from service.settings import Config
+
+if TYPE_CHECKING:
+    from huey import Huey
 
 TASK = "citeqa.ingest.drain"
 NAME = "citeqa-ingest"
@@ -29,6 +30,9 @@ NAME = "citeqa-ingest"
 @functools.cache
 def _huey(location: str, data_dir: Path) -> Huey:
     """Return the queue at `location` (a Redis URL, else the SQLite file in `data_dir`)."""
+    # huey imports redis: it loads on the first upload, not in every serving process
+    from huey import RedisHuey, SqliteHuey
+
     if location.startswith(("redis://", "rediss://", "unix://")):
         return RedisHuey(NAME, url=location, results=False)
     data_dir.mkdir(parents=True, exist_ok=True)
