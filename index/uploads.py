@@ -23,6 +23,9 @@ from pathlib import Path
 
 LEASE_SECONDS = 30.0  # renewed every third of it while a job runs
 FILE_NAME = "uploads.sqlite3"  # in the data folder, beside the index
+# a job whose worker died this many times fails, so one document that kills the worker (out of
+# memory, a crash in a parser) cannot keep its collection, or a lone worker, busy for ever
+MAX_ATTEMPTS = 10
 _SCHEMA = """CREATE TABLE IF NOT EXISTS uploads (
     collection TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -38,11 +41,13 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS uploads (
     updated REAL NOT NULL,
     owner TEXT NOT NULL DEFAULT '',
     progress TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (collection, id)
 )"""
 _COLUMNS = ("collection, id, filename, title, groups, action, status, reason, revision, "
             "progress")
-_ADDED = {"owner": "TEXT NOT NULL DEFAULT ''", "progress": "TEXT NOT NULL DEFAULT ''"}
+_ADDED = {"owner": "TEXT NOT NULL DEFAULT ''", "progress": "TEXT NOT NULL DEFAULT ''",
+          "attempts": "INTEGER NOT NULL DEFAULT 0"}
 _WAITING = "('queued', 'indexing', 'deleting')"
 
 
@@ -119,7 +124,7 @@ class Queue:
                 "ON CONFLICT (collection, id) DO UPDATE SET filename = excluded.filename, "
                 "title = excluded.title, groups = excluded.groups, body = excluded.body, "
                 "action = excluded.action, status = 'queued', reason = '', "
-                "revision = revision + 1, updated = excluded.updated",
+                "revision = revision + 1, attempts = 0, updated = excluded.updated",
                 (collection, doc_id, filename, title, json.dumps(list(groups)), body, action,
                  time.time()))
             return self._get(db, collection, doc_id)  # type: ignore[return-value]
@@ -131,7 +136,7 @@ class Queue:
                 "INSERT INTO uploads (collection, id, filename, title, groups, body, action, "
                 "status, updated) VALUES (?, ?, '', '', '[]', x'', 'delete', 'deleting', ?) "
                 "ON CONFLICT (collection, id) DO UPDATE SET action = 'delete', "
-                "status = 'deleting', reason = '', revision = revision + 1, "
+                "status = 'deleting', reason = '', revision = revision + 1, attempts = 0, "
                 "updated = excluded.updated", (collection, doc_id, time.time()))
             return self._get(db, collection, doc_id)  # type: ignore[return-value]
 
@@ -177,6 +182,10 @@ class Queue:
             return None
         now = time.time()
         with self._db() as db:
+            db.execute(f"UPDATE uploads SET status = 'failed', reason = ?, owner = '' WHERE "
+                       f"collection = ? AND status IN {_WAITING} AND lease < ? AND attempts >= ?",
+                       (f"the ingest worker stopped {MAX_ATTEMPTS} times while indexing it",
+                        collection, now, MAX_ATTEMPTS))
             row = db.execute(
                 f"SELECT {_COLUMNS}, body FROM uploads u WHERE u.collection = ? AND u.status IN "
                 f"{_WAITING} AND u.lease < ? AND NOT EXISTS (SELECT 1 FROM uploads o WHERE "
@@ -186,8 +195,8 @@ class Queue:
                 return None
             job = _upload(row[:-1])
             status = "deleting" if job.action == "delete" else "indexing"
-            db.execute("UPDATE uploads SET status = ?, lease = ?, owner = ?, progress = '' "
-                       "WHERE collection = ? AND id = ?",
+            db.execute("UPDATE uploads SET status = ?, lease = ?, owner = ?, progress = '', "
+                       "attempts = attempts + 1 WHERE collection = ? AND id = ?",
                        (status, now + LEASE_SECONDS, owner, job.collection, job.id))
             return replace(job, status=status, progress=""), bytes(row[-1])
 
@@ -227,10 +236,14 @@ class Queue:
                        "WHERE collection = ? AND id = ?", key[:2])
 
     def retry_later(self, job: Upload, seconds: float) -> None:
-        """Put a job back (the store was unreachable), to be claimed again after `seconds`."""
+        """Put a job back (the store was unreachable), to be claimed again after `seconds`.
+
+        An unreachable store is not the worker dying: this try does not count.
+        """
         with self._db() as db:
             db.execute("UPDATE uploads SET status = CASE WHEN action = 'delete' THEN 'deleting' "
-                       "ELSE 'queued' END, lease = ? WHERE collection = ? AND id = ?",
+                       "ELSE 'queued' END, lease = ?, attempts = MAX(attempts - 1, 0) "
+                       "WHERE collection = ? AND id = ?",
                        (time.time() + seconds, job.collection, job.id))
 
     def drop_collection(self, collection: str) -> None:

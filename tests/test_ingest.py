@@ -26,6 +26,7 @@ from bench.ingest_data import FACT, Site, dense_pdf, long_text
 from index.addresses import AddressPolicy
 from index.crawl import Crawler, CrawlError, Limits
 from index.store import StoreConfig
+from index.uploads import MAX_ATTEMPTS, Queue
 from index.webimport import import_site
 from service.settings import Config, SettingError
 from service.web.app import create_app
@@ -312,3 +313,21 @@ def test_a_job_reports_progress_stops_at_its_time_limit_and_on_delete(
     with ingest_worker(settings_env(timed)):
         done = ended(client, "long", slow)
     assert done["status"] == "failed" and "longer than 2 seconds" in done["reason"]
+
+
+def test_a_job_whose_worker_keeps_dying_fails_after_its_tries(tmp_path: Path) -> None:
+    """A document that kills the worker each time cannot hold its collection for ever."""
+    queue = Queue.in_folder(tmp_path)
+    queue.put("notes", "bomb", "bomb.txt", "Bomb", (), b"text")
+    queue.put("notes", "later", "later.txt", "Later", (), b"text")
+    for n in range(MAX_ATTEMPTS):
+        claimed = queue.claim("notes", f"host:{n}")
+        assert claimed is not None and claimed[0].id == "bomb"
+        assert queue.release_dead(lambda owner: True) == 1  # its worker died mid-job
+    claimed = queue.claim("notes", "host:next")
+    assert claimed is not None and claimed[0].id == "later"  # the collection goes on
+    failed = queue.get("notes", "bomb")
+    assert failed is not None and failed.status == "failed"
+    assert f"stopped {MAX_ATTEMPTS} times" in failed.reason
+    queue.put("notes", "bomb", "bomb.txt", "Bomb", (), b"fixed")  # a new version: new tries
+    assert queue.get("notes", "bomb").status == "queued"  # type: ignore[union-attr]
