@@ -8,6 +8,7 @@ Crawl-delay.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import signal
 import time
@@ -22,6 +23,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bench.ingest import worker_pids
 from bench.ingest_data import FACT, Site, dense_pdf, long_text
 from index.addresses import AddressPolicy
 from index.crawl import Crawler, CrawlError, Limits
@@ -115,9 +117,10 @@ def upload(client: FlaskClient, collection: str, text: str, title: str = "Notes"
 
 @pytest.mark.server
 @pytest.mark.slow
-def test_a_big_text_upload_ends_without_a_web_worker_timeout(
+def test_serve_ends_a_big_upload_without_a_web_worker_timeout_and_keeps_its_worker(
         tmp_path: Path, default_index: StoreConfig) -> None:
-    """Finding 2: a 9.99 MB text upload ends with a reason and the collection goes on."""
+    """Finding 2: a 9.99 MB text upload ends with a reason and the collection goes on; the
+    ingest worker `citeqa serve` started is started again after `kill -9`."""
     shutil.copytree(default_index.data_dir, tmp_path / "data")  # served once /readyz says so
     log = (tmp_path / "serve.log").open("wb")
     env = {"CITEQA_DATA_DIR": str(tmp_path / "data"), "CITEQA_ADMIN_KEYS": ADMIN,
@@ -140,6 +143,13 @@ def test_a_big_text_upload_ends_without_a_web_worker_timeout(
         refused = wait_for(lambda: job(big))
         assert refused["status"] == "failed" and "2,000,000 characters" in refused["reason"]
         assert wait_for(lambda: job(small))["status"] == "ready"
+        killed = worker_pids(tmp_path / "data")
+        assert len(killed) == 1
+        os.kill(killed[0], signal.SIGKILL)  # `serve` starts its worker again
+        wait_for(lambda: (pids := worker_pids(tmp_path / "data")) and pids != killed)
+        again = requests.post(f"{base}/api/v1/collections/big/documents", headers=AS_ADMIN,
+                              json={"text": FACT, "title": "Again"}, timeout=30).json()["id"]
+        assert wait_for(lambda: job(again))["status"] == "ready"
     log.close()
     assert "WORKER TIMEOUT" not in (tmp_path / "serve.log").read_text(errors="replace")
 
