@@ -26,8 +26,8 @@ class Abstention:
     """When the best sentence is not good enough to answer with (tuned in bench/quality.py)."""
 
     min_coverage: float = 0.5  # idf-weighted share of the question's terms in the sentence
-    min_coverage_with_meaning: float = 0.3  # ... enough when the passage is this close in meaning:
-    min_meaning: float = 0.5  # cosine similarity of passage and question
+    min_coverage_with_similarity: float = 0.3  # ... enough when the passage is this similar:
+    min_similarity: float = 0.5  # embedding (cosine) similarity of passage and question
     max_missing_idf: float | None = None  # a question term this rare must be in the passage
     rescue: bool = True  # deciding by meaning, the model may answer where the words fall short
 
@@ -38,7 +38,7 @@ class Abstention:
 # only confirms its answers.
 PROFILES = {
     "balanced": Abstention(),
-    "strict": Abstention(min_coverage=0.7, min_meaning=0.6, max_missing_idf=4.5, rescue=False),
+    "strict": Abstention(min_coverage=0.7, min_similarity=0.6, max_missing_idf=4.5, rescue=False),
 }
 
 
@@ -175,7 +175,7 @@ class ExtractiveBackend(AnswerBackend):
         if cand.usable != cand.text and (
             not cand.usable
             or evidence.coverage(question.terms, cand.usable, context, retriever.idf)
-            < self.abstention.min_coverage_with_meaning
+            < self.abstention.min_coverage_with_similarity
         ):
             return Refusal("the source announces a list for this, but the list's items are not "
                            "in the document text")
@@ -194,8 +194,8 @@ class ExtractiveBackend(AnswerBackend):
         limits = self.abstention
         if cand.coverage >= limits.min_coverage:
             return None
-        if (cand.coverage >= limits.min_coverage_with_meaning
-                and cand.passage.dense >= limits.min_meaning):
+        if (cand.coverage >= limits.min_coverage_with_similarity
+                and cand.passage.dense >= limits.min_similarity):
             return None
         return UNADDRESSED
 
