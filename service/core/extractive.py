@@ -17,6 +17,13 @@ from service.core.terms import content_terms
 
 SECOND_SENTENCE_GAIN = 0.25
 MIN_QUOTE = 30
+# A sentence's score is its term coverage (0-1) plus these small terms: they only order the
+# sentences, and the abstention limits below decide. Set by hand with the first offline backend,
+# not tuned; each stays below the coverage one more question term adds:
+DENSE_WEIGHT = 0.5  # the passage's embedding similarity breaks ties between equal coverage
+RANK_PENALTY = 0.02  # per retrieval rank: of two alike sentences, the better-ranked passage's
+KIND_BONUS = 0.15  # a sentence holding the kind asked for (a number for "how many") goes first
+LIST_PENALTY = 0.05  # asked for a list, an announcement ("…include:") is not the list itself
 # A trailing "…, and does the following:" clause only announces a list; it adds nothing.
 _LIST_TAIL = re.compile(r",?\s+(?:and\s+)?[^,]*\bthe following\b[^,]*:\s*$")
 
@@ -160,11 +167,11 @@ class ExtractiveBackend(AnswerBackend):
             for span in passage.sentences:
                 text = passage.sentence_text(span)
                 cov = evidence.coverage(question.terms, text, context, retriever.idf)
-                score = cov + 0.5 * passage.dense - 0.02 * rank
+                score = cov + DENSE_WEIGHT * passage.dense - RANK_PENALTY * rank
                 if question.expects and evidence.has_kind(question.expects, text):
-                    score += 0.15
+                    score += KIND_BONUS
                 if evidence.announces_list(text) and question.expects == "list":
-                    score -= 0.05
+                    score -= LIST_PENALTY
                 out.append(Candidate(passage, span, text, cov, score))
         return out
 
