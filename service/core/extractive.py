@@ -19,7 +19,7 @@ SECOND_SENTENCE_GAIN = 0.25
 MIN_QUOTE = 30
 # A sentence's score is its term coverage (0-1) plus these small terms: they only order the
 # sentences, and the abstention limits below decide. Set by hand with the first offline backend,
-# not tuned; each stays below the coverage one more question term adds:
+# not tuned:
 DENSE_WEIGHT = 0.5  # the passage's embedding similarity breaks ties between equal coverage
 RANK_PENALTY = 0.02  # per retrieval rank: of two alike sentences, the better-ranked passage's
 KIND_BONUS = 0.15  # a sentence holding the kind asked for (a number for "how many") goes first
@@ -82,11 +82,16 @@ class Candidate:
     @property
     def usable(self) -> str:
         """Return the sentence without a trailing announcement of a list it does not hold."""
-        if not evidence.announces_list(self.text):
-            return self.text
-        tail = _LIST_TAIL.search(self.text)
+        return self.quotable(self.text)
+
+    @staticmethod
+    def quotable(text: str) -> str:
+        """Return `text` without a trailing announcement of a list, or "" if that is all."""
+        if not evidence.announces_list(text):
+            return text
+        tail = _LIST_TAIL.search(text)
         if tail and tail.start() >= MIN_QUOTE:
-            return self.text[:tail.start()].rstrip()
+            return text[:tail.start()].rstrip()
         return ""
 
 
@@ -167,6 +172,8 @@ class ExtractiveBackend(AnswerBackend):
             for span in passage.sentences:
                 text = passage.sentence_text(span)
                 cov = evidence.coverage(question.terms, text, context, retriever.idf)
+                if cov < self.abstention.min_coverage and not Candidate.quotable(text):
+                    continue  # a list's announcement about something else: not a candidate
                 score = cov + DENSE_WEIGHT * passage.dense - RANK_PENALTY * rank
                 if question.expects and evidence.has_kind(question.expects, text):
                     score += KIND_BONUS
@@ -179,7 +186,8 @@ class ExtractiveBackend(AnswerBackend):
                  retriever: Retriever) -> Refusal | None:
         """Return why a sentence cannot answer the question, or None if it can."""
         context = f"{cand.passage.title} {cand.passage.heading}"
-        if cand.usable != cand.text and (
+        # only an announcement that addresses the question can be blamed for a missing list
+        if cand.usable != cand.text and cand.coverage >= self.abstention.min_coverage and (
             not cand.usable
             or evidence.coverage(question.terms, cand.usable, context, retriever.idf)
             < self.abstention.min_coverage_with_similarity
