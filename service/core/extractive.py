@@ -127,6 +127,9 @@ class ExtractiveBackend(AnswerBackend):
         """Let the model pick among the rules' best sentences and decide whether one answers.
 
         When the rules would answer, the model reads fewer sentences and needs less to agree.
+        Where the rules refuse, the model may answer only from a passage similar enough to the
+        question by embedding: a question about what the sources lack (a deleted page) still
+        finds sentences sharing its other words, and the model takes some for answers.
         """
         limits = judge.limits
         refusal = self._refusal(question, ranked[0], retriever)
@@ -135,8 +138,10 @@ class ExtractiveBackend(AnswerBackend):
             return Draft(reason=refusal.said(retriever, access))
         reads = limits.rerank if refusal else limits.rerank_accepted
         top = [c for i, c in enumerate(ranked[:reads])
-               if (refusal if i == 0 else self._refusal(question, c, retriever))
-               in (None, UNADDRESSED)]
+               if (why := refusal if i == 0 else self._refusal(question, c, retriever)) is None
+               or (why == UNADDRESSED and c.passage.dense >= limits.similarity)]
+        if not top:
+            return Draft(reason=unanswered(question.text))
         chance = [j.supports for j in judge.judge(question.query, [c.usable or c.text
                                                                    for c in top])]
         pick = max(range(len(top)), key=lambda i: top[i].score + limits.weight * chance[i])
