@@ -104,6 +104,9 @@ class Verifier:
                     _verbatim(text, ev.text) for ev in claim.evidence):
                 kept.append(claim)  # a quote of what it cites: nothing to check further
                 continue
+            if _only_titles(text, passages):
+                report.removed += 1  # "Opening hours — Opening hours [1]" states nothing
+                continue
             cited, dangling = _cited(claim, passages)
             found = [s.evidence for p in cited if (s := self.support(text, p))]
             if found and len(found) == len(cited) and not dangling:
@@ -210,6 +213,12 @@ def _cited(claim: Claim, passages: list[Passage]) -> tuple[list[Passage], int]:
         if all(passage is not u for u in unique):
             unique.append(passage)
     return unique, dangling
+
+
+def _only_titles(claim: str, passages: list[Passage]) -> bool:
+    """Return whether every word of the claim is in the passages' titles and headings."""
+    titles = {t for p in passages for t in content_terms(f"{p.title} {p.heading}")}
+    return set(content_terms(claim)) <= titles
 
 
 def _windows(passage: Passage, size: int) -> list[Evidence]:
