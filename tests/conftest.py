@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,8 @@ os.environ.setdefault("CITEQA_TOKEN_RATE_LIMIT", "")
 from index.build import index_corpus, index_documents
 from index.documents import Document
 from index.store import StoreConfig
+from service.core.engine import Engine
+from service.settings import Config
 from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +47,20 @@ def default_plus(default_index: StoreConfig, folder: Path, docs: list[Document])
     cfg = StoreConfig(folder / "data", default_index.collection)
     index_documents(docs, cfg, keep=lambda _: True, progress=False)
     return cfg
+
+
+@pytest.fixture(scope="session")
+def offline_engine() -> Callable[..., Engine]:
+    """Return a function that loads an offline engine over an index, by meaning or by words."""
+
+    def load(cfg: StoreConfig, meaning: bool = True) -> Engine:
+        engine = Engine(Config.from_env(data_dir=cfg.data_dir, collection=cfg.collection,
+                                        backend="extractive", meaning=meaning))
+        engine.load()
+        engine.retriever()
+        return engine
+
+    return load
 
 
 @pytest.fixture(scope="session")

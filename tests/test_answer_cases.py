@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,18 +14,8 @@ from service.core.drafts import Draft
 from service.core.engine import Engine
 from service.core.results import Message
 from service.core.verify import Verifier, claims_from_text
-from service.settings import Config
 
 CAMPUS = Path(__file__).resolve().parent / "fixtures" / "campus"
-
-
-def engine_over(cfg: StoreConfig) -> Engine:
-    """Return a loaded offline engine over an index, with the product's defaults."""
-    engine = Engine(Config.from_env(data_dir=cfg.data_dir, collection=cfg.collection,
-                                    backend="extractive"))
-    engine.load()
-    engine.retriever()
-    return engine
 
 
 def indexed_copy(folder: Path) -> tuple[Path, StoreConfig]:
@@ -37,10 +28,11 @@ def indexed_copy(folder: Path) -> tuple[Path, StoreConfig]:
 
 
 @pytest.fixture(scope="module")
-def campus(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def campus(tmp_path_factory: pytest.TempPathFactory,
+           offline_engine: Callable[..., Engine]) -> Engine:
     """Return an engine over the campus corpus."""
     _, cfg = indexed_copy(tmp_path_factory.mktemp("campus"))
-    return engine_over(cfg)
+    return offline_engine(cfg)
 
 
 def after(engine: Engine, earlier: str, question: str) -> tuple[str, str]:
@@ -64,13 +56,14 @@ def test_questions_the_text_plainly_answers_are_answered(campus: Engine, questio
     assert expected in answer.answer
 
 
-def test_a_question_about_a_deleted_document_is_refused(tmp_path: Path) -> None:
+def test_a_question_about_a_deleted_document_is_refused(
+        tmp_path: Path, offline_engine: Callable[..., Engine]) -> None:
     corpus, cfg = indexed_copy(tmp_path)
     question = "How much does a plot cost?"
-    assert "$40" in engine_over(cfg).answer(question).answer
+    assert "$40" in offline_engine(cfg).answer(question).answer
     (corpus / "gardens.md").unlink()
     index_corpus(corpus, cfg, progress=False)
-    answer = engine_over(cfg).answer(question)
+    answer = offline_engine(cfg).answer(question)
     assert answer.abstained, answer.answer  # not a price of something else
 
 
