@@ -216,9 +216,20 @@ def _cited(claim: Claim, passages: list[Passage]) -> tuple[list[Passage], int]:
 
 
 def _only_titles(claim: str, passages: list[Passage]) -> bool:
-    """Return whether every word of the claim is in the passages' titles and headings."""
-    titles = {t for p in passages for t in content_terms(f"{p.title} {p.heading}")}
-    return set(content_terms(claim)) <= titles
+    """Return whether the claim is nothing but passages' titles and headings, one after another.
+
+    A claim that only shares a title's words ("X causes Y", under the title "X causes Y in
+    mice") still states something and is checked as usual.
+    """
+    names = {tuple(words(t)) for p in passages for t in (p.title, p.heading) if words(t)}
+    said = tuple(words(claim))
+    done = [True] + [False] * len(said)  # done[i]: the first i words are titles in a row
+    for i in range(len(said)):
+        if done[i]:
+            for name in names:
+                if said[i:i + len(name)] == name:
+                    done[i + len(name)] = True
+    return done[-1]
 
 
 def _windows(passage: Passage, size: int) -> list[Evidence]:
