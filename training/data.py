@@ -7,6 +7,7 @@ claim or answers the question, 2 it says nothing either way. Only training split
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import random
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from training.reversals import reverse
 HERE = Path(__file__).resolve().parent
 ESNLI = HERE / "data" / "esnli_dev_test.jsonl.gz"
 SQUAD_TRAIN = HERE / "data" / "squad2_train_head.jsonl.gz"
+SQUAD_DEV_PAGES = HERE / "data" / "squad_dev_pages.jsonl.gz"  # built by training.squad_pages
 CONTRADICTS, SUPPORTS, NEUTRAL = 0, 1, 2
 LABELS = ("contradiction", "entailment", "neutral")
 # Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
@@ -139,6 +141,21 @@ def squad_train_pairs(limit: int) -> list[Pair]:
     return pairs
 
 
+def squad_dev_pairs(limit: int) -> list[Pair]:
+    """Return question/sentence pairs from the first `limit` SQuAD dev-page paragraphs.
+
+    An unanswerable question's closest sentences say nothing about it: the refusals to learn.
+    """
+    pairs: list[Pair] = []
+    with gzip.open(SQUAD_DEV_PAGES, "rt", encoding="utf-8") as handle:
+        for line in itertools.islice(handle, limit):
+            row = json.loads(line)
+            for q in row["questions"]:
+                pairs += _question_pairs(q["question"], row["context"], q["answers"], 2,
+                                         "squad-dev-pages")
+    return pairs
+
+
 def esnli_pairs(rng: random.Random, count: int, reversals: int = 0) -> list[Pair]:
     """Return `count` SNLI premise/hypothesis pairs, the same number of each label, and
     `reversals` entailed hypotheses reversed into contradictions."""
@@ -164,7 +181,7 @@ def esnli_pairs(rng: random.Random, count: int, reversals: int = 0) -> list[Pair
 def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
                    squad_questions: int = SQUAD_TRAIN_QUESTIONS,
                    squad_paragraphs: int = 10**6, scifact_repeats: int = 1,
-                   reversals: int = 0) -> list[Pair]:
+                   reversals: int = 0, squad_dev_paragraphs: int = 0) -> list[Pair]:
     """Return every training pair, shuffled with `seed`; small sets repeated for weight.
 
     With `reversals`, supported SciFact claims and that many entailed SNLI hypotheses are
@@ -172,7 +189,8 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
     rng = random.Random(seed)
     pairs = (scifact_pairs(folder, rng, reversed_claims=reversals > 0) * scifact_repeats
              + squad_pairs(folder, squad_questions) * squad_repeats
-             + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli, reversals))
+             + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli, reversals)
+             + squad_dev_pairs(squad_dev_paragraphs))
     rng.shuffle(pairs)
     return pairs
 
