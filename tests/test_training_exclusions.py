@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,12 @@ def test_a_held_out_paragraph_is_dropped_with_its_questions_and_a_held_out_quest
     never = {fingerprint(paragraphs[0].context), fingerprint("When do the  ferries leave?")}
     [left] = kept(paragraphs, never)
     assert [q.question for q in left.questions] == ["Where do the ferries go?"]
+
+
+def test_breaking_nli_pairs_differ_by_a_word_and_hold_no_held_out_text() -> None:
+    never = never_trained()
+    pairs = data.breaking_pairs(random.Random(0), 10**6)
+    assert len(pairs) == 8193
+    assert data.CONTRADICTS in {p.label for p in pairs}
+    assert all(p.first != p.second for p in pairs)
+    assert not [p for p in pairs if fingerprint(p.first) in never or fingerprint(p.second) in never]

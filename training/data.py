@@ -10,6 +10,7 @@ import gzip
 import itertools
 import json
 import random
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 ESNLI = HERE / "data" / "esnli_dev_test.jsonl.gz"
 SQUAD_TRAIN = HERE / "data" / "squad2_train_head.jsonl.gz"
 SQUAD_DEV_PAGES = HERE / "data" / "squad_dev_pages.jsonl.gz"  # built by training.squad_pages
+BREAKING_NLI = HERE / "data" / "breaking_nli_dataset.zip"  # as released, 8,193 pairs
 CONTRADICTS, SUPPORTS, NEUTRAL = 0, 1, 2
 LABELS = ("contradiction", "entailment", "neutral")
 # Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
@@ -156,6 +158,22 @@ def squad_dev_pairs(limit: int) -> list[Pair]:
     return pairs
 
 
+def breaking_pairs(rng: random.Random, count: int) -> list[Pair]:
+    """Return `count` Breaking NLI pairs: a sentence and itself with one word replaced.
+
+    Most are contradictions made by an antonym or another colour, number or country: what the
+    model takes for support today (docs/relevance-model.md).
+    """
+    if not count:
+        return []
+    with zipfile.ZipFile(BREAKING_NLI) as archive:
+        rows = [json.loads(line) for line in
+                archive.read("data/dataset.jsonl").decode("utf-8").splitlines() if line]
+    pairs = [Pair(r["sentence2"], r["sentence1"], LABELS.index(r["gold_label"]), "breaking-nli")
+             for r in rows if r["gold_label"] in LABELS]
+    return rng.sample(pairs, min(count, len(pairs)))
+
+
 def esnli_pairs(rng: random.Random, count: int, reversals: int = 0) -> list[Pair]:
     """Return `count` SNLI premise/hypothesis pairs, the same number of each label, and
     `reversals` entailed hypotheses reversed into contradictions."""
@@ -181,7 +199,8 @@ def esnli_pairs(rng: random.Random, count: int, reversals: int = 0) -> list[Pair
 def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
                    squad_questions: int = SQUAD_TRAIN_QUESTIONS,
                    squad_paragraphs: int = 10**6, scifact_repeats: int = 1,
-                   reversals: int = 0, squad_dev_paragraphs: int = 0) -> list[Pair]:
+                   reversals: int = 0, squad_dev_paragraphs: int = 0,
+                   breaking: int = 0) -> list[Pair]:
     """Return every training pair, shuffled with `seed`; small sets repeated for weight.
 
     With `reversals`, supported SciFact claims and that many entailed SNLI hypotheses are
@@ -190,7 +209,7 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
     pairs = (scifact_pairs(folder, rng, reversed_claims=reversals > 0) * scifact_repeats
              + squad_pairs(folder, squad_questions) * squad_repeats
              + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli, reversals)
-             + squad_dev_pairs(squad_dev_paragraphs))
+             + squad_dev_pairs(squad_dev_paragraphs) + breaking_pairs(rng, breaking))
     rng.shuffle(pairs)
     return pairs
 
