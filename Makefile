@@ -14,7 +14,7 @@ SYSTEM_PACKAGES := chromium redis-server
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
-.PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
+.PHONY: install install-test system-deps run index test test-fast lint bench bench-core bench-quality \
 	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 bench-fusion clean \
 	docs docs-tables train train-smoke
 
@@ -57,6 +57,10 @@ lint: install-test
 # mkdocs, and a dead link fails with mkdocs' own message.
 test: system-deps install-test lint docs
 	$(BIN)/pytest
+
+# The quick loop: everything but browser, server, docker, training and slow tests (under 90 s).
+test-fast: install-test
+	$(BIN)/pytest -m "not (browser or server or docker or training or slow)"
 
 # The relevance model: `make train` rebuilds the shipped weights (CPU, under an hour, fixed
 # seed) from the shared data folder; `make train-smoke` checks the pipeline in a minute.

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from bench.servers import BIN, ChromaServer, free_port, stop, wait_until
+from tests.support.servers import BIN, ChromaServer, free_port, stop, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

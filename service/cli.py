@@ -79,7 +79,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     limits = cfg.crawl_limits(args.max_pages, args.max_depth, args.delay)
     base = _store(cfg)
     try:
-        groups = access.clean_groups(args.groups.split(","))
+        groups = access.clean_groups(access.split_groups(args.groups))
         if not collections.exists(store.client(base), base.collection, args.collection):
             raise CrawlError(f"no collection named {args.collection!r}; create it with "
                              "`citeqa collections create`")

@@ -6,11 +6,11 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, sync_playwright
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # The shared app serves hundreds of test questions a minute from one client; the limits have
@@ -19,15 +19,17 @@ os.environ.setdefault("CITEQA_RATE_LIMIT", "")
 os.environ.setdefault("CITEQA_RATE_LIMIT_IP", "")
 os.environ.setdefault("CITEQA_TOKEN_RATE_LIMIT", "")
 
-from index.build import index_corpus, index_documents
-from index.documents import Document
+from index.build import index_corpus
 from index.store import StoreConfig
 from service.core.engine import Engine
 from service.settings import Config
 from service.web.app import create_app
+from tests.support.paths import FIXTURES, ROOT
+from tests.support.servers import ChromaServer
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright cannot download a browser here
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
@@ -38,14 +40,6 @@ def default_index(tmp_path_factory: pytest.TempPathFactory) -> StoreConfig:
     """Index the shipped corpus once per session into a temporary Chroma store."""
     cfg = StoreConfig(tmp_path_factory.mktemp("index"), "citeqa")
     index_corpus(ROOT / "corpus", cfg, progress=False)
-    return cfg
-
-
-def default_plus(default_index: StoreConfig, folder: Path, docs: list[Document]) -> StoreConfig:
-    """Return a copy of the default index in `folder` with `docs` indexed beside its corpus."""
-    shutil.copytree(default_index.data_dir, folder / "data")
-    cfg = StoreConfig(folder / "data", default_index.collection)
-    index_documents(docs, cfg, keep=lambda _: True, progress=False)
     return cfg
 
 
@@ -85,8 +79,17 @@ def corpus_copy(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
+def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """Run a real `chroma run` server for this module."""
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Launch Debian's chromium through Playwright (no downloaded browser)."""
+    from playwright.sync_api import sync_playwright  # only browser tests load Playwright
+
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:

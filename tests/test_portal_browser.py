@@ -15,9 +15,10 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
-from bench.servers import free_port, serving_in_thread, wait_until
 from service.web.app import create_app
+from tests.support.servers import free_port, serving_in_thread, wait_until
 
+pytestmark = pytest.mark.browser
 ADMIN = "portal-admin-key"
 SECRET = "portal-user-token-secret-0123456789"
 RESTRICTED = "# Salary bands\n\nThe senior engineer salary band was raised on June 2, 2024.\n"

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from flask import Response, jsonify
 
-from index.access import GroupError, clean_groups
+from index.access import GroupError, clean_groups, split_groups
 from index.crawl import Crawler, CrawlError
 from index.uploads import LEASE_SECONDS
 from index.webimport import job_body
@@ -45,7 +45,7 @@ def import_site(name: str) -> tuple[Response, int]:
                      max_seconds=CRAWL_SECONDS)
     try:
         start = Crawler(req.url, limits).start
-        groups = clean_groups(req.groups.split(",") if isinstance(req.groups, str)
+        groups = clean_groups(split_groups(req.groups) if isinstance(req.groups, str)
                               else req.groups)
     except (CrawlError, GroupError) as exc:
         raise ApiError(400, str(exc), "invalid_import") from exc

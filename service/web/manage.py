@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import Response, current_app, jsonify, request
 
 from index import access, collections
-from index.access import GroupError, clean_groups
+from index.access import GroupError, clean_groups, split_groups
 from index.documents import SUFFIXES
 from index.ingest import Ingester
 from index.uploads import Queue, Upload
@@ -32,7 +32,6 @@ from service.http.schemas import (
     TextUpload,
     UploadAccepted,
 )
-from service.security import keys
 from service.web import convert
 from service.web.context import (
     config,
@@ -43,6 +42,7 @@ from service.web.context import (
     parse,
     ready_engine,
     require_admin,
+    visible_collections,
 )
 
 bp = DocumentedBlueprint("manage", __name__)
@@ -50,6 +50,8 @@ DOCS = "/api/v1/collections/{name}/documents"
 _SLUG = re.compile(r"[^a-z0-9]+")
 # the id is not repeated: an error must not even echo a restricted document's id
 NO_DOCUMENT = "no such document (or not one you may read)"
+PLAIN_REASON = "it could not be indexed; an administrator can see why"
+SITE_IMPORT = "Site import"
 
 
 def queue() -> Queue:
@@ -62,11 +64,20 @@ def ingester() -> Ingester:
     return current_app.extensions["citeqa.ingester"]  # type: ignore[no-any-return]
 
 
-def _summary(upload: Upload, groups: bool = True) -> DocumentSummary:
-    """Describe an upload that is not (or no longer) ready (its groups only when asked)."""
-    return DocumentSummary(id=upload.id, title=upload.title or Path(upload.filename).stem,
-                           length=0, status=upload.status,  # type: ignore[arg-type]
-                           reason=upload.reason, groups=list(upload.groups) if groups else [])
+def _summary(upload: Upload, admin: bool = True) -> DocumentSummary:
+    """Describe an upload that is not (or no longer) ready, as the caller may see it.
+
+    Its groups, an import's address and why it failed are shown to admins only: an import's
+    error names internal addresses and network failures; a reader gets a plain reason.
+    """
+    title = upload.title or Path(upload.filename).stem
+    reason = upload.reason
+    if not admin:
+        title = SITE_IMPORT if upload.action == "import" else title
+        reason = PLAIN_REASON if reason else ""
+    return DocumentSummary(id=upload.id, title=title, length=0,
+                           status=upload.status,  # type: ignore[arg-type]
+                           reason=reason, groups=list(upload.groups) if admin else [])
 
 
 def _pending(name: str, document_id: str) -> Upload | None:
@@ -107,10 +118,9 @@ def detail(name: str, document_id: str) -> DocumentDetail:
                    CollectionList, errors=(401, 429, 503)))
 def list_collections() -> Response:
     """List the collections this key may use."""
-    key = keys.caller_key()
-    names = [n for n in library().names(fresh=True) if key is None or key.may_use(n)]
     return jsonify(CollectionList(collections=[CollectionInfo(name=n, model=model_id(n))
-                                               for n in names]).model_dump())
+                                               for n in visible_collections(fresh=True)])
+                   .model_dump())
 
 
 @bp.operation(Route("post", "/api/v1/collections", "Create a collection (admin).",
@@ -145,7 +155,7 @@ def delete_collection(name: str) -> Response:
 
 def _groups(given: list[str] | str) -> tuple[str, ...]:
     """Return the access groups of an upload, or raise 400."""
-    items = given.split(",") if isinstance(given, str) else given
+    items = split_groups(given) if isinstance(given, str) else given
     try:
         return clean_groups(items)
     except GroupError as exc:

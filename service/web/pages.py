@@ -10,30 +10,46 @@ from service.core.examples import Examples
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import ExampleList
-from service.security import callers, origins, widget_token
+from service.security import callers, keys, origins, widget_token
 from service.web.context import (
+    check_scope,
     config,
     known_collection,
     library,
     reader_access,
     ready_engine,
+    valid_name,
 )
 
 bp = DocumentedBlueprint("pages", __name__)
 
 
+def page_collection(name: str, allowed: bool) -> str:
+    """Return the collection a page is for; to a caller who may not use the API, say nothing.
+
+    Without a way to use the API (keys required, no key, no user token, no public chat) the
+    page is the same whether or not the collection exists; otherwise the caller's scope is
+    checked before the collection's existence, as the API does.
+    """
+    if not allowed:
+        return valid_name(name)
+    check_scope(name)
+    return known_collection(name)
+
+
 def chat_page(embedded: bool) -> Response:
     """Render the chat, with a fresh token bound to its (embedding) origin if the caller may."""
     cfg = config()
-    collection = known_collection(request.args.get("collection", "") or DEFAULT)
-    bound = origins.embedder_origin(cfg) if embedded else origins.self_origin(cfg)
     allowed = callers.may_hold_token(cfg)
-    token = widget_token.issue(widget_token.secret(cfg), bound) if allowed else ""
+    collection = page_collection(request.args.get("collection", "") or DEFAULT, allowed)
+    bound = origins.embedder_origin(cfg) if embedded else origins.self_origin(cfg)
+    token = widget_token.issue(widget_token.secret(cfg), bound,
+                               keys.caller_scope()) if allowed else ""
     html = render_template("chat.html", embedded=embedded, token=token,
                            token_ttl=widget_token.TTL_SECONDS, parent=bound,
                            collection="" if collection == DEFAULT else collection,
                            title=request.args.get("title", "")[:60] if embedded else "",
-                           corpus=corpus_titles(collection))
+                           corpus=corpus_titles(collection) if allowed else "")
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return origins.secure_page(response, cfg, embeddable=embedded)
@@ -67,7 +83,8 @@ def embed() -> Response:
 @bp.get("/collections/<name>/documents")
 def documents_page(name: str) -> Response:
     """Serve the owners' page that uploads, lists and deletes a collection's documents."""
-    html = render_template("documents.html", collection=known_collection(name))
+    allowed = callers.may_hold_token(config())
+    html = render_template("documents.html", collection=page_collection(name, allowed))
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return origins.secure_page(response, config())
@@ -88,13 +105,14 @@ def refresh_token() -> Response:
     if not callers.may_hold_token(cfg):
         raise ApiError(401, "a page token needs an API key or a portal user token",
                        "unauthorized")
-    bound = widget_token.verify(widget_token.secret(cfg),
-                                request.headers.get(widget_token.HEADER, ""))
-    if bound is None and callers.identified(cfg):
-        bound = origins.embedder_origin(cfg)
-    if bound is None:
+    held = widget_token.verify(widget_token.secret(cfg),
+                               request.headers.get(widget_token.HEADER, ""))
+    if held is None and callers.identified(cfg):  # a key's token reads what the key may
+        held = widget_token.PageToken(origins.embedder_origin(cfg), keys.caller_scope())
+    if held is None:
         raise ApiError(401, "the page's token expired; reload the page", "token_expired")
-    return jsonify({"token": widget_token.issue(widget_token.secret(cfg), bound),
+    return jsonify({"token": widget_token.issue(widget_token.secret(cfg), held.origin,
+                                                held.collections),
                     "expires_in": widget_token.TTL_SECONDS})
 
 

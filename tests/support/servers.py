@@ -1,4 +1,4 @@
-"""Start the real processes the tests and the load benchmark drive, on free loopback ports.
+"""Start the real processes the tests and the benchmarks drive, on free loopback ports.
 
 `ChromaServer` (`chroma run`), `redis_server` (redis-server) and `citeqa_server`
 (`citeqa serve`, gunicorn) each stop what they started, even when the caller fails.
@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, TypeVar
 
 import redis
 import requests
 
 BIN = Path(sys.executable).parent
+T = TypeVar("T")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -55,20 +56,22 @@ def serving_in_thread(server: ThreadedServer, path: str = "") -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def wait_until(ready: Callable[[], bool], what: str, timeout: float = 120.0,
-               proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Poll `ready` until it holds; fail if `proc` exits or time runs out."""
+def wait_until(ready: Callable[[], T | None], what: str, timeout: float = 120.0,
+               proc: subprocess.Popen[bytes] | None = None) -> T:
+    """Poll `ready` until it returns something true, and return that; fail if `proc` exits."""
     deadline = time.monotonic() + timeout
+    last: object = None
     while time.monotonic() < deadline:
         try:
-            if ready():
-                return
-        except (requests.RequestException, redis.RedisError, OSError):
-            pass
+            last = found = ready()
+            if found:
+                return found
+        except (requests.RequestException, redis.RedisError, OSError) as error:
+            last = error
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{what} exited with status {proc.returncode}")
         time.sleep(0.2)
-    raise TimeoutError(f"{what} was not ready after {timeout:.0f} s")
+    raise TimeoutError(f"{what} was not ready after {timeout:.0f} s; last: {last!r:.500}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
