@@ -14,8 +14,9 @@ from service.core.drafts import Draft
 from service.core.engine import Engine
 from service.core.results import Message
 from service.core.verify import Verifier, claims_from_text
+from tests.support.paths import FIXTURES
 
-CAMPUS = Path(__file__).resolve().parent / "fixtures" / "campus"
+CAMPUS = FIXTURES / "campus"
 
 
 def indexed_copy(folder: Path) -> tuple[Path, StoreConfig]:

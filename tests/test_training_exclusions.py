@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import FIXTURES
 from training import data, squad_pages
 from training.squad_pages import fingerprint, kept, never_trained, parse_page
 
-PAGE = Path(__file__).resolve().parent / "fixtures" / "squad_pages" / "Harbour.html"
+PAGE = FIXTURES / "squad_pages" / "Harbour.html"
 
 
 def texts_of(path: Path, *fields: str) -> list[str]:
