@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -64,10 +65,13 @@ def test_a_held_out_paragraph_is_dropped_with_its_questions_and_a_held_out_quest
     assert [q.question for q in left.questions] == ["Where do the ferries go?"]
 
 
-def test_breaking_nli_pairs_differ_by_a_word_and_hold_no_held_out_text() -> None:
+@pytest.mark.parametrize(("pairs_of", "size"), [(data.breaking_pairs, 8193),
+                                                (data.counterfactual_pairs, 11330)])
+def test_nli_pair_files_hold_every_label_and_no_held_out_text(
+        pairs_of: Callable[[random.Random, int], list[data.Pair]], size: int) -> None:
     never = never_trained()
-    pairs = data.breaking_pairs(random.Random(0), 10**6)
-    assert len(pairs) == 8193
-    assert data.CONTRADICTS in {p.label for p in pairs}
-    assert all(p.first != p.second for p in pairs)
+    pairs = pairs_of(random.Random(0), 10**6)
+    assert len(pairs) == size
+    assert {p.label for p in pairs} == {data.CONTRADICTS, data.SUPPORTS, data.NEUTRAL}
+    assert all(p.first != p.second or p.label == data.SUPPORTS for p in pairs)
     assert not [p for p in pairs if fingerprint(p.first) in never or fingerprint(p.second) in never]

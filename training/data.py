@@ -25,6 +25,8 @@ ESNLI = HERE / "data" / "esnli_dev_test.jsonl.gz"
 SQUAD_TRAIN = HERE / "data" / "squad2_train_head.jsonl.gz"
 SQUAD_DEV_PAGES = HERE / "data" / "squad_dev_pages.jsonl.gz"  # built by training.squad_pages
 BREAKING_NLI = HERE / "data" / "breaking_nli_dataset.zip"  # as released, 8,193 pairs
+# counterfactually augmented SNLI: all_combined's train, dev and test in one file, 11,330 pairs
+COUNTERFACTUAL_NLI = HERE / "data" / "cad_nli_all_combined.tsv.gz"
 CONTRADICTS, SUPPORTS, NEUTRAL = 0, 1, 2
 LABELS = ("contradiction", "entailment", "neutral")
 # Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
@@ -174,6 +176,18 @@ def breaking_pairs(rng: random.Random, count: int) -> list[Pair]:
     return rng.sample(pairs, min(count, len(pairs)))
 
 
+def counterfactual_pairs(rng: random.Random, count: int) -> list[Pair]:
+    """Return `count` counterfactually augmented SNLI pairs: one side minimally edited by hand
+    so that the label flips, as a reversed claim does."""
+    if not count:
+        return []
+    with gzip.open(COUNTERFACTUAL_NLI, "rt", encoding="utf-8") as handle:
+        rows = [line.rstrip("\n").split("\t") for line in handle][1:]
+    pairs = [Pair(hypothesis, premise, LABELS.index(label), "counterfactual-nli")
+             for premise, hypothesis, label in rows if label in LABELS]
+    return rng.sample(pairs, min(count, len(pairs)))
+
+
 def esnli_pairs(rng: random.Random, count: int, reversals: int = 0) -> list[Pair]:
     """Return `count` SNLI premise/hypothesis pairs, the same number of each label, and
     `reversals` entailed hypotheses reversed into contradictions."""
@@ -200,7 +214,7 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
                    squad_questions: int = SQUAD_TRAIN_QUESTIONS,
                    squad_paragraphs: int = 10**6, scifact_repeats: int = 1,
                    reversals: int = 0, squad_dev_paragraphs: int = 0,
-                   breaking: int = 0) -> list[Pair]:
+                   breaking: int = 0, counterfactual: int = 0) -> list[Pair]:
     """Return every training pair, shuffled with `seed`; small sets repeated for weight.
 
     With `reversals`, supported SciFact claims and that many entailed SNLI hypotheses are
@@ -209,7 +223,8 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
     pairs = (scifact_pairs(folder, rng, reversed_claims=reversals > 0) * scifact_repeats
              + squad_pairs(folder, squad_questions) * squad_repeats
              + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli, reversals)
-             + squad_dev_pairs(squad_dev_paragraphs) + breaking_pairs(rng, breaking))
+             + squad_dev_pairs(squad_dev_paragraphs) + breaking_pairs(rng, breaking)
+             + counterfactual_pairs(rng, counterfactual))
     rng.shuffle(pairs)
     return pairs
 

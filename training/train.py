@@ -118,6 +118,8 @@ def parser() -> argparse.ArgumentParser:
                         help="SQuAD dev-page paragraphs, none held out (training/data holds 1,656)")
     parser.add_argument("--breaking", type=int, default=0,
                         help="Breaking NLI pairs (one word replaced; training/data holds 8,193)")
+    parser.add_argument("--counterfactual", type=int, default=0,
+                        help="counterfactually augmented SNLI pairs (training/data holds 11,330)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=7e-5)
     parser.add_argument("--max-length", type=int, default=128)
@@ -135,13 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.layers, args.epochs, args.esnli, args.squad_repeats, args.lr = 1, 3, 30, 1, 5e-4
         args.scifact_repeats, args.squad_paragraphs, args.reversals = 1, 2, 10
-        args.squad_dev_paragraphs, args.breaking = 2, 10
+        args.squad_dev_paragraphs, args.breaking, args.counterfactual = 2, 10, 10
     pairs = training_pairs(args.data, args.seed, args.esnli, args.squad_repeats,
                            squad_questions=10 if args.smoke else SQUAD_TRAIN_QUESTIONS,
                            squad_paragraphs=args.squad_paragraphs,
                            scifact_repeats=args.scifact_repeats, reversals=args.reversals,
                            squad_dev_paragraphs=args.squad_dev_paragraphs,
-                           breaking=args.breaking)
+                           breaking=args.breaking, counterfactual=args.counterfactual)
     if args.smoke:
         pairs = pairs[:48]
     print(f"training pairs: {len(pairs)} {json.dumps(counts(pairs))}", flush=True)
