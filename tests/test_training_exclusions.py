@@ -66,7 +66,8 @@ def test_a_held_out_paragraph_is_dropped_with_its_questions_and_a_held_out_quest
 
 
 @pytest.mark.parametrize(("pairs_of", "size"), [(data.breaking_pairs, 8193),
-                                                (data.counterfactual_pairs, 11330)])
+                                                (data.counterfactual_pairs, 11330),
+                                                (data.negation_pairs, 3000)])
 def test_nli_pair_files_hold_every_label_and_no_held_out_text(
         pairs_of: Callable[[random.Random, int], list[data.Pair]], size: int) -> None:
     never = never_trained()

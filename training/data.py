@@ -27,6 +27,8 @@ SQUAD_DEV_PAGES = HERE / "data" / "squad_dev_pages.jsonl.gz"  # built by trainin
 BREAKING_NLI = HERE / "data" / "breaking_nli_dataset.zip"  # as released, 8,193 pairs
 # counterfactually augmented SNLI: all_combined's train, dev and test in one file, 11,330 pairs
 COUNTERFACTUAL_NLI = HERE / "data" / "cad_nli_all_combined.tsv.gz"
+# SNLI and MultiNLI pairs with a negation added to either side: SNLI.txt and MNLI.txt, 3,000 pairs
+NEGATION_NLI = HERE / "data" / "negation_nli_snli_mnli.tsv.gz"
 CONTRADICTS, SUPPORTS, NEUTRAL = 0, 1, 2
 LABELS = ("contradiction", "entailment", "neutral")
 # Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
@@ -179,11 +181,23 @@ def breaking_pairs(rng: random.Random, count: int) -> list[Pair]:
 def counterfactual_pairs(rng: random.Random, count: int) -> list[Pair]:
     """Return `count` counterfactually augmented SNLI pairs: one side minimally edited by hand
     so that the label flips, as a reversed claim does."""
+    return _tsv_pairs(COUNTERFACTUAL_NLI, "counterfactual-nli", rng, count)
+
+
+def negation_pairs(rng: random.Random, count: int) -> list[Pair]:
+    """Return `count` SNLI and MultiNLI pairs with a negation added to either side, labelled
+    anew (Hossain et al. 2020): whether a negation reverses a sentence is what it must learn."""
+    return _tsv_pairs(NEGATION_NLI, "negation-nli", rng, count)
+
+
+def _tsv_pairs(path: Path, source: str, rng: random.Random, count: int) -> list[Pair]:
+    """Return `count` pairs of a gzipped TSV whose last three columns are premise, hypothesis
+    and label (after one header line)."""
     if not count:
         return []
-    with gzip.open(COUNTERFACTUAL_NLI, "rt", encoding="utf-8") as handle:
-        rows = [line.rstrip("\n").split("\t") for line in handle][1:]
-    pairs = [Pair(hypothesis, premise, LABELS.index(label), "counterfactual-nli")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        rows = [line.rstrip("\n").split("\t")[-3:] for line in handle][1:]
+    pairs = [Pair(hypothesis, premise, LABELS.index(label), source)
              for premise, hypothesis, label in rows if label in LABELS]
     return rng.sample(pairs, min(count, len(pairs)))
 
@@ -214,7 +228,8 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
                    squad_questions: int = SQUAD_TRAIN_QUESTIONS,
                    squad_paragraphs: int = 10**6, scifact_repeats: int = 1,
                    reversals: int = 0, squad_dev_paragraphs: int = 0,
-                   breaking: int = 0, counterfactual: int = 0) -> list[Pair]:
+                   breaking: int = 0, counterfactual: int = 0,
+                   negation: int = 0) -> list[Pair]:
     """Return every training pair, shuffled with `seed`; small sets repeated for weight.
 
     With `reversals`, supported SciFact claims and that many entailed SNLI hypotheses are
@@ -224,7 +239,7 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
              + squad_pairs(folder, squad_questions) * squad_repeats
              + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli, reversals)
              + squad_dev_pairs(squad_dev_paragraphs) + breaking_pairs(rng, breaking)
-             + counterfactual_pairs(rng, counterfactual))
+             + counterfactual_pairs(rng, counterfactual) + negation_pairs(rng, negation))
     rng.shuffle(pairs)
     return pairs
 
