@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,8 @@ os.environ.setdefault("CITEQA_TOKEN_RATE_LIMIT", "")
 
 from index.build import index_corpus
 from index.store import StoreConfig
+from service.core.engine import Engine
+from service.settings import Config
 from service.web.app import create_app
 from tests.support.paths import FIXTURES, ROOT
 from tests.support.servers import ChromaServer
@@ -39,6 +41,20 @@ def default_index(tmp_path_factory: pytest.TempPathFactory) -> StoreConfig:
     cfg = StoreConfig(tmp_path_factory.mktemp("index"), "citeqa")
     index_corpus(ROOT / "corpus", cfg, progress=False)
     return cfg
+
+
+@pytest.fixture(scope="session")
+def offline_engine() -> Callable[..., Engine]:
+    """Return a function that loads an offline engine over an index, by meaning or by words."""
+
+    def load(cfg: StoreConfig, meaning: bool = True) -> Engine:
+        engine = Engine(Config.from_env(data_dir=cfg.data_dir, collection=cfg.collection,
+                                        backend="extractive", meaning=meaning))
+        engine.load()
+        engine.retriever()
+        return engine
+
+    return load
 
 
 @pytest.fixture(scope="session")
