@@ -154,12 +154,13 @@ def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
 
 
 def change(docs: Iterable[Document], cfg: store.StoreConfig,
-           keep: Callable[[str], bool] | None = None, progress: bool = False) -> IndexReport:
+           keep: Callable[[str], bool] | None = None, progress: bool = False,
+           on_embed: Callable[[int, int], None] | None = None) -> IndexReport:
     """Bring the serving collection in line with `docs` and tell serving processes it changed."""
     api = store.client(cfg)
     current = replace(cfg, collection=active(api, cfg.collection).collection)
     before = lexical.state(current, api)
-    report = index_documents(docs, current, keep=keep, progress=progress)
+    report = index_documents(docs, current, keep=keep, progress=progress, on_embed=on_embed)
     # the lexical index of the new state is complete before serving processes look for it
     built = lexical.current(current, api)
     if report.added or report.updated or report.removed:

@@ -140,10 +140,10 @@ def test_tokens_expire_resist_tampering_and_check_the_origin(policy_app: Flask) 
     assert not widget_token.accepts(cfg, token, FOREIGN, SELF)
     assert not widget_token.accepts(cfg, widget_token.issue(key, FOREIGN), FOREIGN, SELF)
     assert widget_token.verify(key, widget_token.issue(key, PORTAL, now=0)) is None
-    head, payload, signature = token.split(".")
-    forged = widget_token.issue(b"another key of thirty-two bytes!", FOREIGN).split(".")[1]
-    assert widget_token.verify(key, f"{head}.{forged}.{signature}") is None
-    assert widget_token.verify(key, f"{head}.{payload}") is None
+    payload, signature = token.split(".")
+    forged = widget_token.issue(b"another key of thirty-two bytes!", FOREIGN).split(".")[0]
+    assert widget_token.verify(key, f"{forged}.{signature}") is None
+    assert widget_token.verify(key, payload) is None
     assert widget_token.verify(key, "") is None
 
 

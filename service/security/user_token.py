@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jwt
 from flask import Request
 
 from index.access import GroupError, clean_groups
@@ -47,6 +46,8 @@ def verify(config: Config, token: str) -> tuple[str, ...]:
     keys = _keys(config)
     if not keys:
         raise UserTokenError("user tokens are not configured on this service")
+    import jwt  # PyJWT (and the cryptography it loads) only where user tokens are in use
+
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
     except jwt.PyJWTError as exc:

@@ -1,7 +1,8 @@
 """Short-lived, origin-bound tokens for the chat page and the widget, so no page holds a key.
 
 A page served by citeqa carries a token that says "the page embedded on ORIGIN may call the
-API, on these collections, until EXP": a JWT signed with HS256 by PyJWT. The API-key check
+API, on these collections, until EXP", signed by itsdangerous (an HMAC, with Flask's own
+dependency, so a serving process loads no JWT or cryptography library). The API-key check
 accepts a valid token in place of a key; a token stolen from one page works only from that
 origin, only for minutes, and only on the collections of the key it was minted for.
 
@@ -21,13 +22,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import jwt
+from itsdangerous import BadData, URLSafeSerializer
 
 from service.settings import Config
 
 TTL_SECONDS = 15 * 60
 HEADER = "X-Citeqa-Token"
-ALGORITHM = "HS256"
+SALT = "citeqa.page-token"  # keeps these signatures apart from any other use of the key
 log = logging.getLogger("citeqa")
 
 
@@ -44,7 +45,8 @@ def issue(key: bytes, origin: str, collections: frozenset[str] | None = None,
     """Return a token that lets pages on `origin` use `collections` for `ttl` seconds."""
     issued = time.time() if now is None else now
     scope = None if collections is None else sorted(collections)
-    return jwt.encode({"o": origin, "c": scope, "exp": int(issued + ttl)}, key, ALGORITHM)
+    return str(URLSafeSerializer(key, SALT).dumps({"o": origin, "c": scope,
+                                                   "exp": int(issued + ttl)}))
 
 
 def verify(key: bytes, token: str) -> PageToken | None:
@@ -52,14 +54,20 @@ def verify(key: bytes, token: str) -> PageToken | None:
     if not token or not token.isascii():
         return None
     try:
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM],
-                            options={"require": ["exp", "o"]})
-    except jwt.PyJWTError:
+        claims = URLSafeSerializer(key, SALT).loads(token)
+    except BadData:
         return None
-    if "c" not in claims or not isinstance(claims["o"], str) or not _is_scope(claims["c"]):
+    if not isinstance(claims, dict) or not _is_live(claims.get("exp")):
+        return None
+    if "c" not in claims or not isinstance(claims.get("o"), str) or not _is_scope(claims["c"]):
         return None  # a token that does not state its collections grants nothing
     scope = claims["c"]
     return PageToken(claims["o"], None if scope is None else frozenset(scope))
+
+
+def _is_live(expiry: object) -> bool:
+    """Tell whether an expiry claim is a time still to come."""
+    return isinstance(expiry, int) and not isinstance(expiry, bool) and expiry > time.time()
 
 
 def _is_scope(scope: object) -> bool:
