@@ -297,8 +297,10 @@ def build(root: Path, chunks: Collection, records: Mapping[str, Meta],
     folder is named by the records of the documents it holds.
     """
     exact = exact_up_to > 0 and chunks.count() <= exact_up_to
-    read = _read(chunks, complete(records), exact)
-    held = {d: records[d] for d in set(read.docs)}
+    ready = complete(records)
+    read = _read(chunks, ready, exact)
+    empty = {doc_id for doc_id, (_, count) in ready.items() if count == 0}  # whole, no chunks
+    held = {d: records[d] for d in set(read.docs) | empty}
     target = root / folder_name(held, exact_up_to)
     if (target / MANIFEST).exists():
         return target

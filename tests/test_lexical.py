@@ -105,3 +105,16 @@ def test_the_pointer_names_the_lexical_index_and_a_stale_name_is_not_served(
     opened = Retriever.open(cfg, api, pointer=pointer)
     assert opened.lexicon.folder.name != pointer.lexical
     assert opened.search("kiln temperature", 1)[0].doc_id == "extra.md"
+
+
+def test_a_document_without_chunks_does_not_make_every_load_build(tmp_path: Path) -> None:
+    """An empty document is whole: the state it belongs to is built once, then reused."""
+    cfg = StoreConfig(tmp_path / "data", "empty")
+    docs = [Document("empty.md", "Empty", "", "", "fp-empty"),
+            Document("kiln.md", "Kiln", "", "# Kiln\n\nThe kiln fires at 1,280 degrees.\n",
+                     "fp-kiln")]
+    index_documents(docs, cfg, progress=False)
+    first = Retriever.open(cfg)
+    assert first.documents == 2 and Retriever.open(cfg).lexicon.folder == first.lexicon.folder
+    assert [p.name for p in lexical.root(cfg).iterdir() if p.is_dir()] == \
+        [first.lexicon.folder.name]
