@@ -7,7 +7,8 @@ from collections.abc import Iterator, Mapping
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 # Bottom to top: a module may import its own layer and those below it, never one above.
 LAYERS = ("prompts", "index", "service", "evaldata", "training", "tests.support", "bench",
           "tests")
