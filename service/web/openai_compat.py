@@ -97,8 +97,9 @@ def collection_for(model: str) -> str:
     return name
 
 
-@bp.operation(Route("get", "/v1/models", "OpenAI-compatible list of models: `citeqa` (the "
-                   "default collection) and `citeqa-NAME` for each other collection.",
+@bp.operation(Route("get", "/v1/models", "OpenAI-compatible list of the models the caller may "
+                   "use: `citeqa` (the default collection) and `citeqa-NAME` for each other "
+                   "collection its key or page token may use.",
                    ModelList, errors=(401, 429)))
 def models() -> Response:
     """List one model per collection the caller may use: `citeqa`, `citeqa-NAME`, …"""
