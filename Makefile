@@ -15,8 +15,8 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test test-fast lint bench bench-core bench-quality \
-	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 bench-fusion clean \
-	docs docs-tables train train-smoke
+	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 bench-fusion bench-ingest \
+	clean docs docs-tables train train-smoke
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,11 @@ bench-load: system-deps install-test
 # Not part of `bench`: 30 minutes per store mode by default (SOAK_SECONDS sets it).
 bench-soak: install-test
 	$(BIN)/python -m bench.soak
+
+# Uploads, a dense PDF, a burst and a Crawl-delay site while answers are served; then kill -9
+# of the ingest worker 20 times (nice: the cores are shared). Not part of `bench`: ~30 min.
+bench-ingest: system-deps install-test
+	nice $(BIN)/python -m bench.ingest
 
 bench-reloads: install-test
 	$(BIN)/python -m bench.reloads

@@ -73,7 +73,9 @@ def serving(cfg: StoreConfig, workers: int) -> ContextManager[tuple[str, subproc
     return timed_server(lambda port: [cli, "serve", "--port", str(port), "--workers",
                                       str(workers)],
                         {"CITEQA_DATA_DIR": str(cfg.data_dir), "CITEQA_COLLECTION": cfg.collection,
-                         "CITEQA_RATE_LIMIT": "", "CITEQA_RATE_LIMIT_IP": ""})
+                         "CITEQA_RATE_LIMIT": "", "CITEQA_RATE_LIMIT_IP": "",
+                         # the web tier alone: the master's children are its web workers
+                         "CITEQA_INGEST_WORKER": "false"})
 
 
 def percentile(values: list[float], q: float) -> float:

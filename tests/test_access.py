@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 
 from index.loaders import load
 from service.web.app import create_app
-from tests.support.servers import ChromaServer, wait_until
+from tests.support.servers import ChromaServer, ingest_worker, settings_env, wait_until
 
 SECRET = "leak-test-shared-secret-0123456789"
 ADMIN = {"Authorization": "Bearer leak-admin"}
@@ -95,26 +95,27 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         server = ChromaServer(data / "chroma").start()
         settings["chroma_url"] = server.url
     try:
-        app = create_app(settings)
-        client = app.test_client()
-        assert client.post("/api/v1/collections", json={"name": "vault"},
-                           headers=ADMIN).status_code == 201
-        for doc in docs:
-            resp = client.post("/api/v1/collections/vault/documents", headers=ADMIN, data={
-                "file": (io.BytesIO(doc["text"].encode()), f"{doc['owner']}.md"),
-                "title": doc["title"], "groups": ",".join(doc["groups"])})
-            assert resp.status_code == 202, resp.get_data(as_text=True)
-            doc["id"] = resp.get_json()["id"]
-        def ready(doc_id: str) -> bool:
-            return bool(client.get(f"/api/v1/collections/vault/documents/{doc_id}",
-                                   headers=ADMIN).get_json()["status"] == "ready")
-        for doc in docs:
-            wait_until(functools.partial(ready, doc["id"]), "indexing")
-        # every document is served once this process has reloaded the collection
-        wait_until(lambda: len(client.get("/api/v1/collections/vault/documents",
-                                          headers={"X-Citeqa-User": token(["alpha", "beta"])}
-                                          ).get_json()["documents"]) == len(docs), "the reload")
-        yield app, docs, request.param
+        with ingest_worker(settings_env(settings)):
+            app = create_app(settings)
+            client = app.test_client()
+            assert client.post("/api/v1/collections", json={"name": "vault"},
+                               headers=ADMIN).status_code == 201
+            for doc in docs:
+                resp = client.post("/api/v1/collections/vault/documents", headers=ADMIN, data={
+                    "file": (io.BytesIO(doc["text"].encode()), f"{doc['owner']}.md"),
+                    "title": doc["title"], "groups": ",".join(doc["groups"])})
+                assert resp.status_code == 202, resp.get_data(as_text=True)
+                doc["id"] = resp.get_json()["id"]
+            def ready(doc_id: str) -> bool:
+                return bool(client.get(f"/api/v1/collections/vault/documents/{doc_id}",
+                                       headers=ADMIN).get_json()["status"] == "ready")
+            for doc in docs:
+                wait_until(functools.partial(ready, doc["id"]), "indexing")
+            # every document is served once this process has reloaded the collection
+            wait_until(lambda: len(client.get("/api/v1/collections/vault/documents",
+                                              headers={"X-Citeqa-User": token(["alpha", "beta"])}
+                                              ).get_json()["documents"]) == len(docs), "the reload")
+            yield app, docs, request.param
     finally:
         if server is not None:
             server.__exit__()

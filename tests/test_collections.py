@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +20,7 @@ from service.web.app import create_app
 from service.web.feedback import FeedbackStore
 from tests.support.cli import run_citeqa
 from tests.support.http import if_answered, if_ended
-from tests.support.servers import wait_until
+from tests.support.servers import ingest_worker, settings_env, wait_until
 
 ADMIN = "admin-key-for-tests"
 READER = "reader-key-for-tests"
@@ -32,14 +33,17 @@ GARDEN = ("# Garden rules\n\nThe community garden opens at 7 a.m. on weekdays.\n
 
 
 @pytest.fixture(scope="module")
-def app(default_index: StoreConfig, tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    """Return an app over a copy of the default index, with admin, reader and scoped keys."""
+def app(default_index: StoreConfig, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Flask]:
+    """Return an app over a copy of the default index, with admin, reader and scoped keys,
+    and an ingest worker process beside it."""
     data = tmp_path_factory.mktemp("collections")
     shutil.copytree(default_index.data_dir, data, dirs_exist_ok=True)
-    return create_app({"data_dir": data, "collection": default_index.collection,
-                       "corpus_dir": ROOT / "corpus", "admin_keys": ADMIN,
-                       "api_keys": f"{READER}, {SCOPED}@garden", "index_check_seconds": 0.1},
-                      load_sync=True)
+    store = {"data_dir": data, "collection": default_index.collection}
+    with ingest_worker(settings_env(store)):
+        yield create_app({**store, "corpus_dir": ROOT / "corpus", "admin_keys": ADMIN,
+                          "api_keys": f"{READER}, {SCOPED}@garden",
+                          "index_check_seconds": 0.1}, load_sync=True)
 
 
 @pytest.fixture()
@@ -273,19 +277,21 @@ def test_replace_and_delete_a_document(client: FlaskClient, garden: str) -> None
                                   headers=AS_ADMIN).status_code == 404, "the deletion", 60)
 
 
+@pytest.mark.server
 def test_an_accepted_upload_survives_a_restart(tmp_path: Path, default_index: StoreConfig
                                                ) -> None:
-    """Queue a document in an app whose worker never runs, then let a new app index it."""
+    """Queue a document while no ingest worker runs, then let a new app and worker index it."""
     settings = {"data_dir": tmp_path, "collection": "survive", "admin_keys": ADMIN}
-    first = create_app(settings)
-    first.extensions["citeqa.ingester"].start = lambda: None  # the process "dies" before work
-    client = first.test_client()
+    client = create_app(settings).test_client()
     assert client.post("/api/v1/collections", json={"name": "notes"},
                        headers=AS_ADMIN).status_code == 201
     doc_id = client.post("/api/v1/collections/notes/documents", headers=AS_ADMIN, json={
         "text": "The lighthouse lamp was replaced in 1998.", "title": "Lamp"}).get_json()["id"]
     second = create_app(settings).test_client()
-    assert wait_ready(second, "notes", doc_id)["status"] == "ready"
+    assert second.get(f"/api/v1/collections/notes/documents/{doc_id}",
+                      headers=AS_ADMIN).get_json()["status"] == "queued"  # nobody indexes it
+    with ingest_worker(settings_env(settings)):
+        assert wait_ready(second, "notes", doc_id)["status"] == "ready"
 
 
 @pytest.mark.slow

@@ -2,7 +2,8 @@
 
 The site is a threaded http.server on 127.0.0.1 (robots.txt, a sitemap, links, a page that
 robots.txt disallows, a binary file, an oversized page, a redirect off the site); a second one
-on 127.0.0.2 stands for "another site" and must never be asked for anything.
+on 127.0.0.2 stands for "another site" and must never be asked for anything. Loopback is
+refused to imports by default, so every import here allows it (CITEQA_IMPORT_ALLOW).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from urllib.parse import quote
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from index import access, store, switch
 from index.build import index_corpus, stored_documents
@@ -32,10 +34,17 @@ from index.webimport import import_site, site_documents
 from service.web.app import create_app
 from tests.support.cli import run_citeqa
 from tests.support.http import ask, if_answered, if_ended
-from tests.support.servers import free_port, serving_in_thread, wait_until
+from tests.support.servers import (
+    free_port,
+    ingest_worker,
+    serving_in_thread,
+    settings_env,
+    wait_until,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 AGENT = "citeqa-import-test/1"
+LOOPBACK = "127.0.0.0/8"  # the test sites' network, refused unless allowed
 
 
 def page(title: str, body: str, nav: str = "") -> str:
@@ -175,7 +184,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
 def limits(**changes: Any) -> Limits:
     """Return test limits: no delay, short timeouts, a small page size, depth 2."""
     settings: dict[str, Any] = {"max_pages": 50, "max_depth": 2, "delay": 0.0, "timeout": 5.0,
-                                "max_bytes": 20_000, "user_agent": AGENT}
+                                "max_bytes": 20_000, "user_agent": AGENT, "allow": LOOPBACK}
     return Limits(**{**settings, **changes})
 
 
@@ -288,7 +297,8 @@ def test_an_unreachable_or_refused_start_url_fails_clearly(tmp_path: Path, site:
         import_site(site.base + "/chart.bin", cfg, limits(), progress=False)
     with pytest.raises(CrawlError, match="not an http"):
         Crawler("file:///etc/passwd", limits())
-    done = run_citeqa("import", nobody, "--data-dir", str(tmp_path / "cli"), timeout=120)
+    done = run_citeqa("import", nobody, "--data-dir", str(tmp_path / "cli"), timeout=120,
+                      env={"CITEQA_IMPORT_ALLOW": LOOPBACK})
     assert done.returncode == 2
     assert done.stderr.startswith(f"citeqa import: cannot reach {nobody}robots.txt")
     assert "Traceback" not in done.stderr
@@ -297,7 +307,8 @@ def test_an_unreachable_or_refused_start_url_fails_clearly(tmp_path: Path, site:
 def citeqa(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the installed `citeqa` command, importing fast and with a small page limit."""
     return run_citeqa(*args, timeout=300, env={"CITEQA_IMPORT_DELAY": "0",
-                                               "CITEQA_IMPORT_MAX_PAGE_BYTES": "20000"})
+                                               "CITEQA_IMPORT_MAX_PAGE_BYTES": "20000",
+                                               "CITEQA_IMPORT_ALLOW": LOOPBACK})
 
 
 @pytest.mark.slow
@@ -320,12 +331,19 @@ def test_citeqa_import_into_a_collection_then_ask_it(site: Site, tmp_path: Path)
     assert elsewhere.returncode == 3 and "the index is empty" in elsewhere.stderr  # not here
 
 
+@pytest.mark.server
 def test_the_api_imports_a_site_in_the_background(site: Site, tmp_path: Path) -> None:
-    app = create_app({"data_dir": tmp_path / "data", "corpus_dir": tmp_path,
-                      "admin_keys": "import-admin", "import_delay": 0.0,
-                      "import_max_page_bytes": 20_000, "index_check_seconds": 0.1},
-                     load_sync=True)
-    client = app.test_client()
+    settings = {"data_dir": tmp_path / "data", "corpus_dir": tmp_path,
+                "admin_keys": "import-admin", "import_delay": 0.0,
+                "import_max_page_bytes": 20_000, "index_check_seconds": 0.1,
+                "import_allow": LOOPBACK}
+    app = create_app(settings, load_sync=True)
+    with ingest_worker(settings_env(settings)):
+        api_import(app.test_client(), site)
+
+
+def api_import(client: FlaskClient, site: Site) -> None:
+    """Import the site through the API (a worker process runs the job), then a dead site."""
     admin = {"Authorization": "Bearer import-admin"}
     assert client.post("/api/v1/collections", json={"name": "harbour"},
                        headers=admin).status_code == 201

@@ -127,6 +127,7 @@ class DocumentSummary(BaseModel):
     status: Literal["queued", "indexing", "ready", "failed", "deleting"] = Field(
         default="ready", description="Where its indexing stands; only `ready` is answered from.")
     reason: str = Field(default="", description="Why indexing failed.")
+    progress: str = Field(default="", description="How far indexing went while it runs.")
     groups: list[str] = Field(default_factory=list,
                               description="Who may read it (shown to admins only).")
 

@@ -6,8 +6,6 @@ from typing import Any
 
 from flask import Flask
 
-from index.ingest import Ingester
-from index.uploads import Queue
 from service.core.engine import Engine
 from service.core.library import Library
 from service.http import errors
@@ -50,8 +48,6 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     engine = Engine(config)
     app.extensions["citeqa.engine"] = engine
     app.extensions["citeqa.library"] = Library(engine)
-    ingester = Ingester(Queue.in_folder(config.data_dir), engine.store_config())
-    app.extensions["citeqa.ingester"] = ingester
     errors.init_app(app)
     outages.init_app(app)
     # Order matters: the request id first, then the key check, whose caller the limiter counts.
@@ -67,5 +63,4 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
         engine.load()
     else:
         engine.load_in_background()
-    ingester.start()
     return app

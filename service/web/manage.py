@@ -7,16 +7,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from pathlib import Path
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 
 from index import access, collections
 from index.access import GroupError, clean_groups, split_groups
 from index.documents import SUFFIXES
-from index.ingest import Ingester
 from index.uploads import Queue, Upload
 from service.core.engine import UnknownDocument
 from service.http.errors import ApiError
@@ -32,6 +32,7 @@ from service.http.schemas import (
     TextUpload,
     UploadAccepted,
 )
+from service.ingest import jobs
 from service.web import convert
 from service.web.context import (
     config,
@@ -46,6 +47,7 @@ from service.web.context import (
 )
 
 bp = DocumentedBlueprint("manage", __name__)
+log = logging.getLogger("citeqa")
 DOCS = "/api/v1/collections/{name}/documents"
 _SLUG = re.compile(r"[^a-z0-9]+")
 # the id is not repeated: an error must not even echo a restricted document's id
@@ -59,9 +61,13 @@ def queue() -> Queue:
     return Queue.in_folder(config().data_dir)
 
 
-def ingester() -> Ingester:
-    """Return this process's indexing worker."""
-    return current_app.extensions["citeqa.ingester"]  # type: ignore[no-any-return]
+def enqueue(upload: Upload) -> None:
+    """Tell the ingest workers (their own processes) that the upload's collection has work."""
+    try:
+        jobs.enqueue(config(), upload.collection)
+    except Exception:  # Redis or the queue file is down: the job is already kept, and a
+        # worker sends a message for every collection with waiting work when it is idle
+        log.warning("could not queue a message for %s", upload.collection, exc_info=True)
 
 
 def _summary(upload: Upload, admin: bool = True) -> DocumentSummary:
@@ -77,7 +83,8 @@ def _summary(upload: Upload, admin: bool = True) -> DocumentSummary:
         reason = PLAIN_REASON if reason else ""
     return DocumentSummary(id=upload.id, title=title, length=0,
                            status=upload.status,  # type: ignore[arg-type]
-                           reason=reason, groups=list(upload.groups) if admin else [])
+                           reason=reason, progress=upload.progress,
+                           groups=list(upload.groups) if admin else [])
 
 
 def _pending(name: str, document_id: str) -> Upload | None:
@@ -189,8 +196,8 @@ def _received() -> tuple[str, str, tuple[str, ...], bytes]:
 
 
 def _accepted(upload: Upload, status: int) -> tuple[Response, int]:
-    """Answer that an upload waits in the queue, and wake the worker."""
-    ingester().wake()
+    """Answer that an upload waits in the queue, and tell the ingest workers."""
+    enqueue(upload)
     response = jsonify(UploadAccepted(id=upload.id, status=upload.status).model_dump())
     response.headers["Location"] = f"/api/v1/collections/{upload.collection}/documents/" \
                                    f"{upload.id}"

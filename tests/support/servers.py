@@ -1,7 +1,8 @@
 """Start the real processes the tests and the benchmarks drive, on free loopback ports.
 
-`ChromaServer` (`chroma run`), `redis_server` (redis-server) and `citeqa_server`
-(`citeqa serve`, gunicorn) each stop what they started, even when the caller fails.
+`ChromaServer` (`chroma run`), `redis_server` (redis-server), `citeqa_server`
+(`citeqa serve`, gunicorn and its ingest worker) and `ingest_worker` (`citeqa worker`) each
+stop what they started, even when the caller fails.
 """
 
 from __future__ import annotations
@@ -151,5 +152,25 @@ def citeqa_server(env: dict[str, str], workers: int = 1, threads: int = 4,
         wait_until(lambda: requests.get(f"{base}/readyz", timeout=5).status_code == 200,
                    "citeqa serve", 180, proc)
         yield base
+    finally:
+        stop(proc)
+
+
+def settings_env(settings: dict[str, object]) -> dict[str, str]:
+    """Return the environment that gives a process these settings (as `create_app` takes)."""
+    from service.settings import env_name
+
+    return {env_name(name): str(value) for name, value in settings.items()}
+
+
+@contextmanager
+def ingest_worker(env: dict[str, str], log: IO[bytes] | None = None
+                  ) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `citeqa worker` with these settings (see `settings_env`); stop it after."""
+    proc = subprocess.Popen([str(BIN / "citeqa"), "worker"],
+                            env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+                            stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
+    try:
+        yield proc
     finally:
         stop(proc)
