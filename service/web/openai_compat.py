@@ -110,7 +110,7 @@ def models() -> Response:
 @bp.operation(Route("post", "/v1/chat/completions",
                    "OpenAI-compatible chat completion: the answer with `[n]` markers and "
                    "footnotes, and its citations in `message.citations`.", ChatCompletion,
-                   ChatCompletionRequest, (400, 401, 404, 413, 415, 429, 503), streams=True,
+                   ChatCompletionRequest, (400, 401, 403, 404, 413, 415, 429, 503), streams=True,
                    events="`data:` lines of `chat.completion.chunk` JSON (the first carries "
                           "`delta.citations`), then `data: [DONE]`."))
 def chat_completions() -> Response:
