@@ -12,6 +12,7 @@ from service.core.backends import AnswerBackend
 from service.core.drafts import Claim, Draft, Evidence
 from service.core.meaning import Judge, unanswered
 from service.core.questions import Question
+from service.core.reasons import KINDS, Reason
 from service.core.retrieval import Passage, Retriever
 from service.core.terms import content_terms
 
@@ -53,13 +54,13 @@ class Refusal:
         """Return the reason as `access` reads it; chunks it may not read count as absent."""
         if self.missing is None:
             return self.reason
-        lacks = ("the passage that best matches the question does not mention"
-                 if not self.missing or retriever.mentions(self.missing, access)
-                 else "the sources do not mention")
-        return f"{lacks} {self.reason}"
+        if not self.missing or retriever.mentions(self.missing, access):
+            return Reason("the passage that best matches the question does not mention %(what)s",
+                          what=self.reason)
+        return Reason("the sources do not mention %(what)s", what=self.reason)
 
 
-UNADDRESSED = Refusal("no passage addresses what the question asks")
+UNADDRESSED = Refusal(Reason("no passage addresses what the question asks"))
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class ExtractiveBackend(AnswerBackend):
         ranked = sorted(self._candidates(question, passages[:self.passages_read], retriever),
                         key=lambda c: -c.score)
         if not ranked:
-            return Draft(reason="nothing in the indexed documents matches the question")
+            return Draft(reason=Reason("nothing in the indexed documents matches the question"))
         if self.judge:
             return self._by_meaning(question, ranked, retriever, self.judge, access)
         best = ranked[0]
@@ -177,10 +178,11 @@ class ExtractiveBackend(AnswerBackend):
             or evidence.coverage(question.terms, cand.usable, context, retriever.idf)
             < self.abstention.min_coverage_with_meaning
         ):
-            return Refusal("the source announces a list for this, but the list's items are not "
-                           "in the document text")
+            return Refusal(Reason("the source announces a list for this, but the list's items "
+                                  "are not in the document text"))
         if not evidence.has_kind(question.expects, cand.usable):
-            return Refusal(f"no passage gives the {question.expects} this question asks for")
+            return Refusal(Reason("no passage gives %(kind)s this question asks for",
+                                  kind=KINDS.get(question.expects or "", "")))
         scope = f"{cand.passage.title} {cand.passage.heading} {cand.passage.text}"
         missing = evidence.missing_names(question.names, scope)
         if missing:
@@ -190,7 +192,7 @@ class ExtractiveBackend(AnswerBackend):
         absent = [] if rare is None else evidence.missing_terms(
             question.terms, scope, lambda t: retriever.idf(t) >= rare)
         if absent:
-            return Refusal("what the question is about", tuple(absent))
+            return Refusal(Reason("what the question is about"), tuple(absent))
         limits = self.abstention
         if cand.coverage >= limits.min_coverage:
             return None
