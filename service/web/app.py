@@ -18,6 +18,7 @@ from service.web import (
     api,
     feedback,
     health,
+    i18n,
     imports,
     manage,
     observe,
@@ -53,6 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     ingester = Ingester(Queue(config.data_dir / "uploads.sqlite3"), engine.store_config())
     app.extensions["citeqa.ingester"] = ingester
     errors.init_app(app)
+    i18n.init_app(app)
     outages.init_app(app)
     # Order matters: the request id first, then the key check, whose caller the limiter counts.
     observe.init_app(app)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from service.core import results
 from service.core.retrieval import Passage
 from service.http import schemas
+from service.web.i18n import localize
 
 
 def history(messages: list[schemas.Message]) -> list[results.Message]:
@@ -17,7 +18,8 @@ def history(messages: list[schemas.Message]) -> list[results.Message]:
 
 def answer(result: results.Answer) -> schemas.AnswerResponse:
     """Return an answer as the API sends it."""
-    return schemas.AnswerResponse.model_validate(asdict(result))
+    shown = replace(result, answer=localize(result.answer), reason=localize(result.reason))
+    return schemas.AnswerResponse.model_validate(asdict(shown))
 
 
 def citations(found: list[results.Citation]) -> list[schemas.Citation]:

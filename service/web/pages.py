@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify, render_template, request
+from flask_babel import gettext
 
 from index.access import PUBLIC
 from index.collections import DEFAULT
@@ -11,6 +12,7 @@ from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import ExampleList
 from service.security import callers, origins, widget_token
+from service.web import i18n
 from service.web.context import (
     config,
     known_collection,
@@ -54,8 +56,10 @@ def corpus_titles(collection: str) -> str:
         docs = eng.documents(PUBLIC)
     except Exception:  # a page must render even when the store is briefly unreachable
         return ""
-    more = f" and {len(docs) - 2} more" if len(docs) > 2 else ""
-    return ", ".join(d.title for d in docs[:2]) + more
+    titles = ", ".join(d.title for d in docs[:2])
+    if len(docs) <= 2:
+        return titles
+    return gettext("%(titles)s and %(n)s more", titles=titles, n=len(docs) - 2)
 
 
 @bp.get("/")
@@ -82,7 +86,8 @@ def documents_page(name: str) -> Response:
 @bp.get("/widget.js")
 def widget() -> Response:
     """Serve the launcher script that portals paste into their pages."""
-    response = current_app.send_static_file("widget.js")
+    response = Response(render_template("widget.js", strings=i18n.every_language("widget")),
+                        mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=300"
     return origins.share_script(response)
 

@@ -17,6 +17,8 @@
   let busy = false;
   let lastMarker = null;
   const documents = new Map();
+  const t = window.citeqaText;
+  const lang = document.documentElement.lang || "en";
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -52,7 +54,7 @@
   }
 
   function headers(extra) {
-    const base = { "X-Citeqa-Token": token };
+    const base = { "X-Citeqa-Token": token, "Accept-Language": lang };
     if (userToken) base["X-Citeqa-User"] = userToken;
     return Object.assign(base, extra || {});
   }
@@ -88,7 +90,7 @@
       const body = await response.json();
       return body.error.message;
     } catch (_) {
-      return `the service answered ${response.status}`;
+      return t("status", { status: response.status });
     }
   }
 
@@ -103,7 +105,7 @@
       if (citation) {
         container.append(el("button", {
           type: "button", class: "marker", text: part,
-          "aria-label": `Source ${citation.id}: ${citation.title}`,
+          "aria-label": t("marker", { id: citation.id, title: citation.title }),
           onclick: (event) => openSource(citation, event.currentTarget),
         }));
       } else if (part) {
@@ -123,7 +125,7 @@
   }
 
   function sourceList(citations) {
-    const list = el("ol", { class: "sources", "aria-label": "Sources" });
+    const list = el("ol", { class: "sources", "aria-label": t("sources") });
     for (const c of citations) {
       const href = safeLink(c.url);
       const title = href
@@ -133,11 +135,11 @@
         el("div", { class: "source-title" },
           el("span", { class: "num", text: String(c.id) }), title),
         el("blockquote", { text: c.text }),
-        el("button", { type: "button", class: "link", text: "Show in document",
+        el("button", { type: "button", class: "link", text: t("show_in_document"),
           onclick: (event) => openSource(c, event.currentTarget) })));
     }
     return el("details", { class: "sources-box", open: "" },
-      el("summary", { text: citations.length === 1 ? "1 source" : `${citations.length} sources` }),
+      el("summary", { text: citations.length === 1 ? t("sources_one") : t("sources_many", { n: citations.length }) }),
       list);
   }
 
@@ -232,7 +234,7 @@
     link.hidden = !href;
     link.textContent = href ? new URL(href).hostname : "";
     if (href) link.href = href;
-    body.replaceChildren(el("p", { class: "muted", text: "Loading the document…" }));
+    body.replaceChildren(el("p", { class: "muted", text: t("loading_document") }));
     pane.hidden = false;
     document.body.classList.add("source-open");
     try {
@@ -245,9 +247,9 @@
         mark.scrollIntoView({ block: "center" });
         mark.focus({ preventScroll: true });
       }
-      announce(`Showing source ${citation.id} with the cited passage highlighted.`);
+      announce(t("showing_source", { id: citation.id }));
     } catch (err) {
-      body.replaceChildren(el("p", { class: "error", text: `Could not load the document: ${err.message}` }));
+      body.replaceChildren(el("p", { class: "error", text: t("document_failed", { error: err.message }) }));
     }
   }
 
@@ -259,15 +261,15 @@
 
   function feedbackBar(turn) {
     const status = el("span", { class: "muted small", role: "status" });
-    const comment = el("textarea", { rows: "2", maxlength: "2000", "aria-label": "Comment (optional)",
-      placeholder: "What was right or wrong? (optional)" });
+    const comment = el("textarea", { rows: "2", maxlength: "2000", "aria-label": t("comment"),
+      placeholder: t("comment_placeholder") });
     const form = el("form", { class: "comment", hidden: "" }, comment,
-      el("button", { type: "submit", class: "primary small", text: "Send feedback" }));
+      el("button", { type: "submit", class: "primary small", text: t("send_feedback") }));
     let rating = null;
     const thumbs = ["up", "down"].map((value) => el("button", {
       type: "button", class: "ghost icon thumb", "aria-pressed": "false", "data-rating": value,
-      "aria-label": value === "up" ? "Good answer" : "Bad answer",
-      title: value === "up" ? "Good answer" : "Bad answer",
+      "aria-label": t(value === "up" ? "good_answer" : "bad_answer"),
+      title: t(value === "up" ? "good_answer" : "bad_answer"),
       onclick: (event) => {
         rating = value;
         for (const b of thumbs) b.setAttribute("aria-pressed", String(b === event.currentTarget));
@@ -285,9 +287,9 @@
       if (response.ok) {
         form.hidden = true;
         for (const b of thumbs) b.disabled = true;
-        status.textContent = "Thanks — your feedback was saved.";
+        status.textContent = t("feedback_saved");
       } else {
-        status.textContent = `Not saved: ${await errorMessage(response)}`;
+        status.textContent = t("feedback_failed", { error: await errorMessage(response) });
       }
     });
     const copy = el("button", { type: "button", class: "ghost small with-icon",
@@ -295,11 +297,11 @@
         const sources = turn.result.citations.map((c) => `[${c.id}] ${c.title} — "${c.text}"`);
         try {
           await navigator.clipboard.writeText([turn.result.answer, ...sources].join("\n"));
-          status.textContent = "Answer copied.";
+          status.textContent = t("copied");
         } catch (_) {
-          status.textContent = "Copying is blocked here; select the text instead.";
+          status.textContent = t("copy_blocked");
         }
-      } }, icon("copy"), "Copy");
+      } }, icon("copy"), t("copy"));
     return el("div", { class: "actions" }, copy, ...thumbs, status, form);
   }
 
@@ -309,9 +311,9 @@
     card.removeAttribute("aria-busy");
     if (result.abstained) {
       card.classList.add("abstained");
-      card.prepend(el("p", { class: "badge", text: "Not in the sources" }));
+      card.prepend(el("p", { class: "badge", text: t("not_in_sources") }));
       answer.textContent = result.answer;
-      if (result.reason) card.append(el("p", { class: "reason", text: `Why: ${result.reason}` }));
+      if (result.reason) card.append(el("p", { class: "reason", text: t("why", { reason: result.reason }) }));
     } else {
       card.classList.add("answered");
       renderAnswer(answer, result.answer, result.citations);
@@ -353,7 +355,7 @@
     log.append(el("div", { class: "msg user" }, el("p", { text: question })));
     const answer = el("p", { class: "answer" });
     const card = el("article", { class: "msg bot pending", "aria-busy": "true" },
-      el("p", { class: "typing", "aria-hidden": "true", text: "Searching the documents…" }), answer);
+      el("p", { class: "typing", "aria-hidden": "true", text: t("searching") }), answer);
     log.append(card);
     card.scrollIntoView({ block: "end", behavior: "smooth" });
     const turn = { question, history: history.slice(-MAX_HISTORY), result: null };
@@ -374,17 +376,17 @@
           throw new Error(data.error.message);
         }
       });
-      if (!turn.result) throw new Error("the answer stream ended early");
+      if (!turn.result) throw new Error(t("stream_ended"));
       card.querySelector(".typing")?.remove();
       finish(card, answer, turn);
       history.push({ role: "user", content: question }, { role: "assistant", content: turn.result.answer });
-      announce(turn.result.abstained ? "The sources do not cover this question." : "Answer ready.");
+      announce(t(turn.result.abstained ? "not_covered" : "answer_ready"));
     } catch (err) {
       card.classList.remove("pending");
       card.classList.add("failed");
       card.removeAttribute("aria-busy");
       card.querySelector(".typing")?.remove();
-      answer.textContent = `Sorry, no answer: ${err.message}`;
+      answer.textContent = t("no_answer", { error: err instanceof TypeError ? t("unreachable") : err.message });
     } finally {
       busy = false;
       $("send").disabled = false;
@@ -411,7 +413,7 @@
     closeSource();
     $("question").value = "";
     $("question").focus();
-    announce("New conversation.");
+    announce(t("new_conversation"));
   }
 
   function grow() {

@@ -1,6 +1,7 @@
 // citeqa widget: paste <script src="https://HOST/widget.js" async></script> into a page.
 // Optional attributes: data-title="Ask the handbook", data-color="#2458d3",
-// data-position="left" (default right), data-collection="hr" (one knowledge base), and
+// data-position="left" (default right), data-collection="hr" (one knowledge base),
+// data-lang="fr" (default: the page's lang, else the browser's; English or French), and
 // data-user-token="<JWT>" (the signed-in person's groups, signed by the portal's backend).
 // It adds a launcher that opens HOST/embed in an iframe. A page may also call
 // window.citeqaWidget.setUserToken(jwt) (e.g. after refreshing it); the token reaches the
@@ -12,7 +13,12 @@
   if (!script || window.__citeqaWidget) return;
   window.__citeqaWidget = true;
   const host = new URL(script.src, location.href).origin;
-  const title = script.dataset.title || "Ask the documents";
+  const STRINGS = {{ strings|tojson }};  // by language, from the service's catalogs
+  const lang = [script.dataset.lang, document.documentElement.lang, navigator.language]
+    .map((tag) => (tag || "").slice(0, 2).toLowerCase()).find((tag) => tag in STRINGS) || "en";
+  const t = (key, values) => STRINGS[lang][key].replace(/\{(\w+)\}/g, (all, name) =>
+    (values && name in values ? String(values[name]) : all));
+  const title = script.dataset.title || t("title");
   const colour = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(script.dataset.color || "") ? script.dataset.color : "#2458d3";
   const side = script.dataset.position === "left" ? "left" : "right";
   const collection = /^[a-z0-9-]{1,40}$/.test(script.dataset.collection || "") ? script.dataset.collection : "";
@@ -48,7 +54,7 @@
   });
   launcher.type = "button";
   launcher.className = "citeqa-launcher";
-  launcher.setAttribute("aria-label", `Open ${title}`);
+  launcher.setAttribute("aria-label", t("open", { title }));
   launcher.setAttribute("aria-expanded", "false");
   launcher.append(glyph(CHAT));
 
@@ -79,13 +85,13 @@
   function toggle(show) {
     open = show;
     if (open && !frame.src) {
-      const params = new URLSearchParams({ title, color: colour });
+      const params = new URLSearchParams({ title, color: colour, lang });
       if (collection) params.set("collection", collection);
       frame.src = `${host}/embed?${params}`;
     }
     style(panel, { display: open ? "block" : "none" });
     launcher.setAttribute("aria-expanded", String(open));
-    launcher.setAttribute("aria-label", `${open ? "Close" : "Open"} ${title}`);
+    launcher.setAttribute("aria-label", t(open ? "close" : "open", { title }));
     launcher.replaceChildren(glyph(open ? CLOSE : CHAT));
     fit();
     if (open) frame.focus();

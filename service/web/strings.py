@@ -1,0 +1,73 @@
+"""The strings the pages' scripts show, by key, from the message catalogs.
+
+Scripts never carry text of their own: the page hands them these (translated) as JSON, and
+`{name}` placeholders are filled in the browser.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import LazyString
+
+CHAT = {
+    "marker": _l("Source {id}: {title}"),
+    "sources": _l("Sources"),
+    "sources_one": _l("1 source"),
+    "sources_many": _l("{n} sources"),
+    "show_in_document": _l("Show in document"),
+    "loading_document": _l("Loading the document…"),
+    "showing_source": _l("Showing source {id} with the cited passage highlighted."),
+    "document_failed": _l("Could not load the document: {error}"),
+    "comment": _l("Comment (optional)"),
+    "comment_placeholder": _l("What was right or wrong? (optional)"),
+    "send_feedback": _l("Send feedback"),
+    "good_answer": _l("Good answer"),
+    "bad_answer": _l("Bad answer"),
+    "feedback_saved": _l("Thanks — your feedback was saved."),
+    "feedback_failed": _l("Not saved: {error}"),
+    "copy": _l("Copy"),
+    "copied": _l("Answer copied."),
+    "copy_blocked": _l("Copying is blocked here; select the text instead."),
+    "not_in_sources": _l("Not in the sources"),
+    "why": _l("Why: {reason}"),
+    "searching": _l("Searching the documents…"),
+    "stream_ended": _l("the answer stream ended early"),
+    "not_covered": _l("The sources do not cover this question."),
+    "answer_ready": _l("Answer ready."),
+    "no_answer": _l("Sorry, no answer: {error}"),
+    "new_conversation": _l("New conversation."),
+    "status": _l("the service answered {status}"),
+    "unreachable": _l("the service could not be reached; check the connection"),
+}
+
+DOCUMENTS = {
+    "delete": _l("Delete"),
+    "delete_label": _l("Delete {title}"),
+    "everyone": _l("everyone"),
+    "need_key": _l("Enter the admin key to see and change documents."),
+    "list_failed": _l("Could not list documents: {error}"),
+    "documents_one": _l("1 document"),
+    "documents_many": _l("{n} documents"),
+    "indexing_note": _l("{count}, indexing…"),
+    "no_documents": _l("No documents yet."),
+    "queued_file": _l("{name}: queued"),
+    "deleting_doc": _l("{title}: deleting"),
+    "not_deleted": _l("Not deleted: {error}"),
+    "status_queued": _l("queued"),
+    "status_indexing": _l("indexing"),
+    "status_ready": _l("ready"),
+    "status_failed": _l("failed"),
+    "status_deleting": _l("deleting"),
+    "status_unknown": _l("status {status}"),
+}
+
+WIDGET = {
+    "title": _l("Ask the documents"),
+    "open": _l("Open {title}"),
+    "close": _l("Close {title}"),
+}
+
+
+def resolved(strings: dict[str, LazyString]) -> dict[str, str]:
+    """Return the strings in the request's language."""
+    return {key: str(value) for key, value in strings.items()}
