@@ -57,6 +57,8 @@ class Citation(BaseModel):
     title: str
     url: WebLink = ""
     text: str
+    html: str = Field(default="", description="`text` as sanitised HTML (Markdown rendered, "
+                                              "raw HTML shown as text).")
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     score: float = Field(description="Similarity of the cited passage to the question, 0..1.")
@@ -77,6 +79,8 @@ class AnswerResponse(BaseModel):
     """An answer whose every `[n]` is a citation, or an abstention with its reason."""
 
     answer: str
+    answer_html: str = Field(default="", description="`answer` as sanitised HTML (Markdown "
+                                                     "rendered, `[n]` markers kept as text).")
     abstained: bool
     reason: str = ""
     citations: list[Citation]
@@ -141,6 +145,8 @@ class DocumentDetail(DocumentSummary):
     """A document with its full text, for showing a cited passage in context."""
 
     text: str
+    html: str = Field(default="", description="`text` as sanitised HTML (Markdown rendered); "
+                                              "each `<span data-at=N>` starts at `text[N]`.")
 
 
 class ErrorBody(BaseModel):

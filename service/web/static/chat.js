@@ -1,5 +1,6 @@
 // citeqa chat: streams answers, turns [n] markers into source buttons, records feedback.
-// Answer text only ever reaches the page through textContent and DOM nodes, never as HTML.
+// Text reaches the page through textContent and DOM nodes; the only HTML it takes is the
+// Markdown the server rendered and cleaned to an allow-list (service/web/markdown.py).
 "use strict";
 
 (() => {
@@ -94,24 +95,35 @@
     }
   }
 
-  // Split an answer into text nodes and marker buttons for the citations it names.
-  function renderAnswer(container, text, citations) {
-    container.replaceChildren();
-    const byId = new Map(citations.map((c) => [c.id, c]));
-    const parts = text.split(/(\[\d+\])/);
-    for (const part of parts) {
+  // The nodes of HTML the server rendered from Markdown and cleaned (never run: DOMParser).
+  function parsed(html) {
+    return [...new DOMParser().parseFromString(html, "text/html").body.childNodes];
+  }
+
+  // Turn the [n] markers of a text node into buttons for the citations they name.
+  function markerButtons(node, byId) {
+    const parts = node.data.split(/(\[\d+\])/);
+    if (parts.length === 1) return;
+    node.replaceWith(...parts.map((part) => {
       const match = /^\[(\d+)\]$/.exec(part);
       const citation = match && byId.get(Number(match[1]));
-      if (citation) {
-        container.append(el("button", {
-          type: "button", class: "marker", text: part,
-          "aria-label": t("marker", { id: citation.id, title: citation.title }),
-          onclick: (event) => openSource(citation, event.currentTarget),
-        }));
-      } else if (part) {
-        container.append(document.createTextNode(part));
-      }
-    }
+      return citation ? el("button", {
+        type: "button", class: "marker", text: part,
+        "aria-label": t("marker", { id: citation.id, title: citation.title }),
+        onclick: (event) => openSource(citation, event.currentTarget),
+      }) : part;
+    }));
+  }
+
+  // Show an answer (its rendered Markdown, else its text) with source buttons for its markers.
+  function renderAnswer(container, result) {
+    const shown = result.answer_html ? parsed(result.answer_html) : [result.answer];
+    container.replaceChildren(...shown);
+    const byId = new Map(result.citations.map((c) => [c.id, c]));
+    const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+    const texts = [];
+    while (walker.nextNode()) texts.push(walker.currentNode);
+    for (const node of texts) if (!node.parentElement.closest("a")) markerButtons(node, byId);
   }
 
   function safeLink(url) {
@@ -134,7 +146,7 @@
       list.append(el("li", {},
         el("div", { class: "source-title" },
           el("span", { class: "num", text: String(c.id) }), title),
-        el("blockquote", { text: c.text }),
+        el("blockquote", {}, ...(c.html ? parsed(c.html) : [c.text])),
         el("button", { type: "button", class: "link", text: t("show_in_document"),
           onclick: (event) => openSource(c, event.currentTarget) })));
     }
@@ -153,75 +165,21 @@
     return documents.get(id);
   }
 
-  // Markdown-ish block structure: headings, list items, and paragraphs between blank lines.
-  const HEADING = /^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$/;
-  const ITEM = /^[ \t]*([-*+]|\d{1,9}[.)])[ \t]+/;
-
-  // Split a document into blocks that keep the offsets of the text they show, so that any
-  // range of the text maps onto the rendered blocks exactly (markers are the only thing hidden).
-  function blocks(text) {
-    const found = [];
-    let open = null;
-    for (let pos = 0; pos <= text.length;) {
-      const stop = text.indexOf("\n", pos) < 0 ? text.length : text.indexOf("\n", pos);
-      const line = text.slice(pos, stop);
-      const heading = HEADING.exec(line);
-      const item = ITEM.exec(line);
-      if (!line.trim()) {
-        open = null;
-      } else if (heading && heading[2]) {
-        const from = pos + line.indexOf(heading[2], heading[1].length);
-        found.push({ tag: `h${Math.min(heading[1].length + 2, 6)}`, from, to: from + heading[2].length });
-        open = null;
-      } else if (item && item[0].length < line.length) {
-        open = { tag: "li", ordered: /\d/.test(item[1]), number: parseInt(item[1], 10),
-          from: pos + item[0].length, to: stop };
-        found.push(open);
-      } else if (open) {
-        open.to = stop;
-      } else {
-        open = { tag: "p", from: pos + line.search(/\S/), to: stop };
-        found.push(open);
-      }
-      pos = stop + 1;
-    }
-    return found;
-  }
-
-  // Append text[from:to] to a node, marking the part inside [start, end).
-  function appendMarked(node, text, from, to, start, end, marks) {
-    const a = Math.min(Math.max(from, start), to);
-    const b = Math.max(Math.min(to, end), a);
-    if (a > from) node.append(text.slice(from, a));
-    if (b > a) {
-      const mark = el("mark", { class: "cited", text: text.slice(a, b) });
-      marks.push(mark);
-      node.append(mark);
-    }
-    if (to > b) node.append(text.slice(b, to));
-  }
-
-  // Render a document's structure from text nodes, with text[start:end] highlighted.
-  function renderDocument(text, start, end) {
-    const nodes = [];
+  // Highlight text[start:end) of a document on its rendered Markdown: each text run of it is
+  // a <span data-at="N"> holding text[N:N+length], so the range maps onto the runs exactly.
+  function markRange(root, start, end) {
     const marks = [];
-    let list = null;
-    for (const block of blocks(text)) {
-      const node = el(block.tag, {});
-      appendMarked(node, text, block.from, block.to, start, end, marks);
-      if (block.tag !== "li") {
-        list = null;
-        nodes.push(node);
-        continue;
-      }
-      if (!list || list.ordered !== block.ordered) {
-        list = { ordered: block.ordered, node: el(block.ordered ? "ol" : "ul", {}) };
-        if (block.ordered && block.number !== 1) list.node.setAttribute("start", String(block.number));
-        nodes.push(list.node);
-      }
-      list.node.append(node);
+    for (const span of root.querySelectorAll("span[data-at]")) {
+      const at = Number(span.dataset.at);
+      const text = span.textContent;
+      const from = Math.max(start, at) - at;
+      const to = Math.min(end, at + text.length) - at;
+      if (to <= from) continue;
+      const mark = el("mark", { class: "cited", text: text.slice(from, to) });
+      span.replaceChildren(text.slice(0, from), mark, text.slice(to));
+      marks.push(mark);
     }
-    return { nodes, marks };
+    return marks;
   }
 
   async function openSource(citation, trigger) {
@@ -239,8 +197,8 @@
     document.body.classList.add("source-open");
     try {
       const doc = await loadDocument(citation.document_id);
-      const { nodes, marks } = renderDocument(doc.text, citation.start, citation.end);
-      body.replaceChildren(...nodes);
+      body.replaceChildren(...(doc.html ? parsed(doc.html) : [el("p", { text: doc.text })]));
+      const marks = markRange(body, citation.start, citation.end);
       const mark = marks[0];
       if (mark) {
         Object.assign(mark, { id: "cited", tabIndex: -1 });
@@ -316,7 +274,8 @@
       if (result.reason) card.append(el("p", { class: "reason", text: t("why", { reason: result.reason }) }));
     } else {
       card.classList.add("answered");
-      renderAnswer(answer, result.answer, result.citations);
+      renderAnswer(answer, result);
+      answer.classList.add("rendered");
       if (result.citations.length) card.append(sourceList(result.citations));
     }
     card.append(feedbackBar(turn));
@@ -353,7 +312,7 @@
     $("welcome").hidden = true;
     const log = $("log");
     log.append(el("div", { class: "msg user" }, el("p", { text: question })));
-    const answer = el("p", { class: "answer" });
+    const answer = el("div", { class: "answer" });
     const card = el("article", { class: "msg bot pending", "aria-busy": "true" },
       el("p", { class: "typing", "aria-hidden": "true", text: t("searching") }), answer);
     log.append(card);
