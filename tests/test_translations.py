@@ -28,7 +28,7 @@ def read(path: Path, reader: type[Catalog] | None = None) -> Catalog:
 def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     """Extract every translatable string of the code, as `make translations` does."""
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-q",
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract",
                     "-F", "service/web/babel.cfg", "-k", "_l", "-k", "Reason",
                     "--no-location", "-o", str(pot), "."], cwd=ROOT, check=True)
     return read(pot)

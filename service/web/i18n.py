@@ -40,7 +40,7 @@ def localize(text: str) -> str:
     if not isinstance(text, Reason):
         return text
     values = {name: localize(value) for name, value in text.params.items()}
-    return gettext(text.msgid, **values)
+    return str(gettext(text.msgid, **values))
 
 
 def page_strings(page: str) -> dict[str, str]:

@@ -33,18 +33,30 @@ bp.document(
 def chat_page(embedded: bool) -> Response:
     """Render the chat, with a fresh token bound to its (embedding) origin if the caller may."""
     cfg = config()
-    collection = known_collection(request.args.get("collection", "") or DEFAULT)
     bound = origins.embedder_origin(cfg) if embedded else origins.self_origin(cfg)
+    named = request.args.get("collection", "")
+    try:
+        collection = known_collection(named or DEFAULT)
+    except ApiError:  # a misspelt data-collection: say so in the frame, never answer from another
+        return page("unavailable.html", embedded, status=404, parent=bound, name=named[:60])
     allowed = callers.may_hold_token(cfg)
     token = widget_token.issue(widget_token.secret(cfg), bound) if allowed else ""
-    html = render_template("chat.html", embedded=embedded, token=token,
-                           token_ttl=widget_token.TTL_SECONDS, parent=bound,
-                           collection="" if collection == DEFAULT else collection,
-                           title=request.args.get("title", "")[:60] if embedded else "",
-                           corpus=corpus_titles(collection))
-    response = Response(html, mimetype="text/html")
+    return page("chat.html", embedded, token=token, token_ttl=widget_token.TTL_SECONDS,
+                parent=bound, collection="" if collection == DEFAULT else collection,
+                title=(request.args.get("title", "")[:60] if embedded else "")
+                or ("" if collection == DEFAULT else collection),
+                closable=embedded and request.args.get("launcher") == "1",
+                corpus=corpus_titles(collection))
+
+
+def page(template: str, embedded: bool, status: int = 200, **values: object) -> Response:
+    """Render a page in the theme asked for (`?theme=light|dark`, else the system's)."""
+    theme = request.args.get("theme", "")
+    html = render_template(template, embedded=embedded,
+                           theme=theme if theme in ("light", "dark") else "", **values)
+    response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
-    return origins.secure_page(response, cfg, embeddable=embedded)
+    return origins.secure_page(response, config(), embeddable=embedded)
 
 
 def corpus_titles(collection: str) -> str:
@@ -59,7 +71,7 @@ def corpus_titles(collection: str) -> str:
     titles = ", ".join(d.title for d in docs[:2])
     if len(docs) <= 2:
         return titles
-    return gettext("%(titles)s and %(n)s more", titles=titles, n=len(docs) - 2)
+    return str(gettext("%(titles)s and %(n)s more", titles=titles, n=len(docs) - 2))
 
 
 @bp.get("/")
@@ -77,10 +89,7 @@ def embed() -> Response:
 @bp.get("/collections/<name>/documents")
 def documents_page(name: str) -> Response:
     """Serve the owners' page that uploads, lists and deletes a collection's documents."""
-    html = render_template("documents.html", collection=known_collection(name))
-    response = Response(html, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return origins.secure_page(response, config())
+    return page("documents.html", False, collection=known_collection(name))
 
 
 @bp.get("/widget.js")

@@ -6,8 +6,8 @@ Scripts never carry text of their own: the page hands them these (translated) as
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 CHAT = {
     "marker": _l("Source {id}: {title}"),
@@ -38,6 +38,12 @@ CHAT = {
     "new_conversation": _l("New conversation."),
     "status": _l("the service answered {status}"),
     "unreachable": _l("the service could not be reached; check the connection"),
+    "retry": _l("Try again"),
+    "fallback": _l("The language model did not answer in time, so the offline method answered: "
+                   "sentences quoted from the sources."),
+    "checked_clean": _l("Checked against the sources: every sentence is supported as cited."),
+    "checked_changed": _l("Checked against the sources: sentences removed for lack of support: "
+                          "{removed}; citations corrected: {recited}."),
 }
 
 DOCUMENTS = {
@@ -65,6 +71,10 @@ WIDGET = {
     "title": _l("Ask the documents"),
     "open": _l("Open {title}"),
     "close": _l("Close {title}"),
+    "refused": _l("This page may not show the assistant: the service does not allow {origin}. "
+                  "Its operator can add this address to CITEQA_ALLOWED_ORIGINS."),
+    "down": _l("The assistant cannot be reached right now. Try again in a moment."),
+    "retry": _l("Try again"),
 }
 
 

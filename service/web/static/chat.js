@@ -17,6 +17,8 @@
   let history = [];
   let busy = false;
   let lastMarker = null;
+  let retryLast = null;  // asks the last failed question again, once
+  const embedded = Boolean(parentOrigin) && window.parent !== window;
   const documents = new Map();
   const t = window.citeqaText;
   const lang = document.documentElement.lang || "en";
@@ -60,19 +62,32 @@
     return Object.assign(base, extra || {});
   }
 
-  // The portal hands over its signed-in person's token by postMessage, never in the URL.
-  function listenForUserToken() {
-    if (!parentOrigin || window.parent === window) return;
+  // The portal hands over its signed-in person's token by postMessage, never in the URL;
+  // the widget says when its panel opens, so the question box takes focus then, not on load.
+  function listenToThePortal() {
+    if (!embedded) return;
     window.addEventListener("message", (event) => {
       if (event.source !== window.parent || event.origin !== parentOrigin) return;
-      const data = event.data;
-      if (!data || data.type !== "citeqa:user-token" || typeof data.token !== "string") return;
+      const data = event.data || {};
+      if (data.type === "citeqa:open") $("question").focus();
+      if (data.type !== "citeqa:user-token" || typeof data.token !== "string") return;
       userToken = data.token;
       documents.clear();
       // with API keys set, a page gets its token only once the portal vouches for its reader
-      (token ? Promise.resolve() : refreshToken()).then(loadExamples);
+      (token ? Promise.resolve() : refreshToken()).then(() => {
+        loadExamples();
+        if (retryLast) retryLast();
+      });
     });
     window.parent.postMessage({ type: "citeqa:ready" }, parentOrigin);
+  }
+
+  // Tell the portal its reader's token is missing, expired or refused: it should send a
+  // fresh one (citeqaWidget.setUserToken), and the failed question is then asked again.
+  function askForUserToken(failure) {
+    if (!embedded || !["unauthorized", "invalid_user_token"].includes(failure.code)) return;
+    const reason = !userToken ? "missing" : /expired/.test(failure.message) ? "expired" : "refused";
+    window.parent.postMessage({ type: "citeqa:user-token-needed", reason }, parentOrigin);
   }
 
   function refreshToken() {
@@ -86,13 +101,25 @@
     $("status").textContent = text;
   }
 
-  async function errorMessage(response) {
-    try {
-      const body = await response.json();
-      return body.error.message;
-    } catch (_) {
-      return t("status", { status: response.status });
+  // An error the service answered, with its stable code.
+  class Failure extends Error {
+    constructor(message, code) {
+      super(message);
+      this.code = code;
     }
+  }
+
+  async function failure(response) {
+    try {
+      const { error } = await response.json();
+      return new Failure(error.message, error.code);
+    } catch (_) {
+      return new Failure(t("status", { status: response.status }), "");
+    }
+  }
+
+  async function errorMessage(response) {
+    return (await failure(response)).message;
   }
 
   // The nodes of HTML the server rendered from Markdown and cleaned (never run: DOMParser).
@@ -263,6 +290,16 @@
     return el("div", { class: "actions" }, copy, ...thumbs, status, form);
   }
 
+  // What the reader should know about how the answer was made: checked, or a fallback.
+  function notes(result) {
+    const found = [];
+    const { removed = 0, recited = 0 } = result.verification || {};
+    if (result.fallback) found.push(t("fallback"));
+    else if (removed || recited) found.push(t("checked_changed", { removed, recited }));
+    else if (result.backend !== "extractive" && !result.abstained) found.push(t("checked_clean"));
+    return found;
+  }
+
   function finish(card, answer, turn) {
     const result = turn.result;
     card.classList.remove("pending");
@@ -278,6 +315,7 @@
       answer.classList.add("rendered");
       if (result.citations.length) card.append(sourceList(result.citations));
     }
+    for (const note of notes(result)) card.append(el("p", { class: "note", text: note }));
     card.append(feedbackBar(turn));
   }
 
@@ -324,7 +362,7 @@
         headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
         body: JSON.stringify({ question, history: turn.history }),
       });
-      if (!response.ok) throw new Error(await errorMessage(response));
+      if (!response.ok) throw await failure(response);
       await readEvents(response, (name, data) => {
         if (name === "delta") {
           card.querySelector(".typing")?.remove();
@@ -332,7 +370,7 @@
         } else if (name === "done") {
           turn.result = data;
         } else if (name === "error") {
-          throw new Error(data.error.message);
+          throw new Failure(data.error.message, data.error.code);
         }
       });
       if (!turn.result) throw new Error(t("stream_ended"));
@@ -346,6 +384,10 @@
       card.removeAttribute("aria-busy");
       card.querySelector(".typing")?.remove();
       answer.textContent = t("no_answer", { error: err instanceof TypeError ? t("unreachable") : err.message });
+      retryLast = () => { retryLast = null; card.remove(); ask(question); };
+      card.append(el("button", { type: "button", class: "ghost small retry", text: t("retry"),
+        onclick: () => { $("question").focus(); if (retryLast) retryLast(); } }));
+      askForUserToken(err);
     } finally {
       busy = false;
       $("send").disabled = false;
@@ -360,7 +402,8 @@
       const { examples } = await response.json();
       const list = $("example-list");
       list.replaceChildren(...examples.map((q) => el("li", {},
-        el("button", { type: "button", class: "example", text: q, onclick: () => ask(q) }))));
+        el("button", { type: "button", class: "example", text: q,
+          onclick: () => { $("question").focus(); ask(q); } }))));
       $("examples").hidden = examples.length === 0;
     } catch (_) { /* examples are optional */ }
   }
@@ -412,17 +455,15 @@
     document.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && !$("source").hidden) closeSource();
     });
-    const close = $("close-widget");
-    if (close && window.parent !== window) {
-      close.hidden = false;
-      box.focus();
-      close.addEventListener("click", () => window.parent.postMessage("citeqa:close", "*"));
-    }
+    // the ✕ is there only when the widget's launcher framed the page: it alone can close it
+    $("close-widget")?.addEventListener("click", () => {
+      if (embedded) window.parent.postMessage("citeqa:close", parentOrigin);
+    });
     const colour = new URLSearchParams(location.search).get("color");
     if (colour && /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(colour)) useAccent(colour);
     const ttl = Number(tokenMeta?.dataset.ttl || 0);
     if (ttl > 60) setInterval(refreshToken, (ttl / 2) * 1000);
-    listenForUserToken();
+    listenToThePortal();
     loadExamples();
   }
 

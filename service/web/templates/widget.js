@@ -1,11 +1,15 @@
 // citeqa widget: paste <script src="https://HOST/widget.js" async></script> into a page.
 // Optional attributes: data-title="Ask the handbook", data-color="#2458d3",
 // data-position="left" (default right), data-collection="hr" (one knowledge base),
-// data-lang="fr" (default: the page's lang, else the browser's; English or French), and
+// data-lang="fr" (default: the page's lang, else the browser's; English or French),
+// data-theme="light|dark|auto" (default auto: the system's), and
 // data-user-token="<JWT>" (the signed-in person's groups, signed by the portal's backend).
-// It adds a launcher that opens HOST/embed in an iframe. A page may also call
-// window.citeqaWidget.setUserToken(jwt) (e.g. after refreshing it); the token reaches the
-// iframe by postMessage, never in a URL.
+// It adds a launcher that opens HOST/embed in an iframe. When the reader's token is missing,
+// expired or refused, the page gets a `citeqa:user-token-needed` event (detail.reason:
+// "missing", "expired" or "refused"); it answers with window.citeqaWidget.setUserToken(jwt),
+// and the failed question is asked again. The token reaches the iframe by postMessage, never
+// in a URL. When the frame cannot show the chat (this origin is not allowed, the service is
+// down) the panel says so in words.
 "use strict";
 
 (() => {
@@ -21,7 +25,11 @@
   const title = script.dataset.title || t("title");
   const colour = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(script.dataset.color || "") ? script.dataset.color : "#2458d3";
   const side = script.dataset.position === "left" ? "left" : "right";
-  const collection = /^[a-z0-9-]{1,40}$/.test(script.dataset.collection || "") ? script.dataset.collection : "";
+  // the service alone decides whether a collection name exists: no second rule here
+  const collection = script.dataset.collection || "";
+  const theme = ["light", "dark"].includes(script.dataset.theme) ? script.dataset.theme : "";
+  const dark = theme === "dark"
+    || (!theme && window.matchMedia("(prefers-color-scheme: dark)").matches);
   let userToken = script.dataset.userToken || "";
 
   // Styles go through the CSSOM so that pages with a strict CSP can host the widget.
@@ -62,9 +70,24 @@
     position: "fixed", bottom: "88px", [side]: "20px", "z-index": "2147483000",
     width: "min(400px, calc(100vw - 24px))", height: "min(620px, calc(100vh - 110px))",
     "border-radius": "16px", overflow: "hidden", "box-shadow": "0 12px 40px rgba(0,0,0,.3)",
-    display: "none", background: "#fff",
+    display: "none", background: dark ? "#171c25" : "#fff",
   });
   panel.className = "citeqa-panel";
+
+  // Where the panel says in words why the chat cannot show (the frame alone would be blank).
+  const problem = style(document.createElement("div"), {
+    display: "none", padding: "24px", font: "16px/1.5 system-ui, sans-serif",
+    color: dark ? "#e6e9ef" : "#1c2330",
+  });
+  problem.setAttribute("role", "alert");
+  const problemText = document.createElement("p");
+  const retry = style(document.createElement("button"), {
+    font: "inherit", padding: "6px 14px", "border-radius": "8px", cursor: "pointer",
+    border: `1px solid ${colour}`, background: "transparent", color: "inherit",
+  });
+  retry.type = "button";
+  retry.textContent = t("retry");
+  problem.append(problemText, retry);
 
   const frame = style(document.createElement("iframe"), {
     width: "100%", height: "100%", border: "0", display: "block",
@@ -82,19 +105,41 @@
   }
 
   let open = false;
+  let ready = false;  // the chat in the frame said it loaded
+
+  function load() {
+    ready = false;
+    const params = new URLSearchParams({ title, color: colour, lang, launcher: "1" });
+    if (collection) params.set("collection", collection);
+    if (theme) params.set("theme", theme);
+    style(problem, { display: "none" });
+    style(frame, { display: "block" });
+    frame.src = `${host}/embed?${params}`;
+  }
+
+  // A frame that loaded without the chat saying so was refused or never reached the service.
+  async function diagnose() {
+    if (ready) return;
+    let reachable = true;
+    try { await fetch(`${host}/healthz`, { mode: "no-cors", cache: "no-store" }); } catch (_) { reachable = false; }
+    if (ready) return;
+    problemText.textContent = reachable ? t("refused", { origin: location.origin }) : t("down");
+    style(frame, { display: "none" });
+    style(problem, { display: "block" });
+  }
+
   function toggle(show) {
     open = show;
-    if (open && !frame.src) {
-      const params = new URLSearchParams({ title, color: colour, lang });
-      if (collection) params.set("collection", collection);
-      frame.src = `${host}/embed?${params}`;
-    }
+    if (open && !frame.src) load();
     style(panel, { display: open ? "block" : "none" });
     launcher.setAttribute("aria-expanded", String(open));
     launcher.setAttribute("aria-label", t(open ? "close" : "open", { title }));
     launcher.replaceChildren(glyph(open ? CLOSE : CHAT));
     fit();
-    if (open) frame.focus();
+    if (open) {
+      frame.focus();
+      if (ready) frame.contentWindow.postMessage({ type: "citeqa:open" }, host);
+    }
   }
 
   launcher.addEventListener("click", () => toggle(!open));
@@ -109,10 +154,21 @@
   window.citeqaWidget = { setUserToken(value) { userToken = String(value || ""); sendUserToken(); } };
   window.addEventListener("message", (event) => {
     if (event.origin !== host || event.source !== frame.contentWindow) return;
-    if (event.data === "citeqa:close") { toggle(false); launcher.focus(); }
-    if (event.data && event.data.type === "citeqa:ready") sendUserToken();
+    const data = event.data || {};
+    if (data === "citeqa:close") { toggle(false); launcher.focus(); }
+    if (data.type === "citeqa:ready") {
+      ready = true;
+      sendUserToken();
+      if (open) frame.contentWindow.postMessage({ type: "citeqa:open" }, host);
+    }
+    if (data.type === "citeqa:user-token-needed") {
+      window.dispatchEvent(new CustomEvent("citeqa:user-token-needed",
+        { detail: { reason: String(data.reason || "missing") } }));
+    }
   });
+  frame.addEventListener("load", () => setTimeout(diagnose, 1500));
+  retry.addEventListener("click", load);
   window.addEventListener("resize", fit);
-  panel.append(frame);
+  panel.append(frame, problem);
   document.body.append(panel, launcher);
 })();
