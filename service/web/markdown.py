@@ -36,9 +36,9 @@ def parser() -> MarkdownIt:
 
 
 def clean(html: str) -> str:
-    """Keep only the allow-listed tags, attributes and link schemes."""
+    """Keep only the allow-listed tags, attributes and link schemes (no trailing newline)."""
     return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=SCHEMES,
-                     link_rel="noopener noreferrer nofollow")
+                     link_rel="noopener noreferrer nofollow").strip()
 
 
 def render(text: str) -> str:
