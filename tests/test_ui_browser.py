@@ -1,0 +1,291 @@
+"""The pages as readers and portals meet them, in a real headless Chromium: Markdown rendered and
+inert, English and French, keyboard only, light and dark, desktop and phone, axe-core clean, and
+a widget on another origin that explains every failure.
+
+The service runs in threads over a one-document Markdown corpus; portal pages are served by
+plain http.server processes on 127.0.0.2 (allowed) and 127.0.0.3 (not allowed).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect
+from werkzeug.serving import make_server
+
+from bench.servers import free_port, serving_in_thread, wait_until
+from index.build import index_corpus
+from index.store import StoreConfig
+from service.web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+PHONE = {"width": 390, "height": 800}
+DESKTOP = {"width": 1280, "height": 800}
+SECRET = "ui-user-token-secret-0123456789abcdef"
+GARDEN = """# Garden rules
+
+Watering is allowed **only between 6 and 9 in the morning** during the drought.
+
+See the [watering map](https://example.org/map) and the [hidden trick](javascript:window.__xss='md')
+before you start <img src=x onerror="window.__xss='img'"> digging.
+
+| Plot | Tap |
+|---|---|
+| North | Blue tap |
+| South | Red tap |
+
+Compost bins are emptied on the first Monday of each month.
+"""
+
+
+@pytest.fixture(scope="module")
+def garden_index(tmp_path_factory: pytest.TempPathFactory) -> StoreConfig:
+    """Index the one-document garden corpus."""
+    corpus = tmp_path_factory.mktemp("garden-corpus")
+    (corpus / "garden-rules.md").write_text(GARDEN)
+    cfg = StoreConfig(tmp_path_factory.mktemp("garden-index"), "garden")
+    index_corpus(corpus, cfg, progress=False)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def ports() -> tuple[int, int]:
+    """Reserve the ports of the allowed (127.0.0.2) and foreign (127.0.0.3) portals."""
+    return free_port("127.0.0.2"), free_port("127.0.0.3")
+
+
+def serve(cfg: StoreConfig, port: int, **overrides: Any) -> Iterator[str]:
+    """Serve the app over `cfg`, allowing the portal on 127.0.0.2; yield its base URL."""
+    app = create_app({"data_dir": cfg.data_dir, "collection": cfg.collection,
+                      "allowed_origins": (f"http://127.0.0.2:{port}",), **overrides},
+                     load_sync=True)
+    with serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def base(garden_index: StoreConfig, ports: tuple[int, int]) -> Iterator[str]:
+    """Serve the garden corpus to everyone, with example questions."""
+    yield from serve(garden_index, ports[0], examples=(
+        "When are the compost bins emptied?", "Is watering allowed during the drought?"))
+
+
+@pytest.fixture(scope="module")
+def keyed(garden_index: StoreConfig, ports: tuple[int, int]) -> Iterator[str]:
+    """Serve the garden corpus only to callers with a key or a portal's user token."""
+    yield from serve(garden_index, ports[0], api_keys="ui-test-key", user_token_secret=SECRET)
+
+
+def widget_page(url: str, attributes: str) -> str:
+    """Return a portal page that pastes the widget and records the events it raises."""
+    return ('<!doctype html><html lang="en"><head><title>Portal</title></head><body>'
+            '<h1>Allotments</h1><input id="search" aria-label="Search" autofocus>'
+            '<script>window.needed = [];window.addEventListener("citeqa:user-token-needed",'
+            ' (e) => window.needed.push(e.detail.reason));</script>'
+            f'<script src="{url}/widget.js" {attributes} async></script></body></html>')
+
+
+@pytest.fixture(scope="module")
+def portals(base: str, keyed: str, ports: tuple[int, int],
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """Serve the portal pages from an allowed and a foreign origin (separate processes)."""
+    site = tmp_path_factory.mktemp("ui-portal")
+    expired = jwt.encode({"groups": [], "exp": int(time.time()) - 3600}, SECRET, "HS256")
+    pages = {
+        "misspelt.html": widget_page(base, 'data-collection="Garden" data-lang="fr" '
+                                           'data-theme="dark"'),
+        "plain.html": widget_page(base, 'data-title="Ask the garden"'),
+        "expired.html": widget_page(keyed, f'data-title="Ask the garden" '
+                                           f'data-user-token="{expired}"'),
+        "framed.html": f'<!doctype html><iframe title="chat" src="{base}/embed"></iframe>',
+    }
+    for name, html in pages.items():
+        (site / name).write_text(html)
+    procs = [subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", host,
+                               "--directory", str(site)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for host, port in (("127.0.0.2", ports[0]), ("127.0.0.3", ports[1]))]
+    urls = (f"http://127.0.0.2:{ports[0]}", f"http://127.0.0.3:{ports[1]}")
+    try:
+        for url, proc in zip(urls, procs, strict=True):
+            wait_until(lambda u=url: requests.get(u + "/plain.html", timeout=2).ok, "portal",
+                       30, proc)
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture()
+def open_page(browser: Browser) -> Iterator[Any]:
+    """Return a function that opens a page at a size, colour scheme and language."""
+    contexts = []
+
+    def opened(viewport: dict[str, int] = DESKTOP, scheme: str = "light",
+               locale: str = "en-GB") -> Page:
+        context = browser.new_context(viewport=viewport, color_scheme=scheme,  # type: ignore[arg-type]
+                                      locale=locale, bypass_csp=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        return page
+
+    yield opened
+    for context in contexts:
+        context.close()
+
+
+def ask(page: Page, question: str) -> Any:
+    """Type a question, press Enter, and return the locator of the finished answer card."""
+    cards = page.locator("article.msg.bot")
+    card = cards.nth(cards.count())
+    box = page.locator("#question")
+    box.fill(question)
+    box.press("Enter")
+    expect(card).not_to_have_attribute("aria-busy", "true")
+    return card
+
+
+def serious_violations(page: Page) -> list[str]:
+    """Run axe-core on the page; return its serious and critical violations."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate("axe.run(document).then(r => r.violations.filter("
+                          "v => ['serious', 'critical'].includes(v.impact)).map("
+                          "v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))")
+    return list(found)
+
+
+def fits(page: Page) -> bool:
+    """Tell whether the page fits its width (no sideways scrolling)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def test_markdown_is_rendered_and_inert_with_the_cited_span_exact(open_page: Any,
+                                                                  base: str) -> None:
+    """Bold, links and tables render in the answer, the quote and the pane; nothing runs."""
+    page = open_page()
+    page.goto(base + "/")
+    card = ask(page, "Is watering allowed during the drought?")
+    expect(card.locator(".answer strong")).to_have_text("only between 6 and 9 in the morning")
+    expect(card.locator(".answer")).not_to_contain_text("**")
+    quote = card.locator(".sources blockquote").first
+    expect(quote.locator("strong")).to_have_count(1)
+    card.locator(".marker").first.click()
+    pane = page.locator("#source-text")
+    expect(pane.locator("h3")).to_have_text("Garden rules")
+    expect(pane.locator("table td")).to_have_text(["North", "Blue tap", "South", "Red tap"])
+    expect(pane.locator("a[href='https://example.org/map']")).to_have_text("watering map")
+    assert pane.locator("a").count() == 1  # the javascript: link stays text
+    expect(pane).to_contain_text("<img src=x onerror=")
+    marks = page.evaluate("[...document.querySelectorAll('#source-text mark')]"
+                          ".map(m => m.textContent).join('')")
+    assert marks == quote.text_content() == "Watering is allowed only between 6 and 9 in the " \
+                                            "morning during the drought."
+    pane.get_by_text("hidden trick").click()
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#log img, #source img, #log script, #source script").count() == 0
+
+
+def test_chat_in_french_by_keyboard_on_a_dark_phone(open_page: Any, base: str) -> None:
+    """Accept-Language picks French; an example chosen by keyboard keeps focus in the box."""
+    page = open_page(PHONE, "dark", "fr-CA")
+    page.goto(base + "/")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("#welcome-title")).to_have_text("Posez une question sur les documents")
+    example = page.locator("#example-list button").first
+    expect(example).to_be_visible()
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('example')"):
+            break
+    page.keyboard.press("Enter")
+    expect(page.locator("#question")).to_be_focused()
+    expect(page.locator("article.msg.bot").first).not_to_have_attribute("aria-busy", "true")
+    refused = ask(page, "Who painted the garden shed?")
+    expect(refused.locator(".badge")).to_have_text("Absent des sources")
+    expect(refused.locator(".answer")).to_have_text("Les sources ne couvrent pas cette question.")
+    expect(refused.locator(".reason")).to_contain_text("Pourquoi :")
+    assert fits(page)
+    assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_pages_fit_and_pass_axe_on_desktop_and_phone(open_page: Any, base: str,
+                                                     scheme: str) -> None:
+    """The chat, the documents page and the not-available page, at both widths."""
+    for viewport in (DESKTOP, PHONE):
+        page = open_page(viewport, scheme)
+        for path in ("/", "/collections/default/documents", "/embed?collection=nope&theme="
+                     + scheme):
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            assert fits(page), (path, viewport)
+            assert serious_violations(page) == [], (path, viewport)
+
+
+def test_widget_on_another_origin_explains_each_failure(open_page: Any, base: str,
+                                                        portals: tuple[str, str]) -> None:
+    """A misspelt collection, a refused origin and a down service each read as a sentence."""
+    allowed, foreign = portals
+    page = open_page()
+    page.goto(allowed + "/misspelt.html")
+    launcher = page.get_by_role("button", name="Ouvrir Interroger les documents")
+    expect(launcher).to_be_visible()
+    expect(page.locator("#search")).to_be_focused()  # the widget takes no focus on load
+    launcher.click()
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("h2")).to_have_text("Cette base de connaissances n’est pas disponible")
+    expect(frame.locator("main")).to_contain_text("« Garden »")
+    expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
+    assert frame.locator("#question").count() == 0  # nothing answers from another collection
+
+    page.goto(foreign + "/plain.html")
+    page.get_by_role("button", name="Open Ask the garden").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"does not allow {foreign}")
+
+    down = f"{base}/{{embed,healthz}}*"  # the service goes down once widget.js is in
+    page.route(down, lambda route: route.abort())
+    page.goto(allowed + "/plain.html")
+    page.get_by_role("button", name="Open Ask the garden").click()
+    expect(page.get_by_role("alert")).to_contain_text("cannot be reached")
+    page.unroute(down)
+    page.get_by_role("button", name="Try again").click()
+    expect(page.frame_locator("iframe").locator("#close-widget")).to_be_visible()
+    expect(page.frame_locator("iframe").locator("#question")).to_be_focused()
+
+    page.goto(allowed + "/framed.html")  # a plain iframe: nothing could close it, so no ✕
+    expect(page.frame_locator("iframe").locator("#question")).to_be_visible()
+    assert page.frame_locator("iframe").locator("#close-widget").count() == 0
+
+
+def test_widget_asks_the_portal_for_a_fresh_user_token(open_page: Any, keyed: str,
+                                                       portals: tuple[str, str]) -> None:
+    """An expired token raises citeqa:user-token-needed; a fresh one answers the question."""
+    page = open_page()
+    page.goto(portals[0] + "/expired.html")
+    page.get_by_role("button", name="Open Ask the garden").click()
+    frame = page.frame_locator("iframe")
+    box = frame.locator("#question")
+    expect(box).to_be_focused()
+    box.fill("Is watering allowed during the drought?")
+    box.press("Enter")
+    expect(frame.locator("article.msg.failed")).to_be_visible()
+    page.wait_for_function("window.needed.length > 0")
+    assert page.evaluate("window.needed") == ["expired"]
+    fresh = jwt.encode({"groups": [], "exp": int(time.time()) + 600}, SECRET, "HS256")
+    page.evaluate(f"window.citeqaWidget.setUserToken({json.dumps(fresh)})")
+    expect(frame.locator("article.msg.answered .answer")).to_contain_text("only between 6 and 9")
+    expect(frame.locator("article.msg.failed")).to_have_count(0)
