@@ -1,4 +1,4 @@
-# citeqa — `make run` serves the default corpus; `make test` runs every test.
+# citeqa — `make run` serves the default corpus; `make test` runs every test and builds the docs.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +16,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 
 .PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
 	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 bench-fusion clean \
-	readme train train-smoke translations
+	docs docs-tables train train-smoke translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,10 +50,12 @@ run: index
 	$(BIN)/citeqa serve --host $(HOST) --port $(PORT)
 
 lint: install-test
-	$(BIN)/ruff check service index tests bench training
+	$(BIN)/ruff check service index evaldata tests bench training
 	$(BIN)/mypy
 
-test: system-deps install-test lint
+# The docs build is a prerequisite rather than a test: pytest (and the quick loop) stays free of
+# mkdocs, and a dead link fails with mkdocs' own message.
+test: system-deps install-test lint docs
 	$(BIN)/pytest
 
 # The relevance model: `make train` rebuilds the shipped weights (CPU, under an hour, fixed
@@ -99,9 +101,18 @@ bench-peer: install-test
 bench-int8: install-test
 	nice $(BIN)/python -m bench.int8
 
-# The README's settings table comes from service/settings.py.
-readme: install
-	$(BIN)/python -m bench.readme
+# The documentation site: docs/ into build/site (mkdocs.yml: warnings are errors, so a dead
+# link or anchor, or a page left out of the nav, fails the build).
+$(VENV)/.docs: pyproject.toml $(VENV)/.core
+	$(BIN)/pip install -e '.[docs]'
+	touch $@
+
+docs: $(VENV)/.docs
+	$(BIN)/mkdocs build
+
+# Tables generated into docs/: settings from service/settings.py (each benchmark writes its own).
+docs-tables: install
+	$(BIN)/python -m bench.doc_tables
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

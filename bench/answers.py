@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.core import QUESTIONS
-from bench.squad_data import load_squad
+from evaldata.squad import load_squad
 from index.build import index_corpus, index_documents
 from index.store import StoreConfig
 from service.core.engine import Engine

@@ -23,9 +23,9 @@ from typing import Any
 
 import requests
 
-from bench.datasets import scifact_documents
-from bench.readme import replace_section
+from bench.doc_tables import replace_section
 from bench.servers import free_port, stop, wait_until
+from evaldata.scifact import scifact_documents
 from index import model_export
 from index.build import index_corpus, index_documents, index_threads
 from index.chunking import chunk_document
@@ -212,7 +212,7 @@ def runtime_figures(model: Embedder, texts: list[str]) -> dict[str, float]:
 
 
 def table(res: dict[str, Any]) -> str:
-    """Return the README's benchmark table."""
+    """Return the benchmark table of docs/performance.md."""
     one, eight, rss = res["latency_1_client"], res["latency_8_clients"], res["peak_rss"]
     tp = res["index_throughput"]
     rt = tp["runtimes"]

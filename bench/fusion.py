@@ -18,7 +18,7 @@ from typing import Any
 from bench.indexes import ensure_index
 from bench.quality import open_engine
 from bench.scifact import evaluate_variants
-from bench.scifact_data import Claim, judged_first, load_scifact, load_train_claims
+from evaldata.scifact import Claim, judged_first, load_scifact, load_train_claims
 from service.core.extractive import ExtractiveBackend
 from service.core.retrieval import Fusion, Retriever
 

@@ -21,9 +21,9 @@ from typing import Any
 from bench.core import RESULTS
 from bench.quality import open_engine
 from bench.scifact import configurations, evaluate_retrieval
-from bench.scifact_data import judged_first, load_scifact
 from bench.squad import evaluate, split
-from bench.squad_data import load_squad
+from evaldata.scifact import judged_first, load_scifact
+from evaldata.squad import load_squad
 from index import model_export
 from index.build import index_documents
 from index.store import StoreConfig

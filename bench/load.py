@@ -19,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from bench.readme import replace_section
+from bench.doc_tables import replace_section
 from bench.servers import BIN, ChromaServer, citeqa_server
 from index.build import index_corpus
 from index.store import StoreConfig

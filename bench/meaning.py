@@ -6,7 +6,7 @@
   answer on the gold paragraph, or refused).
 - Latency: offline answers on the shipped corpus, one client, p50.
 
-Writes bench/results/meaning.json, the README's "meaning" section and the model card's
+Writes bench/results/meaning.json, the "meaning" table of docs/quality.md and the model card's
 held-out figures.
 """
 
@@ -22,13 +22,13 @@ import torch
 
 from bench import report
 from bench.core import QUESTIONS, percentile
+from bench.doc_tables import replace_section
 from bench.indexes import ensure_index
 from bench.quality import open_engine
-from bench.readme import replace_section
-from bench.scifact_data import Claim as GoldClaim
-from bench.scifact_data import judged_first, load_scifact
 from bench.squad import evaluate, split
-from bench.squad_data import load_squad
+from evaldata.scifact import Claim as GoldClaim
+from evaldata.scifact import judged_first, load_scifact
+from evaldata.squad import load_squad
 from index.loaders import load_corpus
 from service.core.drafts import Claim, Draft
 from service.core.engine import Engine
@@ -138,7 +138,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure, then write the results, the README section and the model card's figures."""
+    """Measure, then write the results, the docs table and the model card's figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scifact-claims", type=int, default=None, metavar="N",
                         help="check only the first N SciFact test claims")

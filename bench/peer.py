@@ -4,9 +4,9 @@ Both are served by gunicorn with 2 workers (citeqa by `citeqa serve`'s gevent wo
 rate limits off, the peer by 4 threads per worker) and asked questions about the shipped page
 over real HTTP, 1 and 8 clients, taking turns; both are started cold over an existing index;
 both index the same SciFact abstracts and are scored by nDCG@10 (the peer ranks documents by
-their best chunk). Run with `make bench-peer`; writes
-bench/results/peer.json and the README's peer table. The machine's load average is recorded
-beside each figure, since these cores are shared.
+their best chunk). Run with `make bench-peer`; writes bench/results/peer.json and the peer
+table of docs/performance.md. The machine's load average is recorded beside each figure, since
+these cores are shared.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.core import RESULTS, Run, latencies, peak_rss_mb, serving, timed_requests, timed_server
+from bench.doc_tables import replace_section
 from bench.metrics import mean, ndcg_at_k, unique_in_order
 from bench.peer_app import build, vector_store
-from bench.readme import replace_section
 from bench.scifact import evaluate_retrieval
-from bench.scifact_data import judged_first, load_scifact
+from evaldata.scifact import judged_first, load_scifact
 from index import loaders
 from index.build import index_corpus, index_documents
 from index.documents import Document
@@ -173,7 +173,7 @@ def ratios(res: dict[str, Any]) -> dict[str, float]:
 
 
 def table(res: dict[str, Any]) -> str:
-    """Return the README's peer table: each figure, the ratio to the peer and the target."""
+    """Return the performance page's peer table: each figure, its ratio to the peer, the target."""
     ours, peer, sci, r = res["citeqa"], res["peer"], res["scifact"], res["ratios"]
     o1, p1 = ours["latency_1_client"], peer["latency_1_client"]
     o8, p8 = ours["latency_8_clients"], peer["latency_8_clients"]
@@ -203,7 +203,7 @@ def table(res: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    """Measure both stacks and write the results and README table."""
+    """Measure both stacks and write the results and the docs table."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                            "cores": os.cpu_count(), "requests_per_run": REQUESTS,

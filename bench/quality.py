@@ -2,7 +2,7 @@
 
 Indexes BEIR SciFact and the SQuAD 2.0 sample through the project's own pipeline (cached in
 bench/.cache/), asks through the project's own retrieval and answer code, and writes
-bench/results/quality.json, docs/quality.png and the README's Quality section.
+bench/results/quality.json, docs/quality.png and the Quality section of docs/quality.md.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.datasets import eval_data_dir
+from bench.doc_tables import replace_section
 from bench.indexes import ensure_index
-from bench.readme import replace_section
 from bench.scifact import (
     configurations,
     evaluate_evidence,
@@ -24,9 +23,10 @@ from bench.scifact import (
     evaluate_variants,
     variants,
 )
-from bench.scifact_data import judged_first, load_scifact
 from bench.squad import evaluate, split, tune
-from bench.squad_data import load_squad
+from evaldata.folder import eval_data_dir
+from evaldata.scifact import judged_first, load_scifact
+from evaldata.squad import load_squad
 from index.store import StoreConfig
 from service.core.engine import Engine
 from service.core.extractive import Abstention, ExtractiveBackend
@@ -90,21 +90,22 @@ def squad(grid_search: bool) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every quality measurement and write the results, README section and plot."""
+    """Run every quality measurement and write the results, docs section and plot."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-tune", action="store_true",
                         help="use the default abstention settings instead of searching")
     parser.add_argument("--scifact-docs", type=int, default=None, metavar="N",
                         help="index only the judged abstracts and the first others, N in all "
-                             "(a quicker, easier sub-corpus; the README then says so)")
+                             "(a quicker, easier sub-corpus; docs/quality.md then says so)")
     args = parser.parse_args(argv)
     baselines = json.loads((eval_data_dir() / "refs" / "baselines.json").read_text())
     results = {"squad2": squad(grid_search=not args.no_tune),
                "scifact": scifact(args.scifact_docs)}
     report.write_json(results, RESULTS)
     report.plot(results, baselines, PLOT)
-    replace_section("quality", report.markdown(results, baselines, str(PLOT.relative_to(ROOT))))
-    print(f"wrote {RESULTS.relative_to(ROOT)}, {PLOT.relative_to(ROOT)} and README.md")
+    plot = str(PLOT.relative_to(ROOT / "docs"))  # the page sits beside the plot
+    replace_section("quality", report.markdown(results, baselines, plot))
+    print(f"wrote {RESULTS.relative_to(ROOT)}, {PLOT.relative_to(ROOT)} and docs/quality.md")
     return 0
 
 

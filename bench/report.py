@@ -1,4 +1,4 @@
-"""Write the quality results: JSON, a Markdown section in the README and a plot."""
+"""Write the quality results: JSON, a Markdown section of docs/quality.md and a plot."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def _scope(sf: dict[str, Any]) -> list[str]:
 
 
 def markdown(results: dict[str, Any], baselines: dict[str, Any], plot: str) -> str:
-    """Return the README's Quality section body."""
+    """Return the Quality section body of docs/quality.md."""
     sf, squad = results["scifact"], results["squad2"]
     lines = [
         "Measured by `make bench-quality` (`python -m bench.quality`) on public data in "

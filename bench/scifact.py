@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from bench.metrics import mean, ndcg_at_k, recall_at_k, sentence_of, unique_in_order
-from bench.scifact_data import Claim, SciFact
+from evaldata.scifact import Claim, SciFact
 from index.documents import Span
 from service.core.engine import Engine
 from service.core.retrieval import Fusion, Retriever, ranked

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.metrics import contains_answer, mean
-from bench.squad_data import SquadQuestion
+from evaldata.squad import SquadQuestion
 from service.core.backends import AnswerBackend
 from service.core.engine import Engine
 from service.core.extractive import Abstention, ExtractiveBackend

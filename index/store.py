@@ -26,6 +26,10 @@ _DEADLINES = concurrent.futures.ThreadPoolExecutor(max_workers=16,
                                                    thread_name_prefix="citeqa-store")
 
 
+class StoreUnavailable(Exception):
+    """The store did not answer: its server is unreachable or slower than the deadline."""
+
+
 @dataclass(frozen=True)
 class StoreConfig:
     """Where the index lives."""
@@ -82,18 +86,22 @@ def set_aside(data_dir: Path) -> Path:
 
 
 def within(seconds: float | None, call: Callable[[], T]) -> T:
-    """Return `call()`, or raise a timeout when it takes over `seconds` (None: no deadline).
+    """Return `call()`, or raise StoreUnavailable if the store is unreachable or over `seconds`.
 
-    Chroma's HTTP client waits forever and offers no public timeout, so a hung server must be
-    cut off here; the abandoned call finishes in its pool thread whenever the server answers.
+    No deadline when `seconds` is None. Chroma's HTTP client waits forever and offers no public
+    timeout, so a hung server must be cut off here; the abandoned call finishes in its pool
+    thread whenever the server answers.
     """
-    if seconds is None:
-        return call()
-    future = _DEADLINES.submit(call)
     try:
-        return future.result(timeout=seconds)
-    except concurrent.futures.TimeoutError:
-        raise httpx.ReadTimeout(f"the Chroma server did not answer in {seconds:g} s") from None
+        if seconds is None:
+            return call()
+        future = _DEADLINES.submit(call)
+        try:
+            return future.result(timeout=seconds)
+        except concurrent.futures.TimeoutError:
+            raise StoreUnavailable(f"the Chroma server did not answer in {seconds:g} s") from None
+    except httpx.TransportError as exc:
+        raise StoreUnavailable(f"the Chroma server is unreachable ({exc!r})") from exc
 
 
 def deadline(cfg: StoreConfig) -> float | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 LEASE_SECONDS = 300.0
+FILE_NAME = "uploads.sqlite3"  # in the data folder, beside the index
 _SCHEMA = """CREATE TABLE IF NOT EXISTS uploads (
     collection TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -67,6 +68,11 @@ class Queue:
     def __init__(self, path: Path) -> None:
         """Remember where the database lives; it is created on first write."""
         self.path = path
+
+    @classmethod
+    def in_folder(cls, data_dir: Path) -> Queue:
+        """Return the queue of the data folder `data_dir`."""
+        return cls(data_dir / FILE_NAME)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

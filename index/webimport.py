@@ -19,7 +19,6 @@ from index import store, switch
 from index.build import IndexReport
 from index.crawl import Crawler, Limits
 from index.documents import Document
-from service.settings import Config
 
 
 @dataclass
@@ -36,16 +35,6 @@ class SiteImport:
         lines = [f"fetched {self.pages} pages; {self.report.summary()}"]
         lines += [f"skipped {url}: {why}" for url, why in sorted(self.skipped.items())]
         return "\n".join(lines)
-
-
-def limits_from(cfg: Config, max_pages: int | None = None, max_depth: int | None = None,
-                delay: float | None = None) -> Limits:
-    """Return the crawl limits the settings give, with the caller's overrides."""
-    return Limits(max_pages=cfg.import_max_pages if max_pages is None else max_pages,
-                  max_depth=cfg.import_max_depth if max_depth is None else max_depth,
-                  delay=cfg.import_delay if delay is None else delay,
-                  timeout=cfg.import_timeout, max_bytes=cfg.import_max_page_bytes,
-                  user_agent=cfg.import_user_agent)
 
 
 def site_documents(crawler: Crawler, skipped: dict[str, str],

@@ -52,7 +52,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             return 2
         target = collections.store_config(base, args.collection)
         # documents uploaded through the API are not in the folder: keep them
-        uploaded = Queue(cfg.data_dir / "uploads.sqlite3").ids(args.collection)
+        uploaded = Queue.in_folder(cfg.data_dir).ids(args.collection)
         build = switch.rebuild if args.rebuild else switch.update
         report = build(cfg.corpus_dir, target, keep=uploaded.__contains__)
     except (LoaderError, collections.CollectionError) as exc:
@@ -73,10 +73,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import a web site into the index (incrementally) and summarize."""
     from index import access, collections, store
     from index.crawl import CrawlError
-    from index.webimport import import_site, limits_from
+    from index.webimport import import_site
 
     cfg = _config(args)
-    limits = limits_from(cfg, args.max_pages, args.max_depth, args.delay)
+    limits = cfg.crawl_limits(args.max_pages, args.max_depth, args.delay)
     base = _store(cfg)
     try:
         groups = access.clean_groups(args.groups.split(","))

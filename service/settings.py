@@ -3,7 +3,7 @@
     Config.from_env(top_k=3)   # the environment (CITEQA_*, HOST, PORT, …), then overrides
 
 A bad value fails at startup with the variable's name: `CITEQA_TOP_K: Input should be a
-valid integer`. The README's settings table is written from this declaration (`make readme`).
+valid integer`. docs/settings.md's table is written from this declaration (`make docs-tables`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from index.crawl import Limits
 
 PREFIX = "CITEQA_"
 Origins = Annotated[tuple[str, ...], NoDecode]  # comma-separated, not JSON
@@ -133,7 +135,8 @@ class Config(BaseSettings):
     verify_by_meaning: bool = Field(False, description="Verify an LLM's claims by meaning too: "
                                                        "the relevance model keeps claims put in "
                                                        "other words, but also more contradicted "
-                                                       "ones (README, \"Deciding by meaning\").")
+                                                       "ones (docs/answers.md, \"Deciding by "
+                                                       "meaning\").")
     model_threads: int = Field(1, ge=1, description="CPU threads per serving process for "
                                                     "embedding a query; more oversubscribes "
                                                     "cores.")
@@ -222,6 +225,15 @@ class Config(BaseSettings):
             name = str(first["loc"][0]) if first["loc"] else ""
             raise SettingError(f"{env_name(name)}: {first['msg']}") from None
 
+    def crawl_limits(self, max_pages: int | None = None, max_depth: int | None = None,
+                     delay: float | None = None) -> Limits:
+        """Return the crawl limits of a site import, with the caller's overrides."""
+        return Limits(max_pages=self.import_max_pages if max_pages is None else max_pages,
+                      max_depth=self.import_max_depth if max_depth is None else max_depth,
+                      delay=self.import_delay if delay is None else delay,
+                      timeout=self.import_timeout, max_bytes=self.import_max_page_bytes,
+                      user_agent=self.import_user_agent)
+
 
 def env_name(field: str) -> str:
     """Return the environment variable that sets a field."""
@@ -256,8 +268,8 @@ def documented() -> list[Setting]:
             for name, info in Config.model_fields.items()]
 
 
-def readme_table() -> str:
-    """Return the README's settings table."""
+def markdown_table() -> str:
+    """Return the settings table of docs/settings.md."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for s in documented():
         default = f"`{s.default}`" if s.default else "(empty)"

@@ -438,7 +438,7 @@ def test_only_allowed_origins_frame_embed_or_call_the_api(page: Page, base: str,
 
 
 def shoot(page: Page, name: str, folder: Path) -> None:
-    """Screenshot the page; with CITEQA_SCREENSHOTS=1 also refresh the README's copy in docs/."""
+    """Screenshot the page; with CITEQA_SCREENSHOTS=1 also refresh its copy in docs/."""
     page.screenshot(path=folder / name)
     if os.environ.get("CITEQA_SCREENSHOTS") == "1":
         shutil.copy(folder / name, DOCS / name)

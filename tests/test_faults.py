@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -74,6 +75,22 @@ def test_chroma_killed_and_restarted_mid_traffic(chroma: ChromaServer, tmp_path:
         chroma.start()  # same folder, same port
     seen = until(app, 200)
     assert set(seen) <= {200, 503}, seen  # never a 500, and no restart of the service
+
+
+def test_a_hung_chroma_server_is_a_503_not_a_wait(chroma: ChromaServer, tmp_path: Path) -> None:
+    app = remote_app(chroma, tmp_path)
+    assert status_of(app) == 200
+    assert chroma.proc is not None
+    chroma.proc.send_signal(signal.SIGSTOP)  # the server holds connections and never answers
+    try:
+        for accept in ("application/json", "text/event-stream"):
+            hung = app.test_client().post("/api/v1/answer", json=QUESTION,
+                                          headers={"Accept": accept})
+            assert hung.status_code == 503 and hung.headers["Retry-After"]
+            assert hung.get_json()["error"]["code"] == "index_unavailable"
+    finally:
+        chroma.proc.send_signal(signal.SIGCONT)
+    assert set(until(app, 200)) <= {200, 503}
 
 
 @pytest.mark.parametrize("fail_open", [True, False])

@@ -17,10 +17,9 @@ from bench.metrics import (
     sentence_of,
     unique_in_order,
 )
-from bench.readme import replace_section
 from bench.scifact import judge_citations
-from bench.scifact_data import Claim, load_scifact, load_train_claims, sentence_spans
 from bench.squad import Outcome, split, summarize
+from evaldata.scifact import Claim, load_scifact, load_train_claims, sentence_spans
 from index.documents import Document, Span
 
 
@@ -79,18 +78,6 @@ def test_squad_outcomes_summarise_each_kind_separately() -> None:
     assert summary["overall_accuracy"] == 0.5
     first, second = split(list(range(5)))  # type: ignore[arg-type]
     assert (first, second) == ([0, 1], [2, 3, 4])
-
-
-def test_readme_section_is_replaced_between_markers(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    readme.write_text("# x\n\nintro\n", encoding="utf-8")
-    replace_section("quality", "first", readme)
-    replace_section("quality", "second", readme)
-    text = readme.read_text(encoding="utf-8")
-    start, end = "<!-- quality:start -->", "<!-- quality:end -->"
-    assert text.count(start) == 1 and f"{start}\nsecond\n{end}" in text and "first" not in text
-    assert text.startswith("# x\n\nintro\n")
-
 
 
 def test_fusion_is_chosen_on_train_claims_that_share_nothing_with_the_test_claims() -> None:

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bench.datasets import eval_data_dir
+from evaldata.folder import eval_data_dir
 from training.data import CONTRADICTS, SUPPORTS, esnli_pairs, scifact_pairs
 from training.reversals import reverse
 

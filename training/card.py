@@ -94,7 +94,7 @@ epochs with claims reversed into contradictions (`--epochs 2 --esnli 17000 --rev
 3000`): more supported claims kept on the tuning data, but worse offline answers; not shipped.
 Three epochs (`--epochs 3 --bf16`) did better on the tuning data but worse held out (more
 contradicted and unsupported claims kept, fewer answerable questions answered); with
-reversals too, worse already on the tuning data. The README's "Word rules against the
-relevance model" has the figures.
+reversals too, worse already on the tuning data. The figures are in
+docs/relevance-model.md.
 """
     path.write_text(text, encoding="utf-8")

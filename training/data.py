@@ -24,7 +24,7 @@ SQUAD_TRAIN = HERE / "data" / "squad2_train_head.jsonl.gz"
 CONTRADICTS, SUPPORTS, NEUTRAL = 0, 1, 2
 LABELS = ("contradiction", "entailment", "neutral")
 # Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
-# train claim are kept out of training to tune the service's limits on (training/tune.py).
+# train claim are kept out of training to tune the service's limits on (bench/tune.py).
 SQUAD_TRAIN_QUESTIONS = 175
 SQUAD_TUNE_QUESTIONS = range(176, 251)
 
@@ -168,7 +168,7 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
     """Return every training pair, shuffled with `seed`; small sets repeated for weight.
 
     With `reversals`, supported SciFact claims and that many entailed SNLI hypotheses are
-    reversed into contradictions (tried, not in the shipped model: see the README, Quality)."""
+    reversed into contradictions (tried, not in the shipped model: see docs/relevance-model.md)."""
     rng = random.Random(seed)
     pairs = (scifact_pairs(folder, rng, reversed_claims=reversals > 0) * scifact_repeats
              + squad_pairs(folder, squad_questions) * squad_repeats

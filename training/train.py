@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from bench.datasets import eval_data_dir
+from evaldata.folder import eval_data_dir
 from training import card, export
 from training.data import LABELS, SQUAD_TRAIN_QUESTIONS, Pair, counts, training_pairs
 

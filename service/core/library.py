@@ -65,12 +65,14 @@ class Library:
 
     def create(self, name: str) -> None:
         """Create an empty collection."""
-        collections.create(self.api(), self.base(), name)
+        store.within(store.deadline(self.default.store_config()),
+                     lambda: collections.create(self.api(), self.base(), name))
         self.names(fresh=True)
 
     def delete(self, name: str) -> None:
         """Delete a collection and its index."""
-        collections.delete(self.api(), self.base(), name)
+        store.within(store.deadline(self.default.store_config()),
+                     lambda: collections.delete(self.api(), self.base(), name))
         with self._lock:
             self._engines.pop(name, None)
         self.names(fresh=True)

@@ -1,8 +1,8 @@
 """Decide by meaning: which sentence answers a question, which sentence supports a claim.
 
-The word rules propose; citeqa's relevance model (service/relevance.py) decides. Every limit
+The word rules propose; citeqa's relevance model (service/core/relevance.py) decides. Every limit
 below was tuned on training data only (SQuAD sample questions 1-250, SciFact train claims)
-by `python -m training.tune`.
+by `python -m bench.tune`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ LIMITS = MeaningLimits()
 
 @dataclass
 class Judge:
-    """Ask the relevance model about pairs, remembering answers within one request."""
+    """Ask the relevance model about pairs, with the limits its answers are held to."""
 
     model: RelevanceModel
     limits: MeaningLimits = LIMITS

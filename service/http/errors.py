@@ -23,11 +23,14 @@ class ApiError(Exception):
         self.status, self.message = status, message
         self.code = code or _CODES.get(status, "error")
 
+    def body(self) -> dict[str, dict[str, str]]:
+        """Return the JSON body that tells the client of this error."""
+        return {"error": {"code": self.code, "message": self.message}}
+
 
 def error_response(status: int, message: str, code: str | None = None) -> tuple[Response, int]:
     """Return the JSON body and status of an error."""
-    body = {"error": {"code": code or _CODES.get(status, "error"), "message": message}}
-    return jsonify(body), status
+    return jsonify(ApiError(status, message, code).body()), status
 
 
 def init_app(app: Flask) -> None:

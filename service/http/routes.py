@@ -1,13 +1,18 @@
-"""Blueprints that describe their own operations, so the OpenAPI document lists what is served."""
+"""Blueprints that serve each operation from the route its OpenAPI description is made of."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint
 from pydantic import BaseModel
+
+View = TypeVar("View", bound=Callable[..., Any])
+# Path parameters that may hold a slash (a document id is often a file path).
+CONVERTERS = {"document_id": "path"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,13 @@ class Route:
     streams: bool = False
     events: str = ("Events `citations`, `delta` (text) and `done` (the full answer); `error` "
                    "(`{\"error\": {\"code\", \"message\"}}`) if it fails once begun.")
+    defaults: tuple[tuple[str, str], ...] = ()  # view arguments the path does not give
+
+    @property
+    def rule(self) -> str:
+        """Return the path as a Flask rule: `{name}` becomes `<name>`."""
+        return re.sub(r"\{(\w+)\}", lambda m: f"<{CONVERTERS[m[1]]}:{m[1]}>"
+                      if m[1] in CONVERTERS else f"<{m[1]}>", self.path)
 
 
 class DocumentedBlueprint(Blueprint):
@@ -33,9 +45,18 @@ class DocumentedBlueprint(Blueprint):
         super().__init__(name, import_name, **kwargs)
         self.operations: list[Route] = []
 
-    def document(self, *routes: Route) -> None:
-        """Add operations to the OpenAPI document."""
-        self.operations.extend(routes)
+    def operation(self, *routes: Route) -> Callable[[View], View]:
+        """Serve the decorated view at each of `routes` and add them to the OpenAPI document."""
+
+        def register(view: View) -> View:
+            """Register the view's URL rules and remember their descriptions."""
+            for route in routes:
+                self.add_url_rule(route.rule, view_func=view, methods=[route.method.upper()],
+                                  defaults=dict(route.defaults))
+            self.operations.extend(routes)
+            return view
+
+        return register
 
 
 def documented(blueprints: Mapping[str, object]) -> tuple[Route, ...]:

@@ -10,8 +10,8 @@ import json
 import logging
 from collections.abc import Iterator
 
-import httpx
 from flask import Response, jsonify, request, stream_with_context
+from pydantic import BaseModel
 
 from index.collections import DEFAULT
 from service.core.engine import UnknownDocument
@@ -26,24 +26,26 @@ from service.http.schemas import (
     SearchRequest,
     SearchResponse,
 )
-from service.web import convert, manage
+from service.web import convert, manage, outages
 from service.web.context import check_limits, parse, reader_access, ready_engine
 
 COLLECTION = "/api/v1/collections/{name}"
+ASKING = (400, 401, 403, 404, 413, 415, 429, 503)
+READING = (401, 403, 404, 429, 503)
 bp = DocumentedBlueprint("api", __name__)
-for prefix, whose in (("/api/v1", ""), (COLLECTION, " of a collection")):
-    bp.document(
-        Route("post", f"{prefix}/answer", f"Answer a question with citations, or abstain{whose}.",
-              AnswerResponse, AnswerRequest, (400, 401, 403, 404, 413, 415, 429, 503),
-              streams=True),
-        Route("post", f"{prefix}/search", f"Rank passages for a query{whose}.", SearchResponse,
-              SearchRequest, (400, 401, 403, 404, 413, 415, 429, 503)),
-        Route("get", f"{prefix}/documents", f"List the documents{whose} the caller may read.",
-              DocumentList, errors=(401, 403, 404, 429, 503)),
-        Route("get", f"{prefix}/documents/{{document_id}}",
-              f"Return a document{whose} with its full text and indexing status.",
-              DocumentDetail, errors=(401, 403, 404, 429, 503)),
-    )
+
+
+def both(method: str, path: str, summary: str, response: type[BaseModel],
+         body: type[BaseModel] | None = None, errors: tuple[int, ...] = READING,
+         streams: bool = False) -> tuple[Route, Route]:
+    """Return an operation on the default collection (`/api/v1…`) and on a named one.
+
+    `{whose}` in the summary names the collection where one is named.
+    """
+    return (Route(method, f"/api/v1{path}", summary.format(whose=""), response, body, errors,
+                  streams, defaults=(("name", DEFAULT),)),
+            Route(method, f"{COLLECTION}{path}", summary.format(whose=" of a collection"),
+                  response, body, errors, streams))
 
 
 log = logging.getLogger("citeqa")
@@ -59,17 +61,12 @@ def sse(events: Iterator[tuple[str, EventData]]) -> Iterator[str]:
         for name, data in events:
             yield f"event: {name}\ndata: {json.dumps(convert.event(data))}\n\n"
     except Exception as exc:  # the status is sent: the client must hear of it in the stream
-        if isinstance(exc, httpx.TransportError):
-            code, message = "index_unavailable", "the index store is unreachable; try again"
-        else:
-            code, message = "internal_error", "internal error; see the server log"
         log.warning("answer stream failed (%s)", exc.__class__.__name__)
-        body = {"error": {"code": code, "message": message}}
-        yield f"event: error\ndata: {json.dumps(body)}\n\n"
+        yield f"event: error\ndata: {json.dumps(outages.client_error(exc).body())}\n\n"
 
 
-@bp.post("/api/v1/answer", defaults={"name": DEFAULT})
-@bp.post("/api/v1/collections/<name>/answer")
+@bp.operation(*both("post", "/answer", "Answer a question with citations, or abstain{whose}.",
+                    AnswerResponse, AnswerRequest, ASKING, streams=True))
 def answer(name: str) -> Response:
     """Answer a question (JSON, or SSE with `Accept: text/event-stream`)."""
     req = parse(AnswerRequest)
@@ -86,8 +83,8 @@ def answer(name: str) -> Response:
     return jsonify(convert.answer(result).model_dump())
 
 
-@bp.post("/api/v1/search", defaults={"name": DEFAULT})
-@bp.post("/api/v1/collections/<name>/search")
+@bp.operation(*both("post", "/search", "Rank passages for a query{whose}.", SearchResponse,
+                    SearchRequest, ASKING))
 def search(name: str) -> Response:
     """Return ranked passages."""
     req = parse(SearchRequest)
@@ -96,15 +93,16 @@ def search(name: str) -> Response:
     return jsonify(convert.search(req.query, hits).model_dump())
 
 
-@bp.get("/api/v1/documents", defaults={"name": DEFAULT})
-@bp.get("/api/v1/collections/<name>/documents")
+@bp.operation(*both("get", "/documents", "List the documents{whose} the caller may read.",
+                    DocumentList))
 def documents(name: str) -> Response:
     """List documents (an admin also sees uploads still queued or failed)."""
     return jsonify(manage.listing(name).model_dump())
 
 
-@bp.get("/api/v1/documents/<path:document_id>", defaults={"name": DEFAULT})
-@bp.get("/api/v1/collections/<name>/documents/<path:document_id>")
+@bp.operation(*both("get", "/documents/{document_id}",
+                    "Return a document{whose} with its full text and indexing status.",
+                    DocumentDetail))
 def document(name: str, document_id: str) -> Response:
     """Return one document with its text and status."""
     try:

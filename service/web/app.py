@@ -51,7 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     engine = Engine(config)
     app.extensions["citeqa.engine"] = engine
     app.extensions["citeqa.library"] = Library(engine)
-    ingester = Ingester(Queue(config.data_dir / "uploads.sqlite3"), engine.store_config())
+    ingester = Ingester(Queue.in_folder(config.data_dir), engine.store_config())
     app.extensions["citeqa.ingester"] = ingester
     errors.init_app(app)
     i18n.init_app(app)

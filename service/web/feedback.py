@@ -22,13 +22,6 @@ from service.http.schemas import FeedbackRequest, FeedbackSaved
 from service.web.context import check_scope, config, known_collection, parse
 
 bp = DocumentedBlueprint("feedback", __name__)
-bp.document(
-    Route("post", "/api/v1/feedback", "Store a thumbs up/down (and comment) on an answer.",
-          FeedbackSaved, FeedbackRequest, (400, 401, 413, 415, 429)),
-    Route("post", "/api/v1/collections/{name}/feedback",
-          "Store a thumbs up/down on an answer from a collection.", FeedbackSaved,
-          FeedbackRequest, (400, 401, 403, 404, 413, 415, 429)),
-)
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -94,8 +87,14 @@ def export_jsonl(store: FeedbackStore, collection: str | None = None) -> Iterato
         yield json.dumps(case, ensure_ascii=False) + "\n"
 
 
-@bp.post("/api/v1/feedback", defaults={"name": DEFAULT})
-@bp.post("/api/v1/collections/<name>/feedback")
+@bp.operation(
+    Route("post", "/api/v1/feedback", "Store a thumbs up/down (and comment) on an answer.",
+          FeedbackSaved, FeedbackRequest, (400, 401, 413, 415, 429),
+          defaults=(("name", DEFAULT),)),
+    Route("post", "/api/v1/collections/{name}/feedback",
+          "Store a thumbs up/down on an answer from a collection.", FeedbackSaved,
+          FeedbackRequest, (400, 401, 403, 404, 413, 415, 429)),
+)
 def post_feedback(name: str) -> Response:
     """Store a thumbs up/down with an optional comment."""
     item = parse(FeedbackRequest)

@@ -12,20 +12,16 @@ from service.security.keys import document_keys
 from service.web.context import config, engine
 
 bp = DocumentedBlueprint("health", __name__)
-bp.document(
-    Route("get", "/healthz", "Liveness: the process answers.", Health),
-    Route("get", "/readyz", "Readiness: the index is loaded and its store answers.", Health,
-          errors=(503,)),
-)
 
 
-@bp.get("/healthz")
+@bp.operation(Route("get", "/healthz", "Liveness: the process answers.", Health))
 def healthz() -> Response:
     """Report that the process is alive."""
     return jsonify(Health(status="ok").model_dump())
 
 
-@bp.get("/readyz")
+@bp.operation(Route("get", "/readyz", "Readiness: the index is loaded and its store answers.",
+                   Health, errors=(503,)))
 def readyz() -> tuple[Response, int]:
     """Report whether the index is loaded and its store answers."""
     eng = engine()

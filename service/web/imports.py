@@ -17,7 +17,7 @@ from flask import Response, jsonify
 from index.access import GroupError, clean_groups
 from index.crawl import Crawler, CrawlError
 from index.uploads import LEASE_SECONDS
-from index.webimport import job_body, limits_from
+from index.webimport import job_body
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import SiteImportRequest, UploadAccepted
@@ -25,17 +25,14 @@ from service.web.context import config, library, parse, require_admin
 from service.web.manage import ingester, queue
 
 bp = DocumentedBlueprint("imports", __name__)
-bp.document(
-    Route("post", "/api/v1/collections/{name}/import", "Import a web site into the collection "
-          "in the background (admin): robots.txt, sitemaps and links of one site; follow the "
-          "job at the returned Location.", UploadAccepted, SiteImportRequest,
-          (400, 401, 403, 404, 415, 429)),
-)
 JOB_PREFIX = "import:"
 CRAWL_SECONDS = LEASE_SECONDS / 3  # leave the job's lease time to embed what was fetched
 
 
-@bp.post("/api/v1/collections/<name>/import")
+@bp.operation(Route("post", "/api/v1/collections/{name}/import", "Import a web site into the "
+                   "collection in the background (admin): robots.txt, sitemaps and links of one "
+                   "site; follow the job at the returned Location.", UploadAccepted,
+                   SiteImportRequest, (400, 401, 403, 404, 415, 429)))
 def import_site(name: str) -> tuple[Response, int]:
     """Queue the import of a web site into a collection."""
     require_admin(name)
@@ -43,8 +40,8 @@ def import_site(name: str) -> tuple[Response, int]:
         raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
     req = parse(SiteImportRequest)
     cfg = config()
-    limits = replace(limits_from(cfg, min(req.max_pages or cfg.import_max_pages,
-                                          cfg.import_max_pages), req.max_depth),
+    limits = replace(cfg.crawl_limits(min(req.max_pages or cfg.import_max_pages,
+                                         cfg.import_max_pages), req.max_depth),
                      max_seconds=CRAWL_SECONDS)
     try:
         start = Crawler(req.url, limits).start

@@ -47,21 +47,6 @@ from service.web.context import (
 
 bp = DocumentedBlueprint("manage", __name__)
 DOCS = "/api/v1/collections/{name}/documents"
-bp.document(
-    Route("get", "/api/v1/collections", "List the collections the caller may use.",
-          CollectionList, errors=(401, 429, 503)),
-    Route("post", "/api/v1/collections", "Create a collection (admin).", CollectionInfo,
-          CollectionCreate, (400, 401, 403, 409, 415, 429, 503)),
-    Route("delete", "/api/v1/collections/{name}", "Delete a collection and its index (admin).",
-          CollectionInfo, errors=(400, 401, 403, 404, 429, 503)),
-    Route("post", DOCS, "Upload a document (multipart `file`, `title`, `groups`; or JSON "
-          "`text`, `title`, `groups`) to index in the background (admin).", UploadAccepted,
-          TextUpload, (400, 401, 403, 404, 413, 415, 429)),
-    Route("put", DOCS + "/{document_id}", "Replace a document (admin).", UploadAccepted,
-          TextUpload, (400, 401, 403, 404, 413, 415, 429)),
-    Route("delete", DOCS + "/{document_id}", "Remove a document (admin).", UploadAccepted,
-          errors=(401, 403, 404, 429)),
-)
 _SLUG = re.compile(r"[^a-z0-9]+")
 # the id is not repeated: an error must not even echo a restricted document's id
 NO_DOCUMENT = "no such document (or not one you may read)"
@@ -69,7 +54,7 @@ NO_DOCUMENT = "no such document (or not one you may read)"
 
 def queue() -> Queue:
     """Return the upload queue in the data folder."""
-    return Queue(config().data_dir / "uploads.sqlite3")
+    return Queue.in_folder(config().data_dir)
 
 
 def ingester() -> Ingester:
@@ -118,7 +103,8 @@ def detail(name: str, document_id: str) -> DocumentDetail:
         raise
 
 
-@bp.get("/api/v1/collections")
+@bp.operation(Route("get", "/api/v1/collections", "List the collections the caller may use.",
+                   CollectionList, errors=(401, 429, 503)))
 def list_collections() -> Response:
     """List the collections this key may use."""
     key = keys.caller_key()
@@ -127,7 +113,8 @@ def list_collections() -> Response:
                                                for n in names]).model_dump())
 
 
-@bp.post("/api/v1/collections")
+@bp.operation(Route("post", "/api/v1/collections", "Create a collection (admin).",
+                   CollectionInfo, CollectionCreate, (400, 401, 403, 409, 415, 429, 503)))
 def create_collection() -> tuple[Response, int]:
     """Create an empty collection."""
     req = parse(CollectionCreate)
@@ -141,7 +128,9 @@ def create_collection() -> tuple[Response, int]:
     return jsonify(CollectionInfo(name=req.name, model=model_id(req.name)).model_dump()), 201
 
 
-@bp.delete("/api/v1/collections/<name>")
+@bp.operation(Route("delete", "/api/v1/collections/{name}",
+                   "Delete a collection and its index (admin).", CollectionInfo,
+                   errors=(400, 401, 403, 404, 429, 503)))
 def delete_collection(name: str) -> Response:
     """Delete a collection, its index and its queued uploads."""
     require_admin(name)
@@ -204,7 +193,9 @@ def _new_id(filename: str) -> str:
     return f"{stem}-{secrets.token_hex(4)}"
 
 
-@bp.post("/api/v1/collections/<name>/documents")
+@bp.operation(Route("post", DOCS, "Upload a document (multipart `file`, `title`, `groups`; or "
+                   "JSON `text`, `title`, `groups`) to index in the background (admin).",
+                   UploadAccepted, TextUpload, (400, 401, 403, 404, 413, 415, 429)))
 def upload(name: str) -> tuple[Response, int]:
     """Queue a new document for indexing."""
     require_admin(name)
@@ -223,7 +214,8 @@ def _exists(name: str, document_id: str) -> None:
         raise ApiError(404, NO_DOCUMENT, "unknown_document") from exc
 
 
-@bp.put("/api/v1/collections/<name>/documents/<path:document_id>")
+@bp.operation(Route("put", DOCS + "/{document_id}", "Replace a document (admin).",
+                   UploadAccepted, TextUpload, (400, 401, 403, 404, 413, 415, 429)))
 def replace_document(name: str, document_id: str) -> tuple[Response, int]:
     """Queue a new version of a document."""
     require_admin(name)
@@ -233,7 +225,8 @@ def replace_document(name: str, document_id: str) -> tuple[Response, int]:
     return _accepted(queue().put(name, document_id, filename, title, groups, body), 202)
 
 
-@bp.delete("/api/v1/collections/<name>/documents/<path:document_id>")
+@bp.operation(Route("delete", DOCS + "/{document_id}", "Remove a document (admin).",
+                   UploadAccepted, errors=(401, 403, 404, 429)))
 def delete_document(name: str, document_id: str) -> tuple[Response, int]:
     """Queue a document's removal."""
     require_admin(name)

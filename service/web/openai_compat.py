@@ -40,17 +40,6 @@ from service.web import convert
 from service.web.context import check_limits, library, parse, reader_access, ready_engine
 
 bp = DocumentedBlueprint("openai_compat", __name__)
-bp.document(
-    Route("post", "/v1/chat/completions",
-          "OpenAI-compatible chat completion: the answer with `[n]` markers and footnotes, "
-          "and its citations in `message.citations`.", ChatCompletion, ChatCompletionRequest,
-          (400, 401, 404, 413, 415, 429, 503), streams=True,
-          events="`data:` lines of `chat.completion.chunk` JSON (the first carries "
-                 "`delta.citations`), then `data: [DONE]`."),
-    Route("get", "/v1/models", "OpenAI-compatible list of models: `citeqa` (the default "
-          "collection) and `citeqa-NAME` for each other collection.", ModelList,
-          errors=(401, 429)),
-)
 SOURCES = "\n\nSources:\n"
 
 
@@ -99,7 +88,9 @@ def collection_for(model: str) -> str:
     return name
 
 
-@bp.get("/v1/models")
+@bp.operation(Route("get", "/v1/models", "OpenAI-compatible list of models: `citeqa` (the "
+                   "default collection) and `citeqa-NAME` for each other collection.",
+                   ModelList, errors=(401, 429)))
 def models() -> Response:
     """List one model per collection this key may use: `citeqa`, `citeqa-NAME`, …"""
     key = keys.caller_key()
@@ -107,7 +98,12 @@ def models() -> Response:
     return jsonify(ModelList(data=[ModelCard(id=model_id(n)) for n in names]).model_dump())
 
 
-@bp.post("/v1/chat/completions")
+@bp.operation(Route("post", "/v1/chat/completions",
+                   "OpenAI-compatible chat completion: the answer with `[n]` markers and "
+                   "footnotes, and its citations in `message.citations`.", ChatCompletion,
+                   ChatCompletionRequest, (400, 401, 404, 413, 415, 429, 503), streams=True,
+                   events="`data:` lines of `chat.completion.chunk` JSON (the first carries "
+                          "`delta.citations`), then `data: [DONE]`."))
 def chat_completions() -> Response:
     """Answer the last user message as a chat completion, streamed when asked."""
     req = parse(ChatCompletionRequest)

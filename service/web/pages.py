@@ -22,12 +22,6 @@ from service.web.context import (
 )
 
 bp = DocumentedBlueprint("pages", __name__)
-bp.document(
-    Route("get", "/api/v1/examples", "Example questions the index answers.", ExampleList,
-          errors=(401, 429, 503)),
-    Route("get", "/api/v1/collections/{name}/examples",
-          "Example questions a collection answers.", ExampleList, errors=(401, 403, 404, 429, 503)),
-)
 
 
 def chat_page(embedded: bool) -> Response:
@@ -118,8 +112,12 @@ def refresh_token() -> Response:
                     "expires_in": widget_token.TTL_SECONDS})
 
 
-@bp.get("/api/v1/examples", defaults={"name": DEFAULT})
-@bp.get("/api/v1/collections/<name>/examples")
+@bp.operation(
+    Route("get", "/api/v1/examples", "Example questions the index answers.", ExampleList,
+          errors=(401, 429, 503), defaults=(("name", DEFAULT),)),
+    Route("get", "/api/v1/collections/{name}/examples",
+          "Example questions a collection answers.", ExampleList, errors=(401, 403, 404, 429, 503)),
+)
 def examples(name: str) -> Response:
     """Return example questions the loaded index answers for this reader."""
     found: Examples = current_app.extensions.setdefault("citeqa.examples", Examples())

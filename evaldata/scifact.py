@@ -1,14 +1,17 @@
-"""SciFact test claims, relevance judgements and gold evidence sentences."""
+"""SciFact abstracts, test claims, relevance judgements and gold evidence sentences."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
-from bench.datasets import eval_data_dir, scifact_documents
+from evaldata.folder import eval_data_dir
 from index.documents import Document, Span
 
 
@@ -30,6 +33,18 @@ class SciFact:
     documents: list[Document]
     sentences: dict[str, list[Span]]
     claims: list[Claim]
+
+
+def scifact_documents(limit: int | None = None,
+                      folder: Path | None = None) -> Iterator[Document]:
+    """Yield SciFact abstracts as documents whose text is the title, a blank line, the abstract."""
+    path = (folder or eval_data_dir()) / "scifact" / "corpus.jsonl"
+    with path.open(encoding="utf-8") as lines:
+        for line in islice(lines, limit):
+            row = json.loads(line)
+            text = f"{row['title']}\n\n{row['text']}"
+            yield Document(id=str(row["_id"]), title=row["title"], url="", text=text,
+                           fingerprint=hashlib.sha256(text.encode()).hexdigest())
 
 
 def sentence_spans(text: str, sentences: list[str]) -> list[Span]:
@@ -67,7 +82,7 @@ def judged_first(data: SciFact, limit: int | None = None) -> list[Document]:
 def load_scifact(folder: Path | None = None) -> SciFact:
     """Load the abstracts, their sentences and the 300 test claims."""
     base = (folder or eval_data_dir()) / "scifact"
-    documents = list(scifact_documents())
+    documents = list(scifact_documents(folder=base.parent))
     texts = {d.id: d.text for d in documents}
     sentences: dict[str, list[Span]] = {}
     with (base / "corpus_sentences.jsonl").open(encoding="utf-8") as handle:

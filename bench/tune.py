@@ -1,8 +1,8 @@
-"""Tune the meaning limits on training data the model never saw; `python -m training.tune`.
+"""Tune the meaning limits on training data the model never saw; `python -m bench.tune`.
 
 The verifier's limits are searched on the fifth of SciFact train claims kept out of training,
 the offline backend's on SQuAD sample questions 176-250. Writes the best limits and their
-scores to bench/results/meaning_tuning.json; service/meaning.py holds them as defaults.
+scores to bench/results/meaning_tuning.json; service/core/meaning.py holds them as defaults.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.datasets import eval_data_dir
 from bench.indexes import ensure_index
 from bench.metrics import mean
 from bench.squad import draft_outcome
-from bench.squad_data import load_squad
+from evaldata.folder import eval_data_dir
+from evaldata.squad import load_squad
 from index import model_export
 from index.chunking import sentence_spans
 from service.core.extractive import ExtractiveBackend

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.datasets import eval_data_dir
+from evaldata.folder import eval_data_dir
 from index.documents import Document
 
 
