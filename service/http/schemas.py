@@ -194,17 +194,39 @@ class ExampleList(BaseModel):
 
 
 class CollectionCreate(BaseModel):
-    """A new collection's name."""
+    """A new collection's name, and what its owner says of it."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(description="1-40 lowercase letters, digits and single hyphens.")
+    title: str = Field(default="", max_length=80, description="Shown as the chat's heading.")
+    description: str = Field(default="", max_length=500)
+    groups: list[str] | str = Field(default_factory=list, description="Groups the console "
+                                    "proposes for new uploads (a list, or comma-separated).")
 
 
 class CollectionInfo(BaseModel):
-    """A collection and the OpenAI model id that answers from it."""
+    """A collection, what its owner says of it, and the OpenAI model id that answers from it."""
 
     name: str
     model: str
+    title: str = ""
+    description: str = ""
+    groups: list[str] = Field(default_factory=list)
+
+
+class AdminCheck(BaseModel):
+    """The key may manage collections."""
+
+    admin: bool = True
+
+
+class DocumentEdit(BaseModel):
+    """A new title or new access groups for a document (it is indexed again)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=300)
+    groups: list[str] | str | None = Field(default=None, description="Access groups (a list, "
+                                           "or comma-separated; empty: every reader).")
 
 
 class CollectionList(BaseModel):

@@ -16,6 +16,7 @@ from service.security import headers, keys, origins, ratelimit
 from service.settings import Config
 from service.web import (
     api,
+    console,
     feedback,
     health,
     i18n,
@@ -30,8 +31,8 @@ from service.web import (
 FORM_OVERHEAD = 65536  # multipart boundaries and the small fields beside an uploaded file
 
 # One blueprint per surface; their order is the order of /openapi.json's paths.
-BLUEPRINTS = (api.bp, manage.bp, imports.bp, openai_compat.bp, pages.bp, feedback.bp,
-              health.bp)
+BLUEPRINTS = (api.bp, manage.bp, imports.bp, console.bp, openai_compat.bp, pages.bp,
+              feedback.bp, health.bp)
 
 
 def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False) -> Flask:

@@ -19,7 +19,8 @@ from service.web import strings
 
 LANGUAGES = ("en", "fr")
 CATALOGS = Path(__file__).resolve().parent / "translations"
-PAGE_STRINGS = {"chat": strings.CHAT, "documents": strings.DOCUMENTS, "widget": strings.WIDGET}
+PAGE_STRINGS = {"chat": strings.CHAT, "documents": strings.DOCUMENTS, "console": strings.CONSOLE,
+                "widget": strings.WIDGET}
 
 
 def choose_locale() -> str:

@@ -106,11 +106,19 @@ def detail(name: str, document_id: str) -> DocumentDetail:
 @bp.operation(Route("get", "/api/v1/collections", "List the collections the caller may use.",
                    CollectionList, errors=(401, 429, 503)))
 def list_collections() -> Response:
-    """List the collections this key may use."""
+    """List the collections this key may use, with what their owners say of them."""
     key = keys.caller_key()
     names = [n for n in library().names(fresh=True) if key is None or key.may_use(n)]
-    return jsonify(CollectionList(collections=[CollectionInfo(name=n, model=model_id(n))
-                                               for n in names]).model_dump())
+    about = library().described()
+    return jsonify(CollectionList(collections=[info(n, about.get(n)) for n in names])
+                   .model_dump())
+
+
+def info(name: str, about: collections.About | None = None) -> CollectionInfo:
+    """Describe a collection as the API sends it."""
+    about = about or collections.About()
+    return CollectionInfo(name=name, model=model_id(name), title=about.title,
+                          description=about.description, groups=list(about.groups))
 
 
 @bp.operation(Route("post", "/api/v1/collections", "Create a collection (admin).",
@@ -119,13 +127,14 @@ def create_collection() -> tuple[Response, int]:
     """Create an empty collection."""
     req = parse(CollectionCreate)
     require_admin(req.name)
+    about = collections.About(req.title.strip(), req.description.strip(), groups_from(req.groups))
     try:
-        library().create(req.name)
+        library().create(req.name, about)
     except collections.CollectionError as exc:
         status = 409 if "already exists" in str(exc) else 400
         raise ApiError(status, str(exc), "collection_exists" if status == 409
                        else "invalid_collection") from exc
-    return jsonify(CollectionInfo(name=req.name, model=model_id(req.name)).model_dump()), 201
+    return jsonify(info(req.name, about).model_dump()), 201
 
 
 @bp.operation(Route("delete", "/api/v1/collections/{name}",
@@ -143,7 +152,7 @@ def delete_collection(name: str) -> Response:
     return jsonify(CollectionInfo(name=name, model=model_id(name)).model_dump())
 
 
-def _groups(given: list[str] | str) -> tuple[str, ...]:
+def groups_from(given: list[str] | str) -> tuple[str, ...]:
     """Return the access groups of an upload, or raise 400."""
     items = given.split(",") if isinstance(given, str) else given
     try:
@@ -157,7 +166,7 @@ def _received() -> tuple[str, str, tuple[str, ...], bytes]:
     limit = config().max_upload_bytes
     if request.is_json:
         req = parse(TextUpload, limit)
-        return ("text.md", req.title.strip(), _groups(req.groups),
+        return ("text.md", req.title.strip(), groups_from(req.groups),
                 req.text.encode("utf-8"))
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "send the document as multipart/form-data (field `file`) or as "
@@ -175,10 +184,10 @@ def _received() -> tuple[str, str, tuple[str, ...], bytes]:
     if not body.strip():
         raise ApiError(400, "the file is empty", "empty_file")
     title = request.form.get("title", "").strip()[:300]
-    return Path(file.filename).name[:200], title, _groups(request.form.get("groups", "")), body
+    return Path(file.filename).name[:200], title, groups_from(request.form.get("groups", "")), body
 
 
-def _accepted(upload: Upload, status: int) -> tuple[Response, int]:
+def accepted(upload: Upload, status: int) -> tuple[Response, int]:
     """Answer that an upload waits in the queue, and wake the worker."""
     ingester().wake()
     response = jsonify(UploadAccepted(id=upload.id, status=upload.status).model_dump())
@@ -201,7 +210,15 @@ def upload(name: str) -> tuple[Response, int]:
     require_admin(name)
     known_collection(name)
     filename, title, groups, body = _received()
-    return _accepted(queue().put(name, _new_id(filename), filename, title, groups, body), 202)
+    return accepted(queue().put(name, _id_for(name, filename), filename, title, groups, body),
+                     202)
+
+
+def _id_for(name: str, filename: str) -> str:
+    """Return the id of the document uploaded under this file name (replaced), else a new one."""
+    same = [u.id for u in queue().listed(name) if u.filename == filename and u.action == "index"
+            and u.status != "deleting" and filename != "text.md"]
+    return same[0] if same else _new_id(filename)
 
 
 def _exists(name: str, document_id: str) -> None:
@@ -222,7 +239,7 @@ def replace_document(name: str, document_id: str) -> tuple[Response, int]:
     known_collection(name)
     _exists(name, document_id)
     filename, title, groups, body = _received()
-    return _accepted(queue().put(name, document_id, filename, title, groups, body), 202)
+    return accepted(queue().put(name, document_id, filename, title, groups, body), 202)
 
 
 @bp.operation(Route("delete", DOCS + "/{document_id}", "Remove a document (admin).",
@@ -232,4 +249,4 @@ def delete_document(name: str, document_id: str) -> tuple[Response, int]:
     require_admin(name)
     known_collection(name)
     _exists(name, document_id)
-    return _accepted(queue().remove(name, document_id), 202)
+    return accepted(queue().remove(name, document_id), 202)

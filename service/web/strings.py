@@ -67,6 +67,31 @@ DOCUMENTS = {
     "status_unknown": _l("status {status}"),
 }
 
+CONSOLE = {
+    **DOCUMENTS,
+    "unreachable": CHAT["unreachable"],
+    "key_refused": _l("This key was refused: {error}"),
+    "open": _l("Open"),
+    "open_label": _l("Open {name}"),
+    "collections_count": _l("Knowledge bases: {n}"),
+    "not_created": _l("Not created: {error}"),
+    "confirm_collection": _l("Delete the knowledge base {name} and every document in it? "
+                             "This cannot be undone."),
+    "collection_deleted": _l("{name} was deleted."),
+    "title_of": _l("Title of {title}"),
+    "groups_of": _l("Groups of {title}"),
+    "save": _l("Save"),
+    "saved": _l("{title}: saved, indexing again"),
+    "not_saved": CHAT["feedback_failed"],
+    "cancel": _l("Cancel"),
+    "edit": _l("Edit"),
+    "edit_label": _l("Edit {title}"),
+    "pending_note": _l("{count}, {n} in progress…"),
+    "confirm_document": _l("Delete {title}? Readers will no longer get answers from it."),
+    "import_started": _l("Import of {url} started"),
+    "import_failed": _l("The import did not start: {error}"),
+}
+
 WIDGET = {
     "title": _l("Ask the documents"),
     "open": _l("Open {title}"),
