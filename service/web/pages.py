@@ -38,7 +38,7 @@ def chat_page(embedded: bool) -> Response:
     return page("chat.html", embedded, token=token, token_ttl=widget_token.TTL_SECONDS,
                 parent=bound, collection="" if collection == DEFAULT else collection,
                 title=(request.args.get("title", "")[:60] if embedded else "")
-                or ("" if collection == DEFAULT else collection),
+                or collection_title(collection),
                 closable=embedded and request.args.get("launcher") == "1",
                 corpus=corpus_titles(collection))
 
@@ -51,6 +51,17 @@ def page(template: str, embedded: bool, status: int = 200, **values: object) -> 
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return origins.secure_page(response, config(), embeddable=embedded)
+
+
+def collection_title(collection: str) -> str:
+    """Return the title its owner gave a collection, else its name ("" for the default)."""
+    if collection == DEFAULT:
+        return ""
+    try:
+        about = library().described().get(collection)
+    except Exception:  # a page must render even when the store is briefly unreachable
+        about = None
+    return about.title if about and about.title else collection
 
 
 def corpus_titles(collection: str) -> str:

@@ -106,9 +106,11 @@
 
   let open = false;
   let ready = false;  // the chat in the frame said it loaded
+  let attempt = 0;  // which load of the frame a check belongs to (a retry starts another)
 
   function load() {
     ready = false;
+    attempt += 1;
     const params = new URLSearchParams({ title, color: colour, lang, launcher: "1" });
     if (collection) params.set("collection", collection);
     if (theme) params.set("theme", theme);
@@ -118,11 +120,11 @@
   }
 
   // A frame that loaded without the chat saying so was refused or never reached the service.
-  async function diagnose() {
-    if (ready) return;
+  async function diagnose(mine) {
+    if (ready || mine !== attempt) return;
     let reachable = true;
     try { await fetch(`${host}/healthz`, { mode: "no-cors", cache: "no-store" }); } catch (_) { reachable = false; }
-    if (ready) return;
+    if (ready || mine !== attempt) return;
     problemText.textContent = reachable ? t("refused", { origin: location.origin }) : t("down");
     style(frame, { display: "none" });
     style(problem, { display: "block" });
@@ -166,7 +168,10 @@
         { detail: { reason: String(data.reason || "missing") } }));
     }
   });
-  frame.addEventListener("load", () => setTimeout(diagnose, 1500));
+  frame.addEventListener("load", () => {
+    const mine = attempt;
+    setTimeout(() => diagnose(mine), 1500);
+  });
   retry.addEventListener("click", load);
   window.addEventListener("resize", fit);
   panel.append(frame, problem);
