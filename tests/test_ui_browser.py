@@ -30,6 +30,8 @@ from service.web.app import create_app
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+ADMIN = "ui-console-admin-key"
 PHONE = {"width": 390, "height": 800}
 DESKTOP = {"width": 1280, "height": 800}
 SECRET = "ui-user-token-secret-0123456789abcdef"
@@ -289,3 +291,80 @@ def test_widget_asks_the_portal_for_a_fresh_user_token(open_page: Any, keyed: st
     page.evaluate(f"window.citeqaWidget.setUserToken({json.dumps(fresh)})")
     expect(frame.locator("article.msg.answered .answer")).to_contain_text("only between 6 and 9")
     expect(frame.locator("article.msg.failed")).to_have_count(0)
+
+
+@pytest.fixture(scope="module")
+def managed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve an empty store that admins manage from the console."""
+    app = create_app({"data_dir": tmp_path_factory.mktemp("console-data"), "admin_keys": ADMIN,
+                      "index_check_seconds": 0.1})
+    with serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+        yield url
+
+
+def shoot(page: Page, name: str) -> None:
+    """Save a screenshot of the console for docs/console.md."""
+    page.screenshot(path=str(DOCS / f"console-{name}.png"), full_page=True)
+
+
+def test_owner_console_without_a_shell(open_page: Any, managed: str) -> None:
+    """Refuse a wrong key, then create, upload with groups per file, replace, edit, delete."""
+    page = open_page()
+    page.goto(managed + "/console")
+    key = page.get_by_label("Admin key")
+    key.fill("not-the-key")
+    key.press("Enter")
+    expect(page.locator("#key-error")).to_contain_text("This key was refused")
+    expect(page.locator("#signed-in")).to_be_hidden()
+    key.fill(ADMIN)
+    key.press("Enter")
+    expect(page.locator("#collections-body")).to_contain_text("default")
+    page.get_by_text("New knowledge base").click()
+    page.get_by_label("Name (lower case").fill("allotments")
+    page.get_by_label("Title", exact=True).fill("Allotment handbook")
+    page.get_by_label("Description").fill("Rules of the town's allotments")
+    page.get_by_label("Groups proposed").fill("gardeners")
+    page.get_by_role("button", name="Create").click()
+    expect(page.locator("#collection-title")).to_have_text("Allotment handbook")
+    expect(page.locator("#snippet")).to_contain_text('data-collection="allotments"')
+    files = [{"name": n, "mimeType": "text/markdown", "buffer": t.encode()} for n, t in (
+        ("water.md", "# Water\n\nTaps run **from May to September**.\n"),
+        ("sheds.md", "# Sheds\n\nSheds are painted green.\n"))]
+    page.locator("#files").set_input_files(files)  # type: ignore[arg-type]
+    expect(page.get_by_label("Groups of water.md")).to_have_value("gardeners")
+    page.get_by_label("Groups of sheds.md").fill("")
+    page.get_by_role("button", name="Upload").click()
+    rows = page.locator("#docs-body tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#docs-body .status-ready")).to_have_count(2, timeout=120_000)
+    expect(rows.filter(has_text="water")).to_contain_text("gardeners")
+    expect(rows.filter(has_text="sheds")).to_contain_text("everyone")
+    shoot(page, "collection")
+
+    page.locator("#files").set_input_files([{**files[1], "buffer": b"# Sheds\n\nBlue now.\n"}])
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#docs-body .status-ready")).to_have_count(2, timeout=120_000)
+    expect(rows).to_have_count(2)  # replaced, not doubled
+
+    page.get_by_role("button", name="Edit water").click()
+    page.get_by_label("Title of water").fill("Watering")
+    page.get_by_label("Groups of water").fill("gardeners, staff")
+    page.get_by_role("button", name="Save").click()
+    expect(rows.filter(has_text="Watering")).to_contain_text("gardeners, staff", timeout=120_000)
+    expect(page.locator("#docs-body .status-ready")).to_have_count(2, timeout=120_000)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete sheds").click()
+    expect(rows).to_have_count(1, timeout=120_000)
+    assert serious_violations(page) == []
+
+    phone = open_page(PHONE, "dark", "fr-FR")
+    phone.goto(managed + "/console")
+    expect(phone.locator("html")).to_have_attribute("lang", "fr")
+    phone.get_by_label("Clé d’administration").fill(ADMIN)
+    phone.get_by_label("Clé d’administration").press("Enter")
+    phone.get_by_role("button", name="Ouvrir allotments").click()
+    expect(phone.locator("#docs-body .status-ready")).to_have_count(1, timeout=120_000)
+    assert fits(phone)
+    assert serious_violations(phone) == []
+    shoot(phone, "phone-dark")
