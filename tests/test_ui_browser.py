@@ -150,14 +150,13 @@ def open_page(browser: Browser) -> Iterator[Any]:
 
 
 def ask(page: Page, question: str) -> Any:
-    """Type a question, press Enter, and return the locator of the finished answer card."""
-    cards = page.locator("article.msg.bot")
-    card = cards.nth(cards.count())
-    box = page.locator("#question")
-    box.fill(question)
-    box.press("Enter")
-    expect(card).not_to_have_attribute("aria-busy", "true")
-    return card
+    """Ask by keyboard; return the newest card once the live region has announced it."""
+    status = page.locator("#status")
+    status.evaluate("node => { node.textContent = ''; }")
+    page.locator("#question").fill(question)
+    page.keyboard.press("Enter")
+    expect(status).not_to_have_text("")  # what a screen reader hears when the answer is done
+    return page.locator("article.msg.bot").last
 
 
 def serious_violations(page: Page) -> list[str]:
