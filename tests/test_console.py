@@ -52,7 +52,7 @@ def settled(client: FlaskClient, doc_id: str) -> dict[str, Any]:
 def upload(client: FlaskClient, name: str, text: str, groups: str = "") -> str:
     """Upload a file; return its document id."""
     resp = client.post(DOCS, headers=AS_ADMIN, data={"file": (BytesIO(text.encode()), name),
-                                                     "groups": groups})
+                                                     "groups": groups, "replace": "same-name"})
     assert resp.status_code == 202, resp.get_json()
     return str(resp.get_json()["id"])
 
@@ -80,7 +80,7 @@ def test_a_collection_keeps_its_title_description_and_groups(client: FlaskClient
 
 
 def test_a_file_uploaded_again_under_its_name_replaces_the_first(client: FlaskClient) -> None:
-    """Uploading rules.md twice leaves one document, with the second text."""
+    """Uploading rules.md twice (asking to replace by name) leaves one document, the second."""
     first = upload(client, "rules.md", "Gates close at dusk.\n")
     settled(client, first)
     second = upload(client, "rules.md", "Gates close at nine in the evening.\n")
@@ -88,6 +88,10 @@ def test_a_file_uploaded_again_under_its_name_replaces_the_first(client: FlaskCl
     assert "nine in the evening" in settled(client, first)["text"]
     listed = client.get(DOCS, headers=AS_ADMIN).get_json()["documents"]
     assert [d["id"] for d in listed].count(first) == 1 and len(listed) == 1
+    plain = client.post(DOCS, headers=AS_ADMIN, data={"file": (BytesIO(b"Gates open.\n"),
+                                                                "rules.md")})
+    assert plain.get_json()["id"] != first  # not asked to replace: a new document, as before
+    settled(client, plain.get_json()["id"])
 
 
 def test_a_documents_title_and_groups_are_edited(client: FlaskClient) -> None:

@@ -202,23 +202,19 @@ def _new_id(filename: str) -> str:
     return f"{stem}-{secrets.token_hex(4)}"
 
 
-@bp.operation(Route("post", DOCS, "Upload a document (multipart `file`, `title`, `groups`; or "
-                   "JSON `text`, `title`, `groups`) to index in the background (admin).",
-                   UploadAccepted, TextUpload, (400, 401, 403, 404, 413, 415, 429)))
+@bp.operation(Route("post", DOCS, "Upload a document (multipart `file`, `title`, `groups`, "
+                   "and `replace=same-name` to replace the document last uploaded under the "
+                   "file's name; or JSON `text`, `title`, `groups`) to index in the background "
+                   "(admin).", UploadAccepted, TextUpload, (400, 401, 403, 404, 413, 415, 429)))
 def upload(name: str) -> tuple[Response, int]:
-    """Queue a new document for indexing."""
+    """Queue a new document for indexing (or a new version of the one of the same file name)."""
     require_admin(name)
     known_collection(name)
     filename, title, groups, body = _received()
-    return accepted(queue().put(name, _id_for(name, filename), filename, title, groups, body),
-                     202)
-
-
-def _id_for(name: str, filename: str) -> str:
-    """Return the id of the document uploaded under this file name (replaced), else a new one."""
     same = [u.id for u in queue().listed(name) if u.filename == filename and u.action == "index"
-            and u.status != "deleting" and filename != "text.md"]
-    return same[0] if same else _new_id(filename)
+            and u.status != "deleting"] if request.form.get("replace") == "same-name" else []
+    doc_id = same[-1] if same else _new_id(filename)
+    return accepted(queue().put(name, doc_id, filename, title, groups, body), 202)
 
 
 def _exists(name: str, document_id: str) -> None:

@@ -94,7 +94,10 @@ def embed() -> Response:
 @bp.get("/collections/<name>/documents")
 def documents_page(name: str) -> Response:
     """Serve the owners' page that uploads, lists and deletes a collection's documents."""
-    return page("documents.html", False, collection=known_collection(name))
+    try:
+        return page("documents.html", False, collection=known_collection(name))
+    except ApiError:
+        return page("unavailable.html", False, status=404, name=name[:60])
 
 
 @bp.get("/widget.js")

@@ -65,6 +65,7 @@ DOCUMENTS = {
     "status_failed": _l("failed"),
     "status_deleting": _l("deleting"),
     "status_unknown": _l("status {status}"),
+    "confirm_document": _l("Delete {title}? Readers will no longer get answers from it."),
 }
 
 CONSOLE = {
@@ -87,7 +88,6 @@ CONSOLE = {
     "edit": _l("Edit"),
     "edit_label": _l("Edit {title}"),
     "pending_note": _l("{count}, {n} in progress…"),
-    "confirm_document": _l("Delete {title}? Readers will no longer get answers from it."),
     "import_started": _l("Import of {url} started"),
     "import_failed": _l("The import did not start: {error}"),
 }

@@ -9,6 +9,7 @@
   const PENDING = ["queued", "indexing", "deleting"];
   let current = null;  // the collection shown
   let timer = null;
+  let editing = false;  // a row's edit form is open: the live refresh waits for it
 
   function key() { return sessionStorage.getItem(STORE) || ""; }
 
@@ -109,6 +110,7 @@
 
   function show(c) {
     current = c;
+    editing = false;
     $("collection").hidden = false;
     $("collection-title").textContent = c.title || c.name;
     $("collection-about").textContent = c.description || "";
@@ -130,6 +132,8 @@
   }
 
   function editRow(doc, row) {
+    clearTimeout(timer);
+    editing = true;
     const title = el("input", { value: doc.title, "aria-label": t("title_of", { title: doc.title }) });
     const groups = el("input", { value: groupsText(doc.groups), "aria-label": t("groups_of", { title: doc.title }) });
     const save = el("button", { type: "button", class: "primary small", text: t("save"),
@@ -137,12 +141,13 @@
         try {
           await call(`${docsApi(current.name)}/${encodeURIComponent(doc.id)}`,
             { method: "PATCH", json: { title: title.value, groups: groups.value } });
+          editing = false;
           refresh(t("saved", { title: title.value }));
         } catch (err) { say(t("not_saved", { error: err.message })); }
       } });
     row.replaceChildren(el("td", {}, title), statusCell(doc), el("td", {}, groups),
       el("td", {}, el("div", { class: "actions" }, save,
-        el("button", { type: "button", class: "ghost small", text: t("cancel"), onclick: () => refresh() }))));
+        el("button", { type: "button", class: "ghost small", text: t("cancel"), onclick: () => { editing = false; refresh(); } }))));
     title.focus();
   }
 
@@ -165,7 +170,7 @@
 
   async function refresh(note) {
     clearTimeout(timer);
-    if (!current) return;
+    if (!current || editing) return;
     let documents;
     try {
       ({ documents } = await call(docsApi(current.name)));
@@ -173,6 +178,7 @@
       say(t("list_failed", { error: err.message }));
       return;
     }
+    if (editing) return;  // the form opened while the list was on its way
     $("docs-body").replaceChildren(...documents.map(docRow));
     const pending = documents.filter((d) => PENDING.includes(d.status)).length;
     const count = documents.length === 1 ? t("documents_one") : t("documents_many", { n: documents.length });
@@ -196,6 +202,7 @@
       const form = new FormData();
       form.append("file", file);
       form.append("groups", $(`groups-${i}`).value);
+      form.append("replace", "same-name");
       try {
         await call(docsApi(current.name), { method: "POST", form });
         notes.push(t("queued_file", { name: file.name }));

@@ -68,6 +68,7 @@
       const form = new FormData();
       form.append("file", file);
       form.append("groups", $("groups").value);
+      form.append("replace", "same-name");  // the page promises "replace"
       const response = await fetch(api, { method: "POST", headers: headers(), body: form });
       notes.push(response.ok ? t("queued_file", { name: file.name }) : `${file.name}: ${await problem(response)}`);
     }
@@ -75,6 +76,7 @@
   }
 
   async function removeDoc(doc) {
+    if (!window.confirm(t("confirm_document", { title: doc.title || doc.id }))) return;
     const response = await fetch(`${api}/${encodeURIComponent(doc.id)}`,
       { method: "DELETE", headers: headers() });
     refresh(response.ok ? t("deleting_doc", { title: doc.title || doc.id })
