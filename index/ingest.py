@@ -50,8 +50,12 @@ def read(job: Upload, body: bytes) -> Document:
     return replace(doc, id=job.id, title=title)
 
 
-def apply(job: Upload, body: bytes, base: store.StoreConfig) -> None:
-    """Index or remove one document in its collection's serving generation."""
+def apply(job: Upload, body: bytes, base: store.StoreConfig) -> str:
+    """Index or remove one document in its collection's serving generation.
+
+    Return what the owner should read beside `ready`: an import's report of pages fetched,
+    indexed and skipped (and why); nothing for a document.
+    """
     api = store.client(base)
     if not collections.exists(api, base.collection, job.collection):
         raise Unreadable(f"the collection {job.collection!r} no longer exists")
@@ -61,15 +65,15 @@ def apply(job: Upload, body: bytes, base: store.StoreConfig) -> None:
         from index.crawl import CrawlError
 
         try:
-            webimport.run_job(body, cfg, job.groups)
+            return webimport.run_job(body, cfg, job.groups).summary()
         except CrawlError as exc:
             raise Unreadable(str(exc)) from exc
-        return
     if job.action == "delete":
         switch.change([], cfg, keep=lambda doc_id: doc_id != job.id)
-        return
+        return ""
     doc = read(job, body)
     switch.change([doc], cfg, keep=lambda doc_id: doc_id != job.id)
+    return ""
 
 
 class Ingester:
@@ -113,7 +117,7 @@ class Ingester:
             return False
         job, body = claimed
         try:
-            apply(job, body, self.base)
+            note = apply(job, body, self.base)
         except Unreadable as exc:
             self.queue.finish(job, "failed", str(exc))
         except Exception as exc:  # the store is down or timed out: the job waits, never lost
@@ -121,5 +125,5 @@ class Ingester:
                         exc.__class__.__name__)
             self.queue.retry_later(job, RETRY_SECONDS)
         else:
-            self.queue.finish(job, "ready")
+            self.queue.finish(job, "ready", note)
         return True

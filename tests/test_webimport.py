@@ -358,6 +358,7 @@ def test_the_api_imports_a_site_in_the_background(site: Site, tmp_path: Path) ->
         assert time.monotonic() < deadline, status
         time.sleep(0.2)
     assert status["status"] == "ready", status
+    assert status["reason"].startswith("fetched "), status  # the owner reads what it did
     deadline = time.monotonic() + 30
     while True:
         body = client.post("/api/v1/collections/harbour/answer", headers=admin,

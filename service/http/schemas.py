@@ -130,7 +130,9 @@ class DocumentSummary(BaseModel):
     length: int
     status: Literal["queued", "indexing", "ready", "failed", "deleting"] = Field(
         default="ready", description="Where its indexing stands; only `ready` is answered from.")
-    reason: str = Field(default="", description="Why indexing failed.")
+    reason: str = Field(default="", description="Why indexing failed; for a finished site "
+                                                "import, its report (pages fetched, skipped "
+                                                "and why).")
     groups: list[str] = Field(default_factory=list,
                               description="Who may read it (shown to admins only).")
 
