@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -296,8 +298,23 @@ def test_widget_asks_the_portal_for_a_fresh_user_token(open_page: Any, keyed: st
 def managed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve an empty store that admins manage from the console."""
     app = create_app({"data_dir": tmp_path_factory.mktemp("console-data"), "admin_keys": ADMIN,
-                      "index_check_seconds": 0.1})
+                      "index_check_seconds": 0.1, "import_delay": 0.0})
     with serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def allotment_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve a two-page site to import, with a page that has no text to index."""
+    root = tmp_path_factory.mktemp("allotment-site")
+    (root / "index.html").write_text(
+        "<html><head><title>Allotments</title></head><body><main><h1>Allotments</h1>"
+        "<p>Plots are let for one year from March 1 and renewed by the end of January.</p>"
+        '<a href="empty.html">Empty</a></main></body></html>')
+    (root / "empty.html").write_text("<html><head><title>Empty</title></head><body></body></html>")
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 partial(SimpleHTTPRequestHandler, directory=str(root)))
+    with serving_in_thread(server) as url:
         yield url
 
 
@@ -306,8 +323,8 @@ def shoot(page: Page, name: str) -> None:
     page.screenshot(path=str(DOCS / f"console-{name}.png"), full_page=True)
 
 
-def test_owner_console_without_a_shell(open_page: Any, managed: str) -> None:
-    """Refuse a wrong key, then create, upload with groups per file, replace, edit, delete."""
+def test_owner_console_without_a_shell(open_page: Any, managed: str, allotment_site: str) -> None:
+    """Refuse a wrong key; create, upload with groups per file, replace, edit, import, delete."""
     page = open_page()
     page.goto(managed + "/console")
     key = page.get_by_label("Admin key")
@@ -355,6 +372,13 @@ def test_owner_console_without_a_shell(open_page: Any, managed: str) -> None:
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete sheds").click()
     expect(rows).to_have_count(1, timeout=120_000)
+
+    page.get_by_label("Start page").fill(allotment_site + "/index.html")
+    page.get_by_role("button", name="Import", exact=True).click()
+    imported = rows.filter(has_text="Import of")
+    expect(imported.locator(".status-ready")).to_be_visible(timeout=120_000)
+    expect(imported.locator(".reason")).to_contain_text("fetched 2 pages")
+    expect(imported.locator(".reason")).to_contain_text("empty.html: no main text")
     assert serious_violations(page) == []
 
     phone = open_page(PHONE, "dark", "fr-FR")
@@ -363,7 +387,7 @@ def test_owner_console_without_a_shell(open_page: Any, managed: str) -> None:
     phone.get_by_label("Clé d’administration").fill(ADMIN)
     phone.get_by_label("Clé d’administration").press("Enter")
     phone.get_by_role("button", name="Ouvrir allotments").click()
-    expect(phone.locator("#docs-body .status-ready")).to_have_count(1, timeout=120_000)
+    expect(phone.locator("#docs-body tr", has_text="Watering")).to_contain_text("prêt")
     assert fits(phone)
     assert serious_violations(phone) == []
     shoot(phone, "phone-dark")

@@ -84,7 +84,7 @@ def listing(name: str) -> DocumentList:
              for d in eng.documents(document_access())}
     if is_admin():
         for upload in queue().listed(name):
-            if upload.status != "ready":
+            if upload.status != "ready" or upload.action == "import":  # an import's report
                 found[upload.id] = _summary(upload)
     return DocumentList(documents=[found[k] for k in sorted(found)])
 

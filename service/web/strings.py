@@ -90,6 +90,7 @@ CONSOLE = {
     "pending_note": _l("{count}, {n} in progress…"),
     "import_started": _l("Import of {url} started"),
     "import_failed": _l("The import did not start: {error}"),
+    "report": _l("Report"),
 }
 
 WIDGET = {

@@ -127,7 +127,13 @@
 
   function statusCell(doc) {
     const cell = el("td", { class: `status-${doc.status}`, text: t(`status_${doc.status}`) });
-    if (doc.reason) cell.append(el("span", { class: "reason", text: doc.reason }));
+    const why = el("span", { class: "reason", text: doc.reason || "" });
+    // an import's report lists every skipped page: folded, so the table stays readable
+    if (doc.reason && doc.id.startsWith("import:")) {
+      cell.append(el("details", {}, el("summary", { text: t("report") }), why));
+    } else if (doc.reason) {
+      cell.append(why);
+    }
     return cell;
   }
 
