@@ -14,9 +14,9 @@ SYSTEM_PACKAGES := chromium redis-server
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
-.PHONY: install install-test system-deps run index test lint bench bench-core bench-quality \
-	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 bench-fusion clean \
-	docs docs-tables train train-smoke translations
+.PHONY: install install-test system-deps run index test test-fast lint bench bench-core bench-quality \
+	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 bench-fusion bench-ingest \
+	clean docs docs-tables train train-smoke translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ lint: install-test
 test: system-deps install-test lint docs
 	$(BIN)/pytest
 
+# The quick loop: everything but browser, server, docker, training and slow tests (under 90 s).
+test-fast: install-test
+	$(BIN)/pytest -m "not (browser or server or docker or training or slow)"
+
 # The relevance model: `make train` rebuilds the shipped weights (CPU, under an hour, fixed
 # seed) from the shared data folder; `make train-smoke` checks the pipeline in a minute.
 train: install-test
@@ -89,6 +93,11 @@ bench-load: system-deps install-test
 # Not part of `bench`: 30 minutes per store mode by default (SOAK_SECONDS sets it).
 bench-soak: install-test
 	$(BIN)/python -m bench.soak
+
+# Uploads, a dense PDF, a burst and a Crawl-delay site while answers are served; then kill -9
+# of the ingest worker 20 times (nice: the cores are shared). Not part of `bench`: ~30 min.
+bench-ingest: system-deps install-test
+	nice $(BIN)/python -m bench.ingest
 
 bench-reloads: install-test
 	$(BIN)/python -m bench.reloads

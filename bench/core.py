@@ -24,13 +24,13 @@ from typing import Any
 import requests
 
 from bench.doc_tables import replace_section
-from bench.servers import free_port, stop, wait_until
 from evaldata.scifact import scifact_documents
 from index import model_export
 from index.build import index_corpus, index_documents, index_threads
 from index.chunking import chunk_document
 from index.embedder import Embedder
 from index.store import StoreConfig
+from tests.support.servers import free_port, stop, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -73,7 +73,9 @@ def serving(cfg: StoreConfig, workers: int) -> ContextManager[tuple[str, subproc
     return timed_server(lambda port: [cli, "serve", "--port", str(port), "--workers",
                                       str(workers)],
                         {"CITEQA_DATA_DIR": str(cfg.data_dir), "CITEQA_COLLECTION": cfg.collection,
-                         "CITEQA_RATE_LIMIT": "", "CITEQA_RATE_LIMIT_IP": ""})
+                         "CITEQA_RATE_LIMIT": "", "CITEQA_RATE_LIMIT_IP": "",
+                         # the web tier alone: the master's children are its web workers
+                         "CITEQA_INGEST_WORKER": "false"})
 
 
 def percentile(values: list[float], q: float) -> float:

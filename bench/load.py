@@ -20,9 +20,9 @@ from pathlib import Path
 import requests
 
 from bench.doc_tables import replace_section
-from bench.servers import BIN, ChromaServer, citeqa_server
 from index.build import index_corpus
 from index.store import StoreConfig
+from tests.support.servers import BIN, ChromaServer, citeqa_server
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

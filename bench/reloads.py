@@ -17,9 +17,9 @@ import threading
 import time
 from pathlib import Path
 
-from bench.servers import BIN
 from service.core.engine import Engine
 from service.settings import Config
+from tests.support.servers import BIN
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

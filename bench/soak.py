@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from bench.servers import BIN, ChromaServer, free_port, stop, wait_until
+from tests.support.servers import BIN, ChromaServer, free_port, stop, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -168,7 +168,9 @@ def run_mode(store: str, work: Path) -> Mode:
     shutil.copytree(ROOT / "corpus", corpus)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CITEQA_DATA_DIR": str(work / "data"),
            "CITEQA_CORPUS_DIR": str(corpus), "CITEQA_RATE_LIMIT": "", "CITEQA_RATE_LIMIT_IP": "",
-           "CITEQA_INDEX_CHECK_SECONDS": "1"}
+           "CITEQA_INDEX_CHECK_SECONDS": "1",
+           # the master's children are then its web workers only, whose memory is measured
+           "CITEQA_INGEST_WORKER": "false"}
     chroma = ChromaServer(work / "chroma") if store == "chroma-server" else None
     if chroma is not None:
         chroma.start()

@@ -21,8 +21,8 @@ _MARKERS = re.compile(r"\s*\[\d+\]")
 # The abstention settings searched on the tuning half.
 GRID: dict[str, tuple[Any, ...]] = {
     "min_coverage": (0.5, 0.6, 0.7),
-    "min_coverage_with_meaning": (0.3, 0.45),
-    "min_meaning": (0.5, 0.6),
+    "min_coverage_with_similarity": (0.3, 0.45),
+    "min_similarity": (0.5, 0.6),
     "max_missing_idf": (None, 5.0, 4.5, 4.0),
 }
 

@@ -35,7 +35,9 @@ VERIFIER_GRID = {"support": (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8,
                  "contradiction": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.9)}
 ANSWER_GRID = {"rerank": (3, 5), "rerank_accepted": (1, 3), "weight": (0.0, 1.0, 3.0),
                "confirm": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5),
-               "answer": (0.15, 0.2, 0.25, 0.3, 0.5, 0.7, 0.9, 1.01)}
+               "answer": (0.15, 0.2, 0.25, 0.3, 0.5, 0.7, 0.9, 1.01),
+               # highest first: of floors that tie, the first found refuses most off-topic answers
+               "similarity": (0.5, 0.4, 0.3, 0.2, 0.0)}
 
 
 @dataclass

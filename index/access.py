@@ -30,8 +30,12 @@ class GroupError(ValueError):
 
 
 def clean_groups(groups: Iterable[str]) -> tuple[str, ...]:
-    """Return the groups sorted and deduplicated, refusing blank, odd or too many names."""
-    found = sorted({g.strip() for g in groups if g and g.strip()})
+    """Return the groups sorted and deduplicated, refusing blank, odd or too many names.
+
+    Names are kept exactly as sent, never stripped or normalised: `"hr\u3000"` or `"hr\xa0"`
+    is refused, not read as `hr` (a portal's token must not open another group's documents).
+    """
+    found = sorted(set(groups))
     for group in found:
         if not _GROUP.fullmatch(group):
             raise GroupError(f"invalid group name {group[:40]!r}: use letters, digits and "
@@ -39,6 +43,11 @@ def clean_groups(groups: Iterable[str]) -> tuple[str, ...]:
     if len(found) > MAX_GROUPS:
         raise GroupError(f"a document may have at most {MAX_GROUPS} groups")
     return tuple(found)
+
+
+def split_groups(text: str) -> list[str]:
+    """Split groups typed as `hr, legal`: only the ASCII spaces around each name go."""
+    return [name.strip(" ") for name in text.split(",") if name.strip(" ")]
 
 
 def metadata(groups: tuple[str, ...]) -> dict[str, Any]:

@@ -64,8 +64,12 @@ def index_documents(
     cfg: store.StoreConfig,
     keep: Callable[[str], bool] | None = None,
     progress: bool = True,
+    on_embed: Callable[[int, int], None] | None = None,
 ) -> IndexReport:
-    """Bring the index in line with `docs`; ids not in `docs` are removed unless `keep` says so."""
+    """Bring the index in line with `docs`; ids not in `docs` are removed unless `keep` says so.
+
+    `on_embed(done, total)` hears of each embedded batch of chunks (a job's progress).
+    """
     began = time.perf_counter()
     report = IndexReport()
     api = store.client(cfg)
@@ -89,17 +93,26 @@ def index_documents(
             report.removed.append(doc_id)
     if report.removed:
         _forget(records, chunks, report.removed)
-    bar = tqdm(total=sum(len(c) for _, c in todo), unit="chunk", desc="embedding",
+    total = sum(len(c) for _, c in todo)
+    bar = tqdm(total=total, unit="chunk", desc="embedding",
                disable=not progress)
     embedder = (model_export.embedder(model_export.ensure(cfg.data_dir), index_threads())
                 if todo else None)
+    embedded = 0
+
+    def batch_done(size: int) -> None:
+        nonlocal embedded
+        embedded += size
+        if on_embed is not None:
+            on_embed(embedded, total)
+
     for group in _groups(todo):
         # A few documents at a time, their records written last: a run killed at any point
         # leaves them unrecorded, so the next run replaces all their chunks.
         _forget(records, chunks, [doc.id for doc, _ in group])
         pending = [(doc, c) for doc, doc_chunks in group for c in doc_chunks]
         if embedder is not None and pending:
-            _embed(chunks, embedder, pending, bar)
+            _embed(chunks, embedder, pending, bar, batch_done)
         _record(records, {doc.id: doc for doc, _ in group},
                 Counter({doc.id: len(doc_chunks) for doc, doc_chunks in group}))
         report.chunks += len(pending)
@@ -142,7 +155,7 @@ def _forget(records: Collection, chunks: Collection, doc_ids: list[str]) -> None
 
 
 def _embed(chunks: Collection, embedder: Embedder, pending: list[tuple[Document, Chunk]],
-           bar: tqdm[None]) -> None:
+           bar: tqdm[None], batch_done: Callable[[int], None]) -> None:
     """Embed and store chunks in batches, advancing the progress bar."""
     for i in range(0, len(pending), EMBED_BATCH):
         batch = pending[i:i + EMBED_BATCH]
@@ -150,6 +163,7 @@ def _embed(chunks: Collection, embedder: Embedder, pending: list[tuple[Document,
         chunks.upsert(ids=[c.id for _, c in batch], embeddings=embedder.embed(texts),
                       documents=texts, metadatas=[chunk_metadata(d, c) for d, c in batch])
         bar.update(len(batch))
+        batch_done(len(batch))
 
 
 def _record(records: Collection, docs: dict[str, Document], chunks: Counter[str]) -> None:

@@ -7,11 +7,18 @@
 Only pages of the start URL's site (same scheme, host and port) are requested, redirects
 included. A page that fails for a reason that may pass (a timeout, a 5xx) is listed in
 `failed`, so an incremental import keeps what it had of it.
+
+Every request is bounded: each host is resolved and its address checked against the
+`AddressPolicy` before each request and redirect (and the checked address is the one
+connected to), a page must arrive whole within `timeout` seconds however slowly it trickles,
+robots.txt's Crawl-delay is honoured up to `max_crawl_delay`, and the crawl stops (incomplete)
+when waiting or reading would pass `max_seconds`.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -21,6 +28,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
+
+from index.addresses import AddressPolicy, AddressRefused
 
 if TYPE_CHECKING:
     import lxml.html
@@ -46,6 +55,13 @@ class Limits:
     max_bytes: int = 2_000_000
     user_agent: str = "citeqa-import/0.1"
     max_seconds: float = 0.0  # stop fetching after this long (0: no limit)
+    max_crawl_delay: float = 10.0  # the longest robots.txt Crawl-delay honoured
+    allow: str = ""  # networks fetched from although refused by default (AddressPolicy)
+    deny: str = ""  # networks never fetched from
+
+
+class _OutOfTime(Exception):
+    """The crawl's time budget is spent."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +187,8 @@ class Crawler:
         self.complete = False  # every page found was fetched: unseen pages are gone
         self._robots = RobotFileParser()
         self._last_request = 0.0
+        self._policy = AddressPolicy.parse(limits.allow, limits.deny)
+        self._deadline = float("inf")
 
     def owns(self, url: str) -> bool:
         """Tell whether a URL belongs to the crawled site."""
@@ -178,41 +196,48 @@ class Crawler:
 
     def pages(self) -> Iterator[Page]:
         """Yield the site's text pages; raise CrawlError when the start page cannot be had."""
+        if self.limits.max_seconds:
+            self._deadline = time.monotonic() + self.limits.max_seconds
         headers = {"User-Agent": self.limits.user_agent}
-        with httpx.Client(headers=headers, timeout=self.limits.timeout) as http:
-            self._read_robots(http)
-            if not self._allowed(self.start):
-                raise CrawlError(f"robots.txt disallows {self.start}")
-            queue = deque([(self.start, 0)])
-            seen = {self.start}
-            if self.limits.max_depth > 0:
-                for url in self._sitemap_pages(http):
-                    if url not in seen:
-                        seen.add(url)
-                        queue.append((url, 1))
-            began = time.monotonic()
-            while queue and self.fetched < self.limits.max_pages:
-                if self.limits.max_seconds and time.monotonic() - began > self.limits.max_seconds:
-                    break
-                url, depth = queue.popleft()
-                if not self._allowed(url):
-                    self.skipped[url] = "disallowed by robots.txt"
-                    continue
-                page = self._page(http, url)
-                if page is None:
-                    continue
-                directives = meta_robots(page)
-                if directives & {"noindex", "none"}:
-                    self.skipped[page.url] = "noindex (meta robots)"
-                else:
-                    yield page
-                if depth >= self.limits.max_depth or directives & {"nofollow", "none"}:
-                    continue
-                for link in links(page):
-                    if link not in seen and self.owns(link):
-                        seen.add(link)
-                        queue.append((link, depth + 1))
-            self.complete = not queue
+        # no proxy from the environment: the request must go to the address just checked
+        with httpx.Client(headers=headers, timeout=self.limits.timeout, trust_env=False) as http:
+            try:
+                yield from self._crawl(http)
+            except _OutOfTime:
+                self.complete = False
+
+    def _crawl(self, http: httpx.Client) -> Iterator[Page]:
+        """Yield the site's pages breadth first, within the page and depth limits."""
+        self._read_robots(http)
+        if not self._allowed(self.start):
+            raise CrawlError(f"robots.txt disallows {self.start}")
+        queue = deque([(self.start, 0)])
+        seen = {self.start}
+        if self.limits.max_depth > 0:
+            for url in self._sitemap_pages(http):
+                if url not in seen:
+                    seen.add(url)
+                    queue.append((url, 1))
+        while queue and self.fetched < self.limits.max_pages:
+            url, depth = queue.popleft()
+            if not self._allowed(url):
+                self.skipped[url] = "disallowed by robots.txt"
+                continue
+            page = self._page(http, url)
+            if page is None:
+                continue
+            directives = meta_robots(page)
+            if directives & {"noindex", "none"}:
+                self.skipped[page.url] = "noindex (meta robots)"
+            else:
+                yield page
+            if depth >= self.limits.max_depth or directives & {"nofollow", "none"}:
+                continue
+            for link in links(page):
+                if link not in seen and self.owns(link):
+                    seen.add(link)
+                    queue.append((link, depth + 1))
+        self.complete = not queue
 
     def _allowed(self, url: str) -> bool:
         """Tell whether robots.txt lets our user agent fetch `url`."""
@@ -223,7 +248,9 @@ class Crawler:
         url = urljoin(self.start, "/robots.txt")
         try:
             response = self._get(http, url, max_bytes=self.limits.max_bytes)
-        except httpx.TransportError as exc:
+        except AddressRefused as exc:
+            raise CrawlError(f"refused {url}: {exc}") from exc
+        except (httpx.TransportError, OSError) as exc:
             raise CrawlError(f"cannot reach {url}: {exc.__class__.__name__}: {exc}") from exc
         except _Skip:
             response = None
@@ -250,7 +277,7 @@ class Crawler:
             done += 1
             try:
                 response = self._get(http, url, max_bytes=self.limits.max_bytes)
-            except (httpx.HTTPError, _Skip):
+            except (httpx.HTTPError, OSError, _Skip):
                 continue
             if response.status >= 400:
                 continue
@@ -267,7 +294,10 @@ class Crawler:
         except _Skip as skip:
             self._skip(url, str(skip), transient=False)
             return None
-        except httpx.HTTPError as exc:
+        except AddressRefused as exc:
+            self._skip(url, str(exc), transient=False)
+            return None
+        except (httpx.HTTPError, OSError) as exc:
             self._skip(url, f"request failed ({type(exc).__name__})", transient=True)
             return None
         if response.status >= 400:
@@ -288,7 +318,7 @@ class Crawler:
         """GET `url` within the site, following redirects that stay in it, up to `max_bytes`."""
         for _ in range(MAX_REDIRECTS + 1):
             self._wait()
-            with http.stream("GET", url) as response:
+            with self._send(http, url) as response:
                 if response.is_redirect:
                     url = normalize(urljoin(url, response.headers.get("location", "")))
                     if not self.owns(url):
@@ -299,20 +329,45 @@ class Crawler:
                 kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 if typed and response.status_code < 400 and kind not in TEXT_TYPES:
                     raise _Skip(f"not HTML or text ({kind or 'no content type'})")
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body.extend(chunk)
-                    if len(body) > max_bytes:
-                        raise _Skip(f"larger than {max_bytes} bytes")
+                body = self._read(response, max_bytes)
                 return _Response(url, response.status_code, kind,
-                                 known_charset(response.charset_encoding), bytes(body))
+                                 known_charset(response.charset_encoding), body)
         raise _Skip("too many redirects")
 
+    def _send(self, http: httpx.Client, url: str) -> contextlib.AbstractContextManager[
+            httpx.Response]:
+        """Start a GET of `url` to the address its host resolves to, once that is checked."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        address = self._policy.resolve(host, site_of(url)[2])
+        shown = f"[{address}]" if ":" in address else address
+        netloc = shown + (f":{parts.port}" if parts.port else "")
+        direct = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        # the Host header and TLS name stay the site's; only the connection is pinned
+        return http.stream("GET", direct, headers={"Host": parts.netloc.rsplit("@", 1)[-1]},
+                           extensions={"sni_hostname": host})
+
+    def _read(self, response: httpx.Response, max_bytes: int) -> bytes:
+        """Read a body within `max_bytes` and within the page's (and the crawl's) time."""
+        deadline = min(time.monotonic() + self.limits.timeout, self._deadline)
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body.extend(chunk)
+            if len(body) > max_bytes:
+                raise _Skip(f"larger than {max_bytes} bytes")
+            if time.monotonic() > deadline:
+                if deadline == self._deadline:
+                    raise _OutOfTime
+                raise httpx.ReadTimeout(f"not read whole within {self.limits.timeout:g} s")
+        return bytes(body)
+
     def _wait(self) -> None:
-        """Sleep so requests are at least the configured (or robots.txt's) delay apart."""
-        asked = self._robots.crawl_delay(self.limits.user_agent)
-        gap = max(self.limits.delay, float(asked or 0))
-        pause = self._last_request + gap - time.monotonic()
+        """Sleep so requests are the configured (or robots.txt's, capped) delay apart."""
+        asked = min(float(self._robots.crawl_delay(self.limits.user_agent) or 0),
+                    self.limits.max_crawl_delay)
+        pause = self._last_request + max(self.limits.delay, asked) - time.monotonic()
+        if time.monotonic() + max(pause, 0) > self._deadline:
+            raise _OutOfTime  # waiting would spend the crawl's whole budget: stop here
         if pause > 0:
             time.sleep(pause)
         self._last_request = time.monotonic()

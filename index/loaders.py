@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -23,6 +24,24 @@ _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 class LoaderError(ValueError):
     """A file that cannot be read as a document."""
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """The most text one file may yield, and the most PDF pages read for it (None: any)."""
+
+    max_chars: int | None = None
+    max_pages: int | None = None
+
+    def check(self, chars: int) -> None:
+        """Refuse a file once its text passes `max_chars`."""
+        if self.max_chars is not None and chars > self.max_chars:
+            raise LoaderError(f"the file's text is over {self.max_chars:,} characters, the "
+                              "most one document may have (CITEQA_INGEST_MAX_TEXT_CHARS): "
+                              "split it into smaller documents")
+
+
+NO_LIMITS = TextLimits()
 
 
 def discover(corpus_dir: Path) -> list[Path]:
@@ -54,16 +73,17 @@ def folder_rule(path: Path, corpus_dir: Path) -> Path | None:
     return None
 
 
-def load(path: Path, corpus_dir: Path) -> Document:
+def load(path: Path, corpus_dir: Path, limits: TextLimits = NO_LIMITS) -> Document:
     """Read one file into a Document whose id is its path relative to the corpus."""
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        text, title, url = _read_pdf(path)
+        text, title, url = _read_pdf(path, limits)
     elif suffix in (".html", ".htm"):
         text, title, url = _read_html(path.read_text(encoding="utf-8", errors="replace"))
     else:
         text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
         title, url = text_title(text, markdown=suffix != ".txt"), ""
+    limits.check(len(text))
     meta = _read_json(_meta_path(path))
     rule = None if "groups" in meta else folder_rule(path, corpus_dir)
     groups = _groups(_read_json(rule) if rule else meta, rule or _meta_path(path))
@@ -148,13 +168,26 @@ def _read_html(markup: str) -> tuple[str, str, str]:
     return "\n\n".join(blocks), title, url
 
 
-def _read_pdf(path: Path) -> tuple[str, str, str]:
-    """Extract the text of every page, pages separated by blank lines."""
+def _read_pdf(path: Path, limits: TextLimits) -> tuple[str, str, str]:
+    """Extract the text of every page, pages separated by blank lines, within `limits`.
+
+    Pages are read one at a time and reading stops as soon as a limit is passed: a small
+    PDF can hold far more text than its size suggests, and extracting all of it is the cost.
+    """
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):  # an owner password alone is fine
             raise LoaderError(f"{path}: the PDF is encrypted with a password")
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        count = len(reader.pages)
+        if limits.max_pages is not None and count > limits.max_pages:
+            raise LoaderError(f"the PDF has {count:,} pages, over the {limits.max_pages:,} "
+                              "one document may have (CITEQA_INGEST_MAX_PAGES)")
+        pages: list[str] = []
+        chars = 0
+        for page in reader.pages:
+            pages.append((page.extract_text() or "").strip())
+            chars += len(pages[-1])
+            limits.check(chars)
         title = str(reader.metadata.title or "") if reader.metadata else ""
     except LoaderError:
         raise

@@ -138,12 +138,13 @@ def update(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
 
 
 def change(docs: Iterable[Document], cfg: store.StoreConfig,
-           keep: Callable[[str], bool] | None = None, progress: bool = False) -> IndexReport:
+           keep: Callable[[str], bool] | None = None, progress: bool = False,
+           on_embed: Callable[[int, int], None] | None = None) -> IndexReport:
     """Bring the serving collection in line with `docs` and tell serving processes it changed."""
     api = store.client(cfg)
     current = active(api, cfg.collection)
     report = index_documents(docs, replace(cfg, collection=current.collection), keep=keep,
-                             progress=progress)
+                             progress=progress, on_embed=on_embed)
     if report.added or report.updated or report.removed:
         point(api, cfg.collection, current.collection)
     return report

@@ -1,10 +1,12 @@
 """The durable queue of uploaded documents: one SQLite file in the data folder.
 
 An accepted upload is a row (with the file's bytes) before the request answers, so it survives
-a restart. A worker claims a row with a lease, so one process writes a collection at a time
-and a worker that died mid-way is replaced once its lease runs out. Each change (upload,
-replace, delete) bumps the row's revision; a worker's result only lands on the revision it
-worked on.
+a restart; the task queue only says which collection has work. An ingest worker claims a row
+with a short lease that it renews while it works (writing its progress), so one process writes
+a collection at a time; a worker that died mid-way is replaced once its lease runs out, or at
+once by a worker on the same host that sees its process gone. Each change (upload, replace,
+delete) bumps the row's revision; a worker's result only lands on the revision it worked on,
+and a worker whose row changed under it stops (the job was replaced or deleted).
 
 Statuses: `queued`, `indexing`, `ready`, `failed` (with a reason), `deleting`.
 """
@@ -14,13 +16,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-LEASE_SECONDS = 300.0
+LEASE_SECONDS = 30.0  # renewed every third of it while a job runs
 FILE_NAME = "uploads.sqlite3"  # in the data folder, beside the index
+# a job whose worker died this many times fails, so one document that kills the worker (out of
+# memory, a crash in a parser) cannot keep its collection, or a lone worker, busy for ever
+MAX_ATTEMPTS = 10
 _SCHEMA = """CREATE TABLE IF NOT EXISTS uploads (
     collection TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -34,9 +39,16 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS uploads (
     revision INTEGER NOT NULL DEFAULT 1,
     lease REAL NOT NULL DEFAULT 0,
     updated REAL NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    progress TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (collection, id)
 )"""
-_COLUMNS = "collection, id, filename, title, groups, action, status, reason, revision"
+_COLUMNS = ("collection, id, filename, title, groups, action, status, reason, revision, "
+            "progress")
+_ADDED = {"owner": "TEXT NOT NULL DEFAULT ''", "progress": "TEXT NOT NULL DEFAULT ''",
+          "attempts": "INTEGER NOT NULL DEFAULT 0"}
+_WAITING = "('queued', 'indexing', 'deleting')"
 
 
 @dataclass(frozen=True)
@@ -52,14 +64,23 @@ class Upload:
     status: str
     reason: str
     revision: int
+    progress: str = ""
 
 
 def _upload(row: tuple[object, ...]) -> Upload:
     """Build an Upload from a row of `_COLUMNS`."""
-    coll, doc_id, filename, title, groups, action, status, reason, revision = row
+    coll, doc_id, filename, title, groups, action, status, reason, revision, progress = row
     return Upload(str(coll), str(doc_id), str(filename), str(title),
                   tuple(json.loads(str(groups))), str(action), str(status), str(reason),
-                  int(str(revision)))
+                  int(str(revision)), str(progress))
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a queue file written by an older version lacks."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(uploads)")}
+    for name, kind in _ADDED.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE uploads ADD COLUMN {name} {kind}")
 
 
 class Queue:
@@ -83,8 +104,9 @@ class Queue:
             # on every connection would need a lock that busy waiting does not cover
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
             conn.execute("BEGIN IMMEDIATE")
+            conn.execute(_SCHEMA)
+            _migrate(conn)
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -102,7 +124,7 @@ class Queue:
                 "ON CONFLICT (collection, id) DO UPDATE SET filename = excluded.filename, "
                 "title = excluded.title, groups = excluded.groups, body = excluded.body, "
                 "action = excluded.action, status = 'queued', reason = '', "
-                "revision = revision + 1, updated = excluded.updated",
+                "revision = revision + 1, attempts = 0, updated = excluded.updated",
                 (collection, doc_id, filename, title, json.dumps(list(groups)), body, action,
                  time.time()))
             return self._get(db, collection, doc_id)  # type: ignore[return-value]
@@ -114,7 +136,7 @@ class Queue:
                 "INSERT INTO uploads (collection, id, filename, title, groups, body, action, "
                 "status, updated) VALUES (?, ?, '', '', '[]', x'', 'delete', 'deleting', ?) "
                 "ON CONFLICT (collection, id) DO UPDATE SET action = 'delete', "
-                "status = 'deleting', reason = '', revision = revision + 1, "
+                "status = 'deleting', reason = '', revision = revision + 1, attempts = 0, "
                 "updated = excluded.updated", (collection, doc_id, time.time()))
             return self._get(db, collection, doc_id)  # type: ignore[return-value]
 
@@ -154,24 +176,60 @@ class Queue:
                               "ORDER BY id", (collection,)).fetchall()
         return [_upload(r) for r in rows]
 
-    def claim(self) -> tuple[Upload, bytes] | None:
-        """Take the oldest waiting job of a collection nobody is writing; None if none."""
+    def waiting(self) -> set[str]:
+        """Return the collections with work that no live lease holds."""
+        if not self.path.exists():
+            return set()
+        with self._db() as db:
+            rows = db.execute(f"SELECT DISTINCT collection FROM uploads WHERE status IN "
+                              f"{_WAITING} AND lease < ?", (time.time(),)).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def claim(self, collection: str, owner: str) -> tuple[Upload, bytes] | None:
+        """Take a collection's oldest waiting job unless another is being written; else None."""
         if not self.path.exists():
             return None
         now = time.time()
         with self._db() as db:
+            db.execute(f"UPDATE uploads SET status = 'failed', reason = ?, owner = '' WHERE "
+                       f"collection = ? AND status IN {_WAITING} AND lease < ? AND attempts >= ?",
+                       (f"the ingest worker stopped {MAX_ATTEMPTS} times while indexing it",
+                        collection, now, MAX_ATTEMPTS))
             row = db.execute(
-                f"SELECT {_COLUMNS}, body FROM uploads u WHERE u.status IN "
-                "('queued', 'indexing', 'deleting') AND u.lease < ? AND NOT EXISTS "
-                "(SELECT 1 FROM uploads o WHERE o.collection = u.collection AND o.lease >= ?) "
-                "ORDER BY u.updated LIMIT 1", (now, now)).fetchone()
+                f"SELECT {_COLUMNS}, body FROM uploads u WHERE u.collection = ? AND u.status IN "
+                f"{_WAITING} AND u.lease < ? AND NOT EXISTS (SELECT 1 FROM uploads o WHERE "
+                "o.collection = u.collection AND o.lease >= ?) ORDER BY u.updated LIMIT 1",
+                (collection, now, now)).fetchone()
             if row is None:
                 return None
             job = _upload(row[:-1])
             status = "deleting" if job.action == "delete" else "indexing"
-            db.execute("UPDATE uploads SET status = ?, lease = ? WHERE collection = ? AND id = ?",
-                       (status, now + LEASE_SECONDS, job.collection, job.id))
-            return replace(job, status=status), bytes(row[-1])
+            db.execute("UPDATE uploads SET status = ?, lease = ?, owner = ?, progress = '', "
+                       "attempts = attempts + 1 WHERE collection = ? AND id = ?",
+                       (status, now + LEASE_SECONDS, owner, job.collection, job.id))
+            return replace(job, status=status, progress=""), bytes(row[-1])
+
+    def renew(self, job: Upload, owner: str, progress: str) -> bool:
+        """Extend a running job's lease and record its progress; False once it was changed,
+        deleted or taken over (the worker then stops)."""
+        with self._db() as db:
+            done = db.execute(
+                "UPDATE uploads SET lease = ?, progress = ? WHERE collection = ? AND id = ? "
+                "AND revision = ? AND owner = ?",
+                (time.time() + LEASE_SECONDS, progress[:200], job.collection, job.id,
+                 job.revision, owner))
+            return done.rowcount == 1
+
+    def release_dead(self, dead: Callable[[str], bool]) -> int:
+        """Free the live leases whose owner `dead` says is gone; return how many."""
+        if not self.path.exists():
+            return 0
+        with self._db() as db:
+            rows = db.execute("SELECT collection, id, owner FROM uploads WHERE lease >= ?",
+                              (time.time(),)).fetchall()
+            gone = [(c, i) for c, i, owner in rows if dead(str(owner))]
+            db.executemany("UPDATE uploads SET lease = 0 WHERE collection = ? AND id = ?", gone)
+        return len(gone)
 
     def finish(self, job: Upload, status: str, reason: str = "") -> None:
         """Record a job's outcome (on the revision it worked on) and release its lease."""
@@ -183,13 +241,18 @@ class Queue:
             else:
                 db.execute(f"UPDATE uploads SET status = ?, reason = ?, updated = ? WHERE {where}",
                            (status, reason, time.time(), *key))
-            db.execute("UPDATE uploads SET lease = 0 WHERE collection = ? AND id = ?", key[:2])
+            db.execute("UPDATE uploads SET lease = 0, owner = '', progress = '' "
+                       "WHERE collection = ? AND id = ?", key[:2])
 
     def retry_later(self, job: Upload, seconds: float) -> None:
-        """Put a job back (the store was unreachable), to be claimed again after `seconds`."""
+        """Put a job back (the store was unreachable), to be claimed again after `seconds`.
+
+        An unreachable store is not the worker dying: this try does not count.
+        """
         with self._db() as db:
             db.execute("UPDATE uploads SET status = CASE WHEN action = 'delete' THEN 'deleting' "
-                       "ELSE 'queued' END, lease = ? WHERE collection = ? AND id = ?",
+                       "ELSE 'queued' END, lease = ?, attempts = MAX(attempts - 1, 0) "
+                       "WHERE collection = ? AND id = ?",
                        (time.time() + seconds, job.collection, job.id))
 
     def drop_collection(self, collection: str) -> None:

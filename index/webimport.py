@@ -12,7 +12,7 @@ page or time limit did not reach; other documents are never touched.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from index import store, switch
@@ -37,13 +37,15 @@ class SiteImport:
         return "\n".join(lines)
 
 
-def site_documents(crawler: Crawler, skipped: dict[str, str],
-                   groups: tuple[str, ...] = ()) -> Iterator[Document]:
+def site_documents(crawler: Crawler, skipped: dict[str, str], groups: tuple[str, ...] = (),
+                   progress: Callable[[str], None] | None = None) -> Iterator[Document]:
     """Yield a Document for each crawled page with main text not already seen at another URL."""
     from index.extract import page_document  # the extractor loads only when a site is imported
 
     first_at: dict[str, str] = {}
     for page in crawler.pages():
+        if progress is not None:
+            progress(f"fetched {crawler.fetched} pages")
         doc = page_document(page, groups)
         if doc is None:
             skipped[page.url] = "no main text"
@@ -55,10 +57,12 @@ def site_documents(crawler: Crawler, skipped: dict[str, str],
 
 
 def import_site(start_url: str, cfg: store.StoreConfig, limits: Limits | None = None,
-                progress: bool = True, groups: tuple[str, ...] = ()) -> SiteImport:
+                progress: bool = True, groups: tuple[str, ...] = (),
+                on_progress: Callable[[str], None] | None = None) -> SiteImport:
     """Crawl the site of `start_url` into the serving collection of `cfg`.
 
     Every page gets the access `groups` (none: every reader of the collection may read it).
+    `on_progress` hears how far the crawl and the embedding went.
     """
     crawler = Crawler(start_url, limits or Limits())
     empty: dict[str, str] = {}
@@ -70,8 +74,12 @@ def import_site(start_url: str, cfg: store.StoreConfig, limits: Limits | None = 
             return True
         return not crawler.complete and doc_id not in crawler.skipped and doc_id not in empty
 
-    report = switch.change(site_documents(crawler, empty, groups), cfg, keep=keep,
-                           progress=progress)
+    def embedding(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(f"fetched {crawler.fetched} pages; embedded {done} of {total} passages")
+
+    report = switch.change(site_documents(crawler, empty, groups, on_progress), cfg, keep=keep,
+                           progress=progress, on_embed=embedding)
     return SiteImport(report, crawler.fetched, {**crawler.skipped, **empty}, crawler.failed)
 
 
@@ -80,8 +88,9 @@ def job_body(url: str, limits: Limits) -> bytes:
     return json.dumps({"url": url, "limits": asdict(limits)}).encode()
 
 
-def run_job(body: bytes, cfg: store.StoreConfig, groups: tuple[str, ...]) -> SiteImport:
+def run_job(body: bytes, cfg: store.StoreConfig, groups: tuple[str, ...],
+            on_progress: Callable[[str], None] | None = None) -> SiteImport:
     """Run a queued import job (see `job_body`) into the collection of `cfg`."""
     job = json.loads(body)
     return import_site(str(job["url"]), cfg, Limits(**job["limits"]), progress=False,
-                       groups=groups)
+                       groups=groups, on_progress=on_progress)

@@ -79,7 +79,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     limits = cfg.crawl_limits(args.max_pages, args.max_depth, args.delay)
     base = _store(cfg)
     try:
-        groups = access.clean_groups(args.groups.split(","))
+        groups = access.clean_groups(access.split_groups(args.groups))
         if not collections.exists(store.client(base), base.collection, args.collection):
             raise CrawlError(f"no collection named {args.collection!r}; create it with "
                              "`citeqa collections create`")
@@ -144,7 +144,9 @@ WORKERS = {"gevent": "service.web.worker.GeventWorker",
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the API under gunicorn, a production WSGI server."""
+    """Run the API under gunicorn, a production WSGI server, beside an ingest worker."""
+    from service.ingest.supervise import serve
+
     cfg = _config(args)
     env = dict(os.environ, CITEQA_DATA_DIR=str(cfg.data_dir))
     # one BLAS thread per worker, as one ONNX thread: the exact search over a large collection
@@ -163,8 +165,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "--keep-alive", str(cfg.keepalive or READ_SECONDS), "--timeout", "60",
             *([] if cfg.keepalive else ["--config", "python:service.web.close_each"]),
             "service.web.app:create_app()"]
-    os.execve(sys.executable, argv, env)
-    return 0  # not reached: execve replaces the process
+    worker = [sys.executable, "-m", "service.cli", "worker"] if cfg.ingest_worker else None
+    serve(argv, worker, env)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run an ingest worker: index uploads and site imports from the task queue."""
+    from service.ingest.worker import run
+    from service.ops.logs import configure_logging
+
+    configure_logging()
+    run(_config(args))
+    return 0  # not reached: the worker runs until stopped
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
@@ -250,6 +262,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (WORKERS)")
     serve.add_argument("--threads", type=int, help="threads per worker (THREADS)")
     serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", parents=[common], help="run an ingest worker (uploads "
+                                                             "and site imports); `serve` "
+                                                             "starts one unless "
+                                                             "CITEQA_INGEST_WORKER=false")
+    worker.set_defaults(func=cmd_worker)
     evaluate = sub.add_parser("eval", parents=[common, named],
                               help="run test questions from a JSONL file (feedback export, "
                                    "`expect` phrases, `must_abstain`)")

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator, mode
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from index.addresses import networks
 from index.crawl import Limits
 
 PREFIX = "CITEQA_"
@@ -90,6 +91,36 @@ class Config(BaseSettings):
     import_user_agent: str = Field("citeqa-import/0.1", min_length=1,
                                    description="User agent `citeqa import` sends and matches "
                                                "in robots.txt.")
+    import_max_seconds: float = Field(100, gt=0, description="Seconds one site import may spend "
+                                                             "fetching; the crawl stops there "
+                                                             "and indexes what it has.")
+    import_max_crawl_delay: float = Field(10, ge=0, description="Longest robots.txt "
+                                                                "Crawl-delay an import honours "
+                                                                "(seconds); a longer one is cut "
+                                                                "to this.")
+    import_allow: str = Field("", description="Comma-separated networks (`127.0.0.0/8, "
+                                              "10.0.0.0/8`) imports may fetch from although "
+                                              "refused by default (loopback, link-local, "
+                                              "0.0.0.0, cloud metadata); the most specific of "
+                                              "these and `CITEQA_IMPORT_DENY` decides.")
+    import_deny: str = Field("", description="Comma-separated networks imports never fetch "
+                                             "from, checked after DNS and on every redirect "
+                                             "(`0.0.0.0/0, ::/0` with an allow-list: those "
+                                             "networks only).")
+    ingest_queue: str = Field("", description="Where ingest jobs wait: empty uses a SQLite file "
+                                              "in the data folder (one host); `redis://host:6379"
+                                              "/0` a Redis shared by workers on several hosts.")
+    ingest_worker: bool = Field(True, description="`citeqa serve` starts an ingest worker "
+                                                  "process beside the web workers (`false`: run "
+                                                  "`citeqa worker` yourself).")
+    ingest_max_seconds: float = Field(600, gt=0, description="Seconds one upload or import job "
+                                                             "may run before it fails with "
+                                                             "that reason.")
+    ingest_max_text_chars: int = Field(2_000_000, ge=1000,
+                                       description="Most characters of text one uploaded "
+                                                   "document may yield; a larger one fails "
+                                                   "(PDFs stop being read at the limit).")
+    ingest_max_pages: int = Field(2000, ge=1, description="Most pages an uploaded PDF may have.")
     api_keys: str = Field("", description="Comma-separated reader API keys (`sha256:<hex>` "
                                           "or plaintext, hashed at startup; `KEY@hr+legal` "
                                           "scopes a key to collections); empty leaves reading "
@@ -195,6 +226,13 @@ class Config(BaseSettings):
             return tuple(v.strip().rstrip("/") for v in value.split(",") if v.strip())
         return value
 
+    @field_validator("import_allow", "import_deny")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        """Refuse a list of networks with one that is not a network."""
+        networks(value)
+        return value
+
     @field_validator("examples", mode="before")
     @classmethod
     def _questions(cls, value: Any) -> Any:
@@ -232,7 +270,9 @@ class Config(BaseSettings):
                       max_depth=self.import_max_depth if max_depth is None else max_depth,
                       delay=self.import_delay if delay is None else delay,
                       timeout=self.import_timeout, max_bytes=self.import_max_page_bytes,
-                      user_agent=self.import_user_agent)
+                      user_agent=self.import_user_agent, max_seconds=self.import_max_seconds,
+                      max_crawl_delay=self.import_max_crawl_delay, allow=self.import_allow,
+                      deny=self.import_deny)
 
 
 def env_name(field: str) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, sync_playwright
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # The shared app serves hundreds of test questions a minute from one client; the limits have
@@ -19,13 +19,17 @@ os.environ.setdefault("CITEQA_RATE_LIMIT", "")
 os.environ.setdefault("CITEQA_RATE_LIMIT_IP", "")
 os.environ.setdefault("CITEQA_TOKEN_RATE_LIMIT", "")
 
-from index.build import index_corpus, index_documents
-from index.documents import Document
+from index.build import index_corpus
 from index.store import StoreConfig
+from service.core.engine import Engine
+from service.settings import Config
 from service.web.app import create_app
+from tests.support.paths import FIXTURES, ROOT
+from tests.support.servers import ChromaServer
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright cannot download a browser here
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
@@ -39,12 +43,18 @@ def default_index(tmp_path_factory: pytest.TempPathFactory) -> StoreConfig:
     return cfg
 
 
-def default_plus(default_index: StoreConfig, folder: Path, docs: list[Document]) -> StoreConfig:
-    """Return a copy of the default index in `folder` with `docs` indexed beside its corpus."""
-    shutil.copytree(default_index.data_dir, folder / "data")
-    cfg = StoreConfig(folder / "data", default_index.collection)
-    index_documents(docs, cfg, keep=lambda _: True, progress=False)
-    return cfg
+@pytest.fixture(scope="session")
+def offline_engine() -> Callable[..., Engine]:
+    """Return a function that loads an offline engine over an index, by meaning or by words."""
+
+    def load(cfg: StoreConfig, meaning: bool = True) -> Engine:
+        engine = Engine(Config.from_env(data_dir=cfg.data_dir, collection=cfg.collection,
+                                        backend="extractive", meaning=meaning))
+        engine.load()
+        engine.retriever()
+        return engine
+
+    return load
 
 
 @pytest.fixture(scope="session")
@@ -69,8 +79,17 @@ def corpus_copy(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
+def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """Run a real `chroma run` server for this module."""
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Launch Debian's chromium through Playwright (no downloaded browser)."""
+    from playwright.sync_api import sync_playwright  # only browser tests load Playwright
+
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:

@@ -11,6 +11,7 @@ carried (a query is echoed back) is not counted; every other forbidden string is
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import time
@@ -23,9 +24,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.servers import ChromaServer
 from index.loaders import load
 from service.web.app import create_app
+from tests.support.servers import ChromaServer, ingest_worker, settings_env, wait_until
 
 SECRET = "leak-test-shared-secret-0123456789"
 ADMIN = {"Authorization": "Bearer leak-admin"}
@@ -79,7 +80,8 @@ def readable(doc: dict[str, Any], groups: list[str] | None) -> bool:
     return not doc["groups"] or bool(set(doc["groups"]) & set(groups or []))
 
 
-@pytest.fixture(scope="module", params=["embedded", "server"])
+@pytest.fixture(scope="module",
+                params=["embedded", pytest.param("server", marks=pytest.mark.server)])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[tuple[Flask, list[dict[str, Any]], str]]:
     """Upload the documents into a `vault` collection of either store; yield app and docs."""
@@ -93,35 +95,30 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         server = ChromaServer(data / "chroma").start()
         settings["chroma_url"] = server.url
     try:
-        app = create_app(settings)
-        client = app.test_client()
-        assert client.post("/api/v1/collections", json={"name": "vault"},
-                           headers=ADMIN).status_code == 201
-        for doc in docs:
-            resp = client.post("/api/v1/collections/vault/documents", headers=ADMIN, data={
-                "file": (io.BytesIO(doc["text"].encode()), f"{doc['owner']}.md"),
-                "title": doc["title"], "groups": ",".join(doc["groups"])})
-            assert resp.status_code == 202, resp.get_data(as_text=True)
-            doc["id"] = resp.get_json()["id"]
-        for doc in docs:
-            wait(lambda d=doc: client.get(f"/api/v1/collections/vault/documents/{d['id']}",
-                                          headers=ADMIN).get_json()["status"] == "ready")
-        # every document is served once this process has reloaded the collection
-        wait(lambda: len(client.get("/api/v1/collections/vault/documents",
-                                    headers={"X-Citeqa-User": token(["alpha", "beta"])}
-                                    ).get_json()["documents"]) == len(docs))
-        yield app, docs, request.param
+        with ingest_worker(settings_env(settings)):
+            app = create_app(settings)
+            client = app.test_client()
+            assert client.post("/api/v1/collections", json={"name": "vault"},
+                               headers=ADMIN).status_code == 201
+            for doc in docs:
+                resp = client.post("/api/v1/collections/vault/documents", headers=ADMIN, data={
+                    "file": (io.BytesIO(doc["text"].encode()), f"{doc['owner']}.md"),
+                    "title": doc["title"], "groups": ",".join(doc["groups"])})
+                assert resp.status_code == 202, resp.get_data(as_text=True)
+                doc["id"] = resp.get_json()["id"]
+            def ready(doc_id: str) -> bool:
+                return bool(client.get(f"/api/v1/collections/vault/documents/{doc_id}",
+                                       headers=ADMIN).get_json()["status"] == "ready")
+            for doc in docs:
+                wait_until(functools.partial(ready, doc["id"]), "indexing")
+            # every document is served once this process has reloaded the collection
+            wait_until(lambda: len(client.get("/api/v1/collections/vault/documents",
+                                              headers={"X-Citeqa-User": token(["alpha", "beta"])}
+                                              ).get_json()["documents"]) == len(docs), "the reload")
+            yield app, docs, request.param
     finally:
         if server is not None:
             server.__exit__()
-
-
-def wait(check: Any, timeout: float = 120) -> None:
-    """Wait until `check()` holds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.2)
 
 
 def probes(docs: list[dict[str, Any]], groups: list[str] | None) -> list[str]:
@@ -203,6 +200,7 @@ def audit(client: FlaskClient, docs: list[dict[str, Any]],
     return who
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("caller", sorted(CALLERS))
 def test_no_caller_sees_what_it_may_not_read(world: tuple[Flask, list[dict[str, Any]], str],
                                              caller: str) -> None:
@@ -285,8 +283,8 @@ def test_an_abstention_says_the_same_of_a_restricted_word_as_of_a_word_nowhere(
                                 json={"question": question}).get_json())
 
     # the collection is loaded for answers too
-    wait(lambda: not ask(f"Since when does the public review use code {public['codes'][1]}?"
-                         )["abstained"])
+    wait_until(lambda: not ask(f"Since when does the public review use code "
+                               f"{public['codes'][1]}?")["abstained"], "an answer")
     reasons = []
     for word in (docs[0]["codes"][3], code(random.Random(5), "alpha")):
         body = ask(f"Who does the public escalation contact for {topic} answer to under {word}?")

@@ -11,13 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.web.app import create_app
+from tests.support.http import ask, assert_json_error
 
-
-def ask(client: FlaskClient, question: str, **extra: Any) -> dict[str, Any]:
-    """Post a question and return the JSON answer, asserting success."""
-    resp = client.post("/api/v1/answer", json={"question": question, **extra})
-    assert resp.status_code == 200, resp.get_data(as_text=True)
-    return resp.get_json()  # type: ignore[no-any-return]
+ANSWER = "/api/v1/answer"
 
 
 def assert_contract(client: FlaskClient, body: dict[str, Any]) -> None:
@@ -145,64 +141,54 @@ def test_health_readiness_and_openapi(client: FlaskClient) -> None:
     assert "citations" in schemas["AnswerResponse"]["properties"]
 
 
-def _error(resp: Any, status: int, code: str | None = None) -> None:
-    """Assert a JSON error with a status and, optionally, a code."""
-    assert resp.status_code == status
-    body = resp.get_json()
-    assert set(body["error"]) == {"code", "message"} and body["error"]["message"]
-    if code:
-        assert body["error"]["code"] == code
-    assert "Traceback" not in resp.get_data(as_text=True)
-
-
 def test_malformed_json_is_400(client: FlaskClient) -> None:
-    _error(client.post("/api/v1/answer", data="{bad", content_type="application/json"), 400,
-           "invalid_json")
-    _error(client.post("/api/v1/answer", json=["a list"]), 400, "invalid_json")
+    assert_json_error(client.post(ANSWER, data="{bad", content_type="application/json"), 400,
+                      "invalid_json")
+    assert_json_error(client.post(ANSWER, json=["a list"]), 400, "invalid_json")
 
 
 def test_wrong_content_type_is_415(client: FlaskClient) -> None:
-    _error(client.post("/api/v1/answer", data="question=hi", content_type="text/plain"), 415)
+    assert_json_error(client.post(ANSWER, data="question=hi", content_type="text/plain"), 415)
 
 
 def test_empty_and_missing_questions_are_400(client: FlaskClient) -> None:
-    _error(client.post("/api/v1/answer", json={"question": "   "}), 400, "empty_question")
-    _error(client.post("/api/v1/answer", json={}), 400, "invalid_request")
-    _error(client.post("/api/v1/answer", json={"question": "hi", "colour": "red"}), 400)
-    _error(client.post("/api/v1/answer", json={"question": "hi", "history": [{"role": "x",
-                                                                               "content": ""}]}),
-           400, "invalid_request")
+    assert_json_error(client.post(ANSWER, json={"question": "   "}), 400, "empty_question")
+    assert_json_error(client.post(ANSWER, json={}), 400, "invalid_request")
+    assert_json_error(client.post(ANSWER, json={"question": "hi", "colour": "red"}), 400)
+    assert_json_error(client.post(ANSWER, json={"question": "hi", "history": [
+        {"role": "x", "content": ""}]}), 400, "invalid_request")
 
 
 def test_limits_are_400(client: FlaskClient) -> None:
-    _error(client.post("/api/v1/answer", json={"question": "x" * 1001}), 400, "question_too_long")
+    assert_json_error(client.post(ANSWER, json={"question": "x" * 1001}), 400,
+                      "question_too_long")
     history = [{"role": "user", "content": "hi"}] * 21
-    _error(client.post("/api/v1/answer", json={"question": "hi", "history": history}), 400,
-           "history_too_long")
-    _error(client.post("/api/v1/answer", json={"question": "hi", "top_k": 21}), 400,
-           "top_k_too_large")
-    _error(client.post("/api/v1/answer", json={"question": "hi", "top_k": 0}), 400)
+    assert_json_error(client.post(ANSWER, json={"question": "hi", "history": history}), 400,
+                      "history_too_long")
+    assert_json_error(client.post(ANSWER, json={"question": "hi", "top_k": 21}), 400,
+                      "top_k_too_large")
+    assert_json_error(client.post(ANSWER, json={"question": "hi", "top_k": 0}), 400)
 
 
 def test_oversized_body_is_413(client: FlaskClient) -> None:
-    _error(client.post("/api/v1/answer", data=json.dumps({"question": "a" * 70000}),
-                       content_type="application/json"), 413)
+    assert_json_error(client.post(ANSWER, data=json.dumps({"question": "a" * 70000}),
+                                  content_type="application/json"), 413)
 
 
 def test_unknown_document_and_route_are_404(client: FlaskClient) -> None:
-    _error(client.get("/api/v1/documents/nope.md"), 404, "unknown_document")
-    _error(client.get("/api/v1/nothing-here"), 404)
+    assert_json_error(client.get("/api/v1/documents/nope.md"), 404, "unknown_document")
+    assert_json_error(client.get("/api/v1/nothing-here"), 404)
 
 
 def test_wrong_method_is_405(client: FlaskClient) -> None:
-    _error(client.get("/api/v1/answer"), 405)
+    assert_json_error(client.get("/api/v1/answer"), 405)
 
 
 def test_missing_index_is_503_not_a_crash(tmp_path: Any) -> None:
     app: Flask = create_app({"data_dir": tmp_path / "empty", "collection": "missing"},
                             load_sync=True)
     client = app.test_client()
-    _error(client.post("/api/v1/answer", json={"question": "hi"}), 503, "index_unavailable")
+    assert_json_error(client.post(ANSWER, json={"question": "hi"}), 503, "index_unavailable")
     ready = client.get("/readyz")
     assert ready.status_code == 503 and "citeqa index" in ready.get_json()["reason"]
     assert client.get("/healthz").status_code == 200
@@ -213,7 +199,7 @@ def test_corrupt_index_is_503_not_a_crash(tmp_path: Any) -> None:
     data.mkdir()
     (data / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
     client = create_app({"data_dir": data}, load_sync=True).test_client()
-    _error(client.post("/api/v1/answer", json={"question": "hi"}), 503, "index_unavailable")
+    assert_json_error(client.post(ANSWER, json={"question": "hi"}), 503, "index_unavailable")
     assert "could not be opened" in client.get("/readyz").get_json()["reason"]
 
 

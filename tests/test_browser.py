@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
-from bench.servers import free_port, serving_in_thread
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
+from tests.support.cli import run_citeqa
+from tests.support.servers import free_port, serving_in_thread, wait_until
 
+pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PHONE = {"width": 390, "height": 800}
@@ -153,12 +154,10 @@ def portals(base: str, portal_ports: tuple[int, int],
 
 def wait_for_port(host: str, port: int) -> None:
     """Wait until something listens on host:port."""
-    for _ in range(100):
+    def listening() -> bool:
         with socket.socket() as sock:
-            if sock.connect_ex((host, port)) == 0:
-                return
-        threading.Event().wait(0.1)
-    raise RuntimeError(f"nothing listens on {host}:{port}")
+            return sock.connect_ex((host, port)) == 0
+    wait_until(listening, f"a listener on {host}:{port}", 10)
 
 
 
@@ -352,9 +351,8 @@ def test_feedback_round_trips_to_jsonl(page: Page, base: str, feedback_db: Path,
     assert saved.value.status == 200
     expect(card.get_by_role("status")).to_have_text("Thanks — your feedback was saved.")
     out = tmp_path / "cases.jsonl"
-    cli = Path(sys.executable).with_name("citeqa")
-    subprocess.run([str(cli), "feedback", "export", "--db", str(feedback_db), "--output",
-                    str(out)], check=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    exported = run_citeqa("feedback", "export", "--db", str(feedback_db), "--output", str(out))
+    assert exported.returncode == 0, exported.stderr
     cases = [json.loads(line) for line in out.read_text().splitlines()]
     case = next(c for c in cases if c["comment"] == "should mention the redeployment money too")
     assert case["rating"] == "down" and "$305.9 million" in case["answer"]

@@ -29,7 +29,7 @@ def policy_app(default_index: StoreConfig, tmp_path_factory: pytest.TempPathFact
     return create_app({"data_dir": default_index.data_dir,
                        "collection": default_index.collection,
                        "allowed_origins": (PORTAL,),
-                       "widget_secret": "test-key",
+                       "widget_secret": "test-key-of-at-least-32-characters",
                        "feedback_db": tmp_path_factory.mktemp("fb") / "f.sqlite3",
                        "examples": ("What is the capital of Australia?",
                                     "What will Canada cease?")}, load_sync=True)
@@ -125,10 +125,10 @@ def test_embed_token_is_bound_to_the_allowed_portal_else_to_itself(policy_app: F
                                                                    web: FlaskClient) -> None:
     key = widget_token.secret(config(policy_app))
     framed = token_in(web.get("/embed", headers={"Referer": PORTAL + "/intranet"}).data)
-    assert widget_token.verify(key, framed) == PORTAL
+    assert widget_token.verify(key, framed) == widget_token.PageToken(PORTAL)
     foreign = token_in(web.get("/embed", headers={"Referer": FOREIGN + "/"}).data)
-    assert widget_token.verify(key, foreign) == SELF
-    assert widget_token.verify(key, token_in(web.get("/").data)) == SELF
+    assert widget_token.verify(key, foreign) == widget_token.PageToken(SELF)
+    assert widget_token.verify(key, token_in(web.get("/").data)) == widget_token.PageToken(SELF)
 
 
 def test_tokens_expire_resist_tampering_and_check_the_origin(policy_app: Flask) -> None:
@@ -139,9 +139,9 @@ def test_tokens_expire_resist_tampering_and_check_the_origin(policy_app: Flask) 
     assert widget_token.accepts(cfg, token, SELF, SELF)  # from the /embed iframe
     assert not widget_token.accepts(cfg, token, FOREIGN, SELF)
     assert not widget_token.accepts(cfg, widget_token.issue(key, FOREIGN), FOREIGN, SELF)
-    assert widget_token.verify(key, token, now=10**12) is None
-    payload, _, signature = token.partition(".")
-    forged = widget_token.issue(b"another key", FOREIGN).partition(".")[0]
+    assert widget_token.verify(key, widget_token.issue(key, PORTAL, now=0)) is None
+    payload, signature = token.split(".")
+    forged = widget_token.issue(b"another key of thirty-two bytes!", FOREIGN).split(".")[0]
     assert widget_token.verify(key, f"{forged}.{signature}") is None
     assert widget_token.verify(key, payload) is None
     assert widget_token.verify(key, "") is None
@@ -152,7 +152,8 @@ def test_token_refresh_keeps_the_origin_and_refuses_bad_tokens(policy_app: Flask
     key = widget_token.secret(config(policy_app))
     resp = web.post("/widget-token", headers={"X-Citeqa-Token": widget_token.issue(key, PORTAL)})
     assert resp.status_code == 200
-    assert widget_token.verify(key, resp.json["token"]) == PORTAL  # type: ignore[index]
+    renewed = widget_token.verify(key, resp.json["token"])  # type: ignore[index]
+    assert renewed == widget_token.PageToken(PORTAL)
     expired = widget_token.issue(key, PORTAL, now=0)
     resp = web.post("/widget-token", headers={"X-Citeqa-Token": expired})
     assert resp.status_code == 401

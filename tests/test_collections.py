@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
+import re
 import shutil
-import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -19,6 +18,9 @@ from pypdf import PdfWriter
 from index.store import StoreConfig
 from service.web.app import create_app
 from service.web.feedback import FeedbackStore
+from tests.support.cli import run_citeqa
+from tests.support.http import if_answered, if_ended
+from tests.support.servers import ingest_worker, settings_env, wait_until
 
 ADMIN = "admin-key-for-tests"
 READER = "reader-key-for-tests"
@@ -31,14 +33,17 @@ GARDEN = ("# Garden rules\n\nThe community garden opens at 7 a.m. on weekdays.\n
 
 
 @pytest.fixture(scope="module")
-def app(default_index: StoreConfig, tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    """Return an app over a copy of the default index, with admin, reader and scoped keys."""
+def app(default_index: StoreConfig, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Flask]:
+    """Return an app over a copy of the default index, with admin, reader and scoped keys,
+    and an ingest worker process beside it."""
     data = tmp_path_factory.mktemp("collections")
     shutil.copytree(default_index.data_dir, data, dirs_exist_ok=True)
-    return create_app({"data_dir": data, "collection": default_index.collection,
-                       "corpus_dir": ROOT / "corpus", "admin_keys": ADMIN,
-                       "api_keys": f"{READER}, {SCOPED}@garden", "index_check_seconds": 0.1},
-                      load_sync=True)
+    store = {"data_dir": data, "collection": default_index.collection}
+    with ingest_worker(settings_env(store)):
+        yield create_app({**store, "corpus_dir": ROOT / "corpus", "admin_keys": ADMIN,
+                          "api_keys": f"{READER}, {SCOPED}@garden",
+                          "index_check_seconds": 0.1}, load_sync=True)
 
 
 @pytest.fixture()
@@ -50,28 +55,21 @@ def client(app: Flask) -> FlaskClient:
 def wait_ready(client: FlaskClient, collection: str, doc_id: str,
                timeout: float = 120) -> dict[str, Any]:
     """Poll a document's status until indexing ends; return the document."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body: dict[str, Any] = client.get(
-            f"/api/v1/collections/{collection}/documents/{doc_id}", headers=AS_ADMIN).get_json()
-        if body.get("status") in ("ready", "failed"):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.2)
+    return wait_until(lambda: if_ended(client.get(
+        f"/api/v1/collections/{collection}/documents/{doc_id}", headers=AS_ADMIN).get_json()),
+        f"indexing {doc_id}", timeout)
 
 
 def answered(client: FlaskClient, collection: str, question: str, expected: str = "",
              headers: dict[str, str] | None = None) -> dict[str, Any]:
     """Ask until the reloaded index answers (with `expected`), as serving processes catch up."""
-    deadline = time.monotonic() + 30
-    while True:
+    def asked() -> dict[str, Any]:
         resp = client.post(f"/api/v1/collections/{collection}/answer",
                            json={"question": question}, headers=headers or AS_READER)
         assert resp.status_code == 200, resp.get_data(as_text=True)
         body: dict[str, Any] = resp.get_json()
-        if (not body["abstained"] and expected in body["answer"]) or time.monotonic() > deadline:
-            return body
-        time.sleep(0.2)
+        return body
+    return wait_until(lambda: if_answered(asked(), expected), f"an answer to {question}", 30)
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +156,36 @@ def test_roles_and_scopes(client: FlaskClient, garden: str) -> None:
                        headers=AS_READER).status_code == 404
 
 
+def test_a_scoped_key_page_token_reads_only_the_key_collections(client: FlaskClient,
+                                                                 garden: str) -> None:
+    """Issue 23, finding 1: a page token minted with a scoped key keeps the key's scope."""
+    as_scoped = {"Authorization": f"Bearer {SCOPED}"}
+    minted = client.post("/widget-token", headers=as_scoped)
+    assert minted.status_code == 200
+    renewed = client.post("/widget-token", headers={**as_scoped,
+                                                    "X-Citeqa-Token": minted.get_json()["token"]})
+    page = client.get("/?collection=garden", headers=as_scoped).get_data(as_text=True)
+    from_page = re.search(r'name="citeqa-token" content="([^"]+)"', page)
+    assert from_page is not None
+    for token in (minted.get_json()["token"], renewed.get_json()["token"], from_page.group(1)):
+        as_page = {"X-Citeqa-Token": token}
+        assert client.post("/api/v1/collections/garden/search", json={"query": "compost"},
+                           headers=as_page).status_code == 200
+        for refused in (client.post("/api/v1/search", json={"query": "Jordan"}, headers=as_page),
+                        client.get("/api/v1/documents", headers=as_page),
+                        client.post("/api/v1/answer", json={"question": "Jordan?"},
+                                    headers=as_page),
+                        client.post("/v1/chat/completions", headers=as_page, json={
+                            "model": "citeqa",
+                            "messages": [{"role": "user", "content": "Jordan?"}]})):
+            assert refused.status_code == 403, refused.get_data(as_text=True)
+        models = client.get("/v1/models", headers=as_page).get_json()["data"]
+        assert [m["id"] for m in models] == ["citeqa-garden"]
+        listed = client.get("/api/v1/collections", headers=as_page).get_json()["collections"]
+        assert [c["name"] for c in listed] == ["garden"]
+    assert client.get("/", headers=as_scoped).status_code == 403
+
+
 @pytest.mark.parametrize(("name", "body", "status", "code"), [
     ("bad.exe", b"MZ", 415, "unsupported_file_type"),
     ("empty.txt", b"  \n", 400, "empty_file"),
@@ -185,6 +213,24 @@ def test_readers_see_the_status_of_documents_they_may_read(client: FlaskClient,
     assert client.get(f"/api/v1/collections/garden/documents/{hidden}",
                       headers=AS_READER).status_code == 404
     assert wait_ready(client, "garden", hidden)["groups"] == ["board"]
+
+
+def test_readers_never_see_an_import_address_or_its_error(client: FlaskClient,
+                                                          garden: str) -> None:
+    """Issue 23, finding 11: an import's URL and network error are for admins only."""
+    site = "http://intranet-wiki.invalid/hr/"
+    resp = client.post("/api/v1/collections/garden/import", json={"url": site},
+                       headers=AS_ADMIN)
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    job = resp.get_json()["id"]
+    seen = wait_ready(client, "garden", quote(job, safe=""))
+    assert seen["status"] == "failed" and "intranet-wiki.invalid" in seen["reason"], seen
+    reader = client.get(resp.headers["Location"], headers=AS_READER)
+    assert reader.status_code == 200
+    shown = reader.get_json()
+    assert shown["status"] == "failed" and shown["reason"], shown
+    assert seen["reason"] not in shown["reason"]
+    assert "intranet-wiki" not in shown["title"] + shown["reason"], shown
 
 
 def test_unreadable_pdf_fails_with_a_reason(client: FlaskClient, garden: str) -> None:
@@ -228,50 +274,43 @@ def test_replace_and_delete_a_document(client: FlaskClient, garden: str) -> None
                                   "Red Room")["answer"]
     assert client.delete(f"/api/v1/collections/garden/documents/{doc_id}",
                          headers=AS_ADMIN).status_code == 202
-    deadline = time.monotonic() + 60
-    while client.get(f"/api/v1/collections/garden/documents/{doc_id}",
-                     headers=AS_ADMIN).status_code != 404:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_until(lambda: client.get(f"/api/v1/collections/garden/documents/{doc_id}",
+                                  headers=AS_ADMIN).status_code == 404, "the deletion", 60)
 
 
+@pytest.mark.server
 def test_an_accepted_upload_survives_a_restart(tmp_path: Path, default_index: StoreConfig
                                                ) -> None:
-    """Queue a document in an app whose worker never runs, then let a new app index it."""
+    """Queue a document while no ingest worker runs, then let a new app and worker index it."""
     settings = {"data_dir": tmp_path, "collection": "survive", "admin_keys": ADMIN}
-    first = create_app(settings)
-    first.extensions["citeqa.ingester"].start = lambda: None  # the process "dies" before work
-    client = first.test_client()
+    client = create_app(settings).test_client()
     assert client.post("/api/v1/collections", json={"name": "notes"},
                        headers=AS_ADMIN).status_code == 201
     doc_id = client.post("/api/v1/collections/notes/documents", headers=AS_ADMIN, json={
         "text": "The lighthouse lamp was replaced in 1998.", "title": "Lamp"}).get_json()["id"]
     second = create_app(settings).test_client()
-    assert wait_ready(second, "notes", doc_id)["status"] == "ready"
+    assert second.get(f"/api/v1/collections/notes/documents/{doc_id}",
+                      headers=AS_ADMIN).get_json()["status"] == "queued"  # nobody indexes it
+    with ingest_worker(settings_env(settings)):
+        assert wait_ready(second, "notes", doc_id)["status"] == "ready"
 
 
-def citeqa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the `citeqa` command."""
-    cli = Path(sys.executable).with_name("citeqa")
-    return subprocess.run([str(cli), *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, check=False, timeout=600)
-
-
+@pytest.mark.slow
 def test_command_line_manages_and_indexes_collections(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "bees.md").write_text("# Bees\n\nThe hives were inspected on May 3, 2021.\n")
     env = {"CITEQA_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
-    assert citeqa("index", "--collection", "bees", "--corpus", str(corpus),
+    assert run_citeqa("index", "--collection", "bees", "--corpus", str(corpus),
                   env=env).returncode == 2
-    assert citeqa("collections", "create", "bees", env=env).returncode == 0
-    done = citeqa("index", "--collection", "bees", "--corpus", str(corpus), env=env)
+    assert run_citeqa("collections", "create", "bees", env=env).returncode == 0
+    done = run_citeqa("index", "--collection", "bees", "--corpus", str(corpus), env=env)
     assert done.returncode == 0 and "1 new" in done.stdout
-    assert citeqa("collections", "list", env=env).stdout.split() == ["default", "bees"]
-    asked = citeqa("ask", "--collection", "bees", "When were the hives inspected?", env=env)
+    assert run_citeqa("collections", "list", env=env).stdout.split() == ["default", "bees"]
+    asked = run_citeqa("ask", "--collection", "bees", "When were the hives inspected?", env=env)
     assert "May 3, 2021" in asked.stdout
-    assert citeqa("collections", "delete", "bees", env=env).returncode == 0
-    assert citeqa("collections", "list", env=env).stdout.split() == ["default"]
-    assert citeqa("collections", "delete", "default", env=env).returncode == 2
+    assert run_citeqa("collections", "delete", "bees", env=env).returncode == 0
+    assert run_citeqa("collections", "list", env=env).stdout.split() == ["default"]
+    assert run_citeqa("collections", "delete", "default", env=env).returncode == 2
 
 

@@ -3,6 +3,7 @@ by its name, and a document's title and groups edited (it is indexed again)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
 
@@ -10,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.servers import wait_until
 from service.web.app import create_app
+from tests.support.servers import ingest_worker, settings_env, wait_until
 
 ADMIN = "console-admin-key"
 READER = "console-reader-key"
@@ -20,10 +21,12 @@ DOCS = "/api/v1/collections/garden/documents"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    """Return an app over an empty store, with an admin and a reader key."""
-    return create_app({"data_dir": tmp_path_factory.mktemp("console"), "admin_keys": ADMIN,
-                       "api_keys": READER, "index_check_seconds": 0.1})
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """Return an app over an empty store, with an admin and a reader key, and its worker."""
+    data = tmp_path_factory.mktemp("console")
+    with ingest_worker(settings_env({"data_dir": data})):
+        yield create_app({"data_dir": data, "admin_keys": ADMIN, "api_keys": READER,
+                          "index_check_seconds": 0.1})
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
+
+import pytest
 
 from index import loaders
 from index.build import EMBED_BATCH
 from index.chunking import chunk_document
 from index.store import StoreConfig, chunks_collection, client, docs_collection
+from tests.support.cli import CITEQA
 
-CLI = Path(sys.executable).with_name("citeqa")
 LONG, SHORT = 900, 150  # paragraphs: ~270 chunks (two embedding batches), ~50 chunks
 
 
@@ -42,7 +43,7 @@ def rewrite(corpus: Path, version: int, paragraphs: int) -> None:
 def index_run(corpus: Path, data: Path, kill_at: int | None = None) -> bool:
     """Run `citeqa index`; SIGKILL it once its progress bar shows `kill_at` chunks stored
     (-1: as soon as it starts; more than all: once all are); tell whether it was killed."""
-    proc = subprocess.Popen([str(CLI), "index", "--corpus", str(corpus), "--data-dir",
+    proc = subprocess.Popen([str(CITEQA), "index", "--corpus", str(corpus), "--data-dir",
                              str(data)], env={**os.environ, "HF_HUB_OFFLINE": "1"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
@@ -79,6 +80,7 @@ def assert_exactly(corpus: Path, cfg: StoreConfig) -> None:
     assert per_doc == {i: len(chunk_document(d)) for i, d in docs.items()}
 
 
+@pytest.mark.slow
 def test_kill_at_many_points_then_converge(tmp_path: Path) -> None:
     corpus, data = tmp_path / "corpus", tmp_path / "data"
     corpus.mkdir()

@@ -6,22 +6,23 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 from flask import Flask
 
-from bench.servers import ChromaServer, free_port, redis_server, stop, wait_until
 from index import switch
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
+from tests.support.cli import CITEQA, run_citeqa
+from tests.support.servers import ChromaServer, free_port, redis_server, stop, wait_until
 
+pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}
 
@@ -37,20 +38,19 @@ def status_of(app: Flask) -> int:
 def until(app: Flask, wanted: int, timeout: float = 60.0) -> list[int]:
     """Send requests until one returns `wanted`; return every status seen."""
     seen: list[int] = []
-    deadline = time.monotonic() + timeout
-    while not seen or seen[-1] != wanted:
-        assert time.monotonic() < deadline, f"never got {wanted}: {seen[-5:]}"
+
+    def got() -> bool:
         seen.append(status_of(app))
-        time.sleep(0.1)
+        return seen[-1] == wanted
+    wait_until(got, f"status {wanted} (seen {seen[-5:]})", timeout)
     return seen
 
 
 @pytest.fixture(scope="module")
-def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
-    """Run a Chroma server holding the default corpus."""
-    with ChromaServer(tmp_path_factory.mktemp("faults-chroma")) as server:
-        index_corpus(ROOT / "corpus", StoreConfig(Path("."), "citeqa", server.url), progress=False)
-        yield server
+def chroma(chroma: ChromaServer) -> ChromaServer:
+    """Return this module's Chroma server, holding the default corpus."""
+    index_corpus(ROOT / "corpus", StoreConfig(Path("."), "citeqa", chroma.url), progress=False)
+    return chroma
 
 
 def remote_app(chroma: ChromaServer, tmp: Path) -> Flask:
@@ -115,8 +115,7 @@ def test_corrupt_index_serves_503_without_crash_looping(tmp_path: Path) -> None:
     data.mkdir()
     (data / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
     port = free_port()
-    cli = Path(sys.executable).with_name("citeqa")
-    proc = subprocess.Popen([str(cli), "serve", "--port", str(port), "--workers", "1"],
+    proc = subprocess.Popen([str(CITEQA), "serve", "--port", str(port), "--workers", "1"],
                             env={**os.environ, "CITEQA_DATA_DIR": str(data),
                                  "CITEQA_INDEX_CHECK_SECONDS": "0.2"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -178,12 +177,11 @@ def test_rebuild_under_load_on_the_embedded_store(default_index: StoreConfig,
     data = tmp_path / "data"
     shutil.copytree(default_index.data_dir, data)
     app = create_app({"data_dir": data, "index_check_seconds": 0.2}, load_sync=True)
-    cli = Path(sys.executable).with_name("citeqa")
 
     def rebuild() -> None:
-        subprocess.run([str(cli), "index", "--rebuild", "--data-dir", str(data),
-                        "--corpus", str(ROOT / "corpus")], check=True, capture_output=True,
-                       timeout=600)
+        done = run_citeqa("index", "--rebuild", "--data-dir", str(data),
+                          "--corpus", str(ROOT / "corpus"))
+        assert done.returncode == 0, done.stderr
 
     statuses = under_load(app, rebuild)
     assert statuses and set(statuses) == {200}, statuses

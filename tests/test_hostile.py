@@ -12,26 +12,15 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.servers import citeqa_server
 from index.documents import Document
 from index.store import StoreConfig
 from service.security import widget_token
 from service.web.app import create_app
-from tests.conftest import default_plus
+from tests.support.apps import default_plus
+from tests.support.http import assert_json_error
+from tests.support.servers import citeqa_server
 
 JSON_ROUTES = ("/api/v1/answer", "/api/v1/search", "/api/v1/feedback", "/v1/chat/completions")
-
-
-def assert_json_error(resp: Any, status: int, code: str | None = None) -> None:
-    """Assert a JSON error body with this status (and code), no traceback, no HTML."""
-    text = resp.get_data(as_text=True) if hasattr(resp, "get_data") else resp.text
-    assert resp.status_code == status, text
-    assert resp.headers["Content-Type"].startswith("application/json"), text
-    body = json.loads(text)
-    assert body["error"]["message"]
-    if code:
-        assert body["error"]["code"] == code, body
-    assert "Traceback" not in text and "<html" not in text.lower()
 
 
 def post_raw(client: FlaskClient, path: str, body: str | bytes) -> Any:
@@ -166,6 +155,7 @@ def raw_exchange(base: str, request: bytes) -> tuple[int, dict[str, str], str]:
     return int(lines[0].split()[1]), headers, body.decode("utf-8", "replace")
 
 
+@pytest.mark.server
 def test_server_errors_are_json_never_html(gunicorn: str) -> None:
     long_url = requests.get(f"{gunicorn}/api/v1/documents?q={'a' * 9000}", timeout=30)
     assert long_url.status_code == 414 and long_url.json()["error"]["code"] == "uri_too_long"
@@ -181,6 +171,29 @@ def test_server_errors_are_json_never_html(gunicorn: str) -> None:
         assert status in (200, 404) and headers["content-type"] == "application/json", text
 
 
+# gunicorn reads a request line 8 KiB at a time: one under 8 KiB is read whole before it is
+# refused, so no unread bytes turn the close into a reset that loses the answer.
+@pytest.mark.server
+@pytest.mark.parametrize(("request_bytes", "status"), [
+    (b"GET /healthz?" + b"a" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 414),
+    (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 10000 + b"\r\n\r\n", 431),
+    (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Many: 1\r\n" * 200 + b"\r\n", 431),
+    (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n", 400),
+    (b"NOT A REQUEST\r\n\r\n", 400),
+], ids=["long-line", "long-header", "many-headers", "bad-header-name", "malformed"])
+def test_server_errors_carry_the_security_headers(gunicorn: str, request_bytes: bytes,
+                                                  status: int) -> None:
+    """Issue 23, finding 10: gunicorn's own refusals promise what every response does."""
+    got, headers, text = raw_exchange(gunicorn, request_bytes)
+    assert got == status, text
+    assert headers["content-type"] == "application/json"
+    policy = headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+
+
 def test_chunked_body_over_the_limit_is_413(gunicorn: str) -> None:
     body = json.dumps({"question": "a" * 70000}).encode()
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 8192]), body[i:i + 8192])
@@ -193,6 +206,7 @@ def test_chunked_body_over_the_limit_is_413(gunicorn: str) -> None:
     assert json.loads(text)["error"]["code"] == "payload_too_large"
 
 
+@pytest.mark.server
 def test_unknown_host_is_refused(gunicorn: str) -> None:
     forged = requests.get(f"{gunicorn}/", headers={"Host": "evil.example"}, timeout=30)
     assert forged.status_code == 400 and forged.json()["error"]["code"] == "unknown_host"

@@ -13,7 +13,7 @@ LAYERS = ("prompts", "index", "service", "evaldata", "training", "tests.support"
           "tests")
 # Inside service/, bottom to top: the package itself, settings, then one sub-package per role.
 SERVICE = ("service", "service.settings", "service.ops", "service.core", "service.http",
-           "service.security", "service.web", "service.cli")
+           "service.security", "service.ingest", "service.web", "service.cli")
 PACKAGES = ("prompts", "index", "service", "evaldata", "training", "bench", "tests")
 
 

@@ -15,7 +15,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.servers import serving_in_thread
 from index.store import StoreConfig
 from service.core.llm_backend import (
     PROMPT_NAMES,
@@ -26,6 +25,7 @@ from service.core.llm_backend import (
 )
 from service.core.retrieval import Passage
 from service.web.app import create_app
+from tests.support.servers import serving_in_thread
 
 QUESTION = "Until when did Canada extend Operation IMPACT?"
 

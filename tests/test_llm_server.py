@@ -23,13 +23,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from bench.servers import free_port, serving_in_thread, stop, wait_until
 from index.store import StoreConfig
 from service.core.evidence import numbers
 from service.core.llm_backend import load_prompts
 from service.core.terms import content_terms, words
 from service.web.app import create_app
+from tests.support.servers import free_port, serving_in_thread, stop, wait_until
 
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 MODEL = "smollm2"
 QUESTIONS = [
     "Until when did Canada extend Operation IMPACT?",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,27 +24,19 @@ SHORTFALL = pytest.mark.xfail(strict=True, reason="the shipped relevance model t
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def engine_over(cfg: StoreConfig, meaning: bool) -> Engine:
-    """Return a loaded offline engine over an index, deciding by meaning or by words."""
-    engine = Engine(Config.from_env(data_dir=cfg.data_dir, collection=cfg.collection,
-                                    backend="extractive", meaning=meaning))
-    engine.load()
-    engine.retriever()
-    return engine
-
-
 @pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def library(tmp_path_factory: pytest.TempPathFactory,
+            offline_engine: Callable[..., Engine]) -> Engine:
     """Return an engine deciding by meaning over a one-page corpus written for these tests."""
     cfg = StoreConfig(tmp_path_factory.mktemp("library"), "library")
     index_corpus(FIXTURES / "meaning", cfg, progress=False)
-    return engine_over(cfg, meaning=True)
+    return offline_engine(cfg)
 
 
 @pytest.fixture(scope="module")
-def shipped(default_index: StoreConfig) -> Engine:
+def shipped(default_index: StoreConfig, offline_engine: Callable[..., Engine]) -> Engine:
     """Return an engine deciding by meaning over the shipped corpus."""
-    return engine_over(default_index, meaning=True)
+    return offline_engine(default_index)
 
 
 def verify(engine: Engine, claim: str, needle: str, query: str, by_meaning: bool = True) -> Draft:

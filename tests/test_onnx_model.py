@@ -40,6 +40,7 @@ def _vectors(folder: Path, model_file: str) -> np.ndarray:
     return np.stack([batched, np.stack([embedder.embed_query(t) for t in TEXTS])])
 
 
+@pytest.mark.slow
 def test_vectors_match_sentence_transformers(exported: Path) -> None:
     from sentence_transformers import SentenceTransformer
 

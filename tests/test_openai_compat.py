@@ -12,7 +12,7 @@ import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
-from bench.servers import serving_in_thread
+from tests.support.servers import serving_in_thread
 
 QUESTION = "Until when did Canada extend Operation IMPACT?"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +12,8 @@ import requests
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.servers import citeqa_server
 from index.store import StoreConfig
+from tests.support.servers import citeqa_server, wait_until
 
 QUESTIONS = ["Until when was Operation IMPACT extended?", "What is the capital of Australia?"]
 
@@ -46,6 +45,7 @@ def metric(text: str, name: str, **labels: str) -> float:
                                               for k, v in labels.items()))
 
 
+@pytest.mark.server
 def test_metrics_add_up_every_worker(served: tuple[str, Path]) -> None:
     base, _ = served
     rounds = 6
@@ -68,15 +68,14 @@ def test_metrics_add_up_every_worker(served: tuple[str, Path]) -> None:
     assert len(ids) == 20  # every response gets its own id, whichever worker serves it
 
 
+@pytest.mark.server
 def test_logs_are_json_lines_with_the_request_id(served: tuple[str, Path]) -> None:
     base, log = served
     resp = requests.post(f"{base}/api/v1/answer", json={"question": QUESTIONS[0]},
                          headers={"X-Request-ID": "ops-test-7", "Authorization": "Bearer xyz"},
                          timeout=60)
     assert resp.headers["X-Request-ID"] == "ops-test-7"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and "ops-test-7" not in log.read_text():
-        time.sleep(0.2)
+    wait_until(lambda: "ops-test-7" in log.read_text(), "the request's log line", 10)
     records = [json.loads(line) for line in log.read_text().splitlines()
                if line.startswith("{")]
     mine = [r for r in records if r.get("request_id") == "ops-test-7"]

@@ -15,9 +15,16 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
-from bench.servers import free_port, serving_in_thread, wait_until
 from service.web.app import create_app
+from tests.support.servers import (
+    free_port,
+    ingest_worker,
+    serving_in_thread,
+    settings_env,
+    wait_until,
+)
 
+pytestmark = pytest.mark.browser
 ADMIN = "portal-admin-key"
 SECRET = "portal-user-token-secret-0123456789"
 RESTRICTED = "# Salary bands\n\nThe senior engineer salary band was raised on June 2, 2024.\n"
@@ -37,10 +44,12 @@ def portal_port() -> int:
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory, portal_port: int) -> Iterator[str]:
     """Serve citeqa with an `hr` collection holding a public and a restricted document."""
-    app = create_app({"data_dir": tmp_path_factory.mktemp("portal-data"), "admin_keys": ADMIN,
+    data = tmp_path_factory.mktemp("portal-data")
+    app = create_app({"data_dir": data, "admin_keys": ADMIN,
                       "user_token_secret": SECRET, "index_check_seconds": 0.2,
                       "allowed_origins": (f"http://127.0.0.2:{portal_port}",)})
-    with serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+    with ingest_worker(settings_env({"data_dir": data})), \
+            serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
         auth = {"Authorization": f"Bearer {ADMIN}"}
         assert requests.post(f"{url}/api/v1/collections", json={"name": "hr"}, headers=auth,
                              timeout=30).status_code == 201

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from service.core.relevance import MODEL_DIR, RelevanceModel, shipped
+from tests.support.paths import ROOT, TEST_DATA
 from training import train
 
-ROOT = Path(__file__).resolve().parent.parent
 # int8 weights against the float CrossEncoder that wrote the reference probabilities: dynamic
 # quantization moves the shipped model's probabilities by up to 0.075 on these pairs
 TOLERANCE = 0.1
@@ -50,7 +50,8 @@ def test_make_train_defaults_are_the_shipped_models_settings() -> None:
     assert {k: defaults[k] for k in recorded} == recorded
     # options added after the shipped training default to what it did without them
     added = {k: v for k, v in defaults.items() if k not in recorded}
-    assert added.items() <= {"reversals": 0, "bf16": False}.items()
+    assert added.items() <= {"reversals": 0, "bf16": False, "squad_dev_paragraphs": 0,
+                             "breaking": 0, "counterfactual": 0, "negation": 0}.items()
 
 
 def test_shipped_model_is_one_small_file() -> None:
@@ -84,12 +85,15 @@ def test_serving_imports_no_torch() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.training
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("precision", [[], ["--bf16"]], ids=["fp32", "bf16"])
 def test_smoke_training_writes_a_model_that_round_trips(tmp_path: Path,
                                                          precision: list[str]) -> None:
     out = tmp_path / "relevance"
     done = subprocess.run([sys.executable, "-m", "training.train", "--smoke", "--out", str(out),
+                           "--data", str(TEST_DATA),
                            *precision], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert {p.name for p in out.iterdir()} == {"model.onnx", "settings.json", "MODEL_CARD.md"}

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from bench.servers import ChromaServer, redis_server
 from index import store, switch
 from index.store import StoreConfig
 from service.web.app import create_app
+from tests.support.cli import run_citeqa
+from tests.support.servers import ChromaServer, redis_server, wait_until
 
+pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}
 NEW_DOC = "# Depot notes\n\nThe Halifax supply depot was painted green on April 4, 2016.\n"
@@ -27,26 +25,9 @@ NEW_DOC = "# Depot notes\n\nThe Halifax supply depot was painted green on April 
 
 def citeqa(*args: str, env: dict[str, str]) -> str:
     """Run the `citeqa` command with these settings; return what it printed."""
-    cli = Path(sys.executable).with_name("citeqa")
-    result = subprocess.run([str(cli), *args], env={**os.environ, **env}, capture_output=True,
-                            text=True, check=False, timeout=600)
+    result = run_citeqa(*args, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
-
-
-def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Wait until `check()` holds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
-    """Run a real `chroma run` server for this module."""
-    with ChromaServer(tmp_path_factory.mktemp("chroma-server")) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +78,8 @@ def test_rebuild_switches_serving_processes_without_restart(
     for _ in range(3):
         before = serving(app)
         citeqa("index", "--rebuild", env=env)
-        eventually(lambda before=before: serving(app) != before)  # type: ignore[misc]
+        wait_until(lambda before=before: serving(app) != before,  # type: ignore[misc]
+                   "the switch", 30)
         generations.append(serving(app))
         assert re.fullmatch(r"citeqa_\d{20}", generations[-1])
         answer(app)
@@ -123,7 +105,7 @@ def test_incremental_index_reaches_serving_processes(
         hits = client.post("/api/v1/search", json={"query": "Halifax supply depot"}).get_json()
         return any(h["document_id"] == "depot.md" for h in hits["results"])
 
-    eventually(has_depot)
+    wait_until(has_depot, "the change", 30)
     body = client.post("/api/v1/answer",
                        json={"question": "When was the Halifax supply depot painted?"}).get_json()
     assert "April 4, 2016" in body["answer"] and body["citations"][0]["document_id"] == "depot.md"

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from bench.servers import citeqa_server
 from index.store import StoreConfig
+from tests.support.servers import citeqa_server
 
-
+pytestmark = pytest.mark.server
 @pytest.fixture(scope="module")
 def server(default_index: StoreConfig) -> Iterator[str]:
     """Start `citeqa serve` on a free port and stop it afterwards."""

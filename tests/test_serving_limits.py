@@ -8,11 +8,13 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
-from bench.servers import citeqa_server
 from index.store import StoreConfig
+from tests.support.servers import citeqa_server
 
+pytestmark = pytest.mark.server
 SLOW_CLIENTS = 50
 DRIBBLE_SECONDS = 30.0
 

@@ -7,8 +7,8 @@ import threading
 import httpx
 import pytest
 
-from bench.servers import free_port
 from index.store import StoreUnavailable, within
+from tests.support.servers import free_port
 
 
 def test_a_call_over_its_deadline_raises_store_unavailable() -> None:

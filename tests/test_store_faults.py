@@ -4,10 +4,7 @@ worker follows a new index, and a damaged store is rebuilt (issue 13, items 4, 5
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,20 +15,15 @@ from typing import Any
 import pytest
 import requests
 
-from bench.servers import ChromaServer, citeqa_server, serving_in_thread, wait_until
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
+from tests.support.cli import run_citeqa
+from tests.support.servers import ChromaServer, citeqa_server, serving_in_thread, wait_until
 
+pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
-CLI = Path(sys.executable).with_name("citeqa")
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the citeqa command and return what it did."""
-    return subprocess.run([str(CLI), *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
 
 
 def ready(base: str) -> requests.Response:
@@ -60,10 +52,10 @@ def test_damaged_store_is_not_ready_and_rebuild_recovers(data: Path) -> None:
         wait_until(lambda: ready(base).status_code == 503, "readyz to notice the damage", 30)
         reason = ready(base).json()["reason"]
         assert "index store" in reason and "Traceback" not in reason
-        plain = cli("index", "--data-dir", str(data), "--corpus", str(ROOT / "corpus"))
+        plain = run_citeqa("index", "--data-dir", str(data), "--corpus", str(ROOT / "corpus"))
         assert plain.returncode == 3 and "--rebuild" in plain.stderr
         assert "Traceback" not in plain.stderr
-        rebuilt = cli("index", "--rebuild", "--data-dir", str(data), "--corpus",
+        rebuilt = run_citeqa("index", "--rebuild", "--data-dir", str(data), "--corpus",
                       str(ROOT / "corpus"))
         assert rebuilt.returncode == 0, rebuilt.stderr
         wait_until(lambda: ready(base).status_code == 200, "recovery after --rebuild", 60)
@@ -85,7 +77,7 @@ def test_every_worker_sees_new_vectors_within_the_check_interval(data: Path,
     env = {"CITEQA_DATA_DIR": str(data), "CITEQA_INDEX_CHECK_SECONDS": "1"}
     with citeqa_server(env, workers=2) as base:
         (corpus / "lighthouse.md").write_text(NEW_DOC)
-        done = cli("index", "--data-dir", str(data), "--corpus", str(corpus))
+        done = run_citeqa("index", "--data-dir", str(data), "--corpus", str(corpus))
         assert done.returncode == 0, done.stderr
         indexed = time.monotonic()
 

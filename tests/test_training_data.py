@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from evaldata.folder import eval_data_dir
+from tests.support.paths import TEST_DATA
 from training.data import CONTRADICTS, SUPPORTS, esnli_pairs, scifact_pairs
 from training.reversals import reverse
 
@@ -30,11 +30,11 @@ def test_reverse_leaves_what_it_cannot_reverse_in_one_word(claim: str) -> None:
 
 def test_reversed_pairs_contradict_what_supported_the_claim() -> None:
     assert not any(p.source == "scifact-reversed"
-                   for p in scifact_pairs(eval_data_dir(), random.Random(0)))
-    pairs = scifact_pairs(eval_data_dir(), random.Random(0), reversed_claims=True)
+                   for p in scifact_pairs(TEST_DATA, random.Random(0)))
+    pairs = scifact_pairs(TEST_DATA, random.Random(0), reversed_claims=True)
     supported = {(p.first, p.second) for p in pairs if p.label == SUPPORTS}
     flipped = [p for p in pairs if p.source == "scifact-reversed"]
-    assert len(flipped) > 100
+    assert len(flipped) >= 20  # 22 in the 60-claim slice
     for pair in flipped:
         assert pair.label == CONTRADICTS
         assert any(second == pair.second and reverse(first) == pair.first

@@ -24,10 +24,16 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
-from bench.servers import free_port, serving_in_thread, wait_until
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
+from tests.support.servers import (
+    free_port,
+    ingest_worker,
+    serving_in_thread,
+    settings_env,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -297,9 +303,10 @@ def test_widget_asks_the_portal_for_a_fresh_user_token(open_page: Any, keyed: st
 @pytest.fixture(scope="module")
 def managed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve an empty store that admins manage from the console."""
-    app = create_app({"data_dir": tmp_path_factory.mktemp("console-data"), "admin_keys": ADMIN,
-                      "index_check_seconds": 0.1, "import_delay": 0.0})
-    with serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+    data = tmp_path_factory.mktemp("console-data")
+    app = create_app({"data_dir": data, "admin_keys": ADMIN, "index_check_seconds": 0.1})
+    with ingest_worker(settings_env({"data_dir": data, "import_delay": 0.0})), \
+            serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
         yield url
 
 

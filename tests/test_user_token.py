@@ -90,6 +90,16 @@ def test_bad_tokens_are_refused(token: str, why: str) -> None:
         verify(CONFIG, token)
 
 
+@pytest.mark.parametrize("odd", ["\u3000", "\xa0", "\x1f", "\u2028", " ", "\n"])
+def test_group_names_are_compared_exactly_as_sent(odd: str) -> None:
+    """Issue 23, finding 8: a name with odd spacing is refused, never read as another name."""
+    for name in (f"hr-managers{odd}", f"{odd}hr-managers"):
+        with pytest.raises(UserTokenError, match="invalid group"):
+            verify(CONFIG, jwt.encode(claims(groups=[name]), SECRET, "HS256"))
+    wide = "\uff48\uff52-managers"  # full-width letters: a different name, not normalised to hr
+    assert verify(CONFIG, jwt.encode(claims(groups=[wide]), SECRET, "HS256")) == (wide,)
+
+
 def test_the_public_key_is_not_an_hmac_secret() -> None:
     """An attacker who knows the RS256 public key cannot sign HS256 tokens with it."""
     head = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()

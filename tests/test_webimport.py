@@ -2,18 +2,16 @@
 
 The site is a threaded http.server on 127.0.0.1 (robots.txt, a sitemap, links, a page that
 robots.txt disallows, a binary file, an oversized page, a redirect off the site); a second one
-on 127.0.0.2 stands for "another site" and must never be asked for anything.
+on 127.0.0.2 stands for "another site" and must never be asked for anything. Loopback is
+refused to imports by default, so every import here allows it (CITEQA_IMPORT_ALLOW).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,8 +21,8 @@ from urllib.parse import quote
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
-from bench.servers import free_port, serving_in_thread
 from index import access, store, switch
 from index.build import index_corpus, stored_documents
 from index.chunking import chunk_document
@@ -34,9 +32,19 @@ from index.extract import page_document
 from index.store import StoreConfig
 from index.webimport import import_site, site_documents
 from service.web.app import create_app
+from tests.support.cli import run_citeqa
+from tests.support.http import ask, if_answered, if_ended
+from tests.support.servers import (
+    free_port,
+    ingest_worker,
+    serving_in_thread,
+    settings_env,
+    wait_until,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 AGENT = "citeqa-import-test/1"
+LOOPBACK = "127.0.0.0/8"  # the test sites' network, refused unless allowed
 
 
 def page(title: str, body: str, nav: str = "") -> str:
@@ -176,7 +184,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
 def limits(**changes: Any) -> Limits:
     """Return test limits: no delay, short timeouts, a small page size, depth 2."""
     settings: dict[str, Any] = {"max_pages": 50, "max_depth": 2, "delay": 0.0, "timeout": 5.0,
-                                "max_bytes": 20_000, "user_agent": AGENT}
+                                "max_bytes": 20_000, "user_agent": AGENT, "allow": LOOPBACK}
     return Limits(**{**settings, **changes})
 
 
@@ -185,14 +193,6 @@ def served_app(cfg: StoreConfig, tmp_path: Path) -> Flask:
     return create_app({"data_dir": cfg.data_dir, "collection": cfg.collection,
                        "corpus_dir": tmp_path, "feedback_db": tmp_path / "feedback.sqlite3"},
                       load_sync=True)
-
-
-def ask(app: Flask, question: str) -> dict[str, Any]:
-    """Return the API's answer to `question`."""
-    response = app.test_client().post("/api/v1/answer", json={"question": question})
-    assert response.status_code == 200
-    body: dict[str, Any] = response.get_json()
-    return body
 
 
 def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incrementally(
@@ -217,7 +217,7 @@ def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incremental
     assert site.asked()[0] == "/robots.txt"
 
     app = served_app(cfg, tmp_path)
-    answer = ask(app, "When was the ferry to Gull Island last repainted?")
+    answer = ask(app.test_client(), "When was the ferry to Gull Island last repainted?")
     assert not answer["abstained"] and "1987" in answer["answer"]
     cited = answer["citations"][0]
     assert cited["url"] == cited["document_id"] == f"{url}ferry.html"
@@ -229,9 +229,9 @@ def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incremental
     assert "## Mooring rules" in handbook["text"]
     assert "- Visiting boats moor on the east pontoon." in handbook["text"]
     assert "cookie banner" not in handbook["text"] and "Copyright" not in handbook["text"]
-    lamp = ask(app, "How many lamps does the north lighthouse have?")
+    lamp = ask(app.test_client(), "How many lamps does the north lighthouse have?")
     assert lamp["citations"][0]["url"] == url
-    crane = ask(app, "How many tonnes does the crane on the east quay lift?")
+    crane = ask(app.test_client(), "How many tonnes does the crane on the east quay lift?")
     assert crane["citations"][0]["url"] == f"{url}notes.txt" and "12" in crane["answer"]
     assert crane["citations"][0]["title"] == "Harbour notes"
 
@@ -248,8 +248,9 @@ def test_import_crawls_the_site_answers_with_page_urls_and_reimports_incremental
     assert second.report.chunks == len(changed)  # only the changed page was embedded again
 
     app = served_app(cfg, tmp_path)
-    assert "2019" in ask(app, "When was the ferry to Gull Island last repainted?")["answer"]
-    assert ask(app, "When was the old pier closed for repairs?")["abstained"]
+    repainted = ask(app.test_client(), "When was the ferry to Gull Island last repainted?")
+    assert "2019" in repainted["answer"]
+    assert ask(app.test_client(), "When was the old pier closed for repairs?")["abstained"]
     listed = {d["id"] for d in app.test_client().get("/api/v1/documents").get_json()["documents"]}
     assert listed == expected - {f"{url}pier.html"}
 
@@ -296,23 +297,21 @@ def test_an_unreachable_or_refused_start_url_fails_clearly(tmp_path: Path, site:
         import_site(site.base + "/chart.bin", cfg, limits(), progress=False)
     with pytest.raises(CrawlError, match="not an http"):
         Crawler("file:///etc/passwd", limits())
-    cli = Path(sys.executable).with_name("citeqa")
-    done = subprocess.run([str(cli), "import", nobody, "--data-dir", str(tmp_path / "cli")],
-                          capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    done = run_citeqa("import", nobody, "--data-dir", str(tmp_path / "cli"), timeout=120,
+                      env={"CITEQA_IMPORT_ALLOW": LOOPBACK})
     assert done.returncode == 2
     assert done.stderr.startswith(f"citeqa import: cannot reach {nobody}robots.txt")
     assert "Traceback" not in done.stderr
 
 
 def citeqa(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the installed `citeqa` command."""
-    cli = Path(sys.executable).with_name("citeqa")
-    return subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, HF_HUB_OFFLINE="1", CITEQA_IMPORT_DELAY="0",
-                                   CITEQA_IMPORT_MAX_PAGE_BYTES="20000"))
+    """Run the installed `citeqa` command, importing fast and with a small page limit."""
+    return run_citeqa(*args, timeout=300, env={"CITEQA_IMPORT_DELAY": "0",
+                                               "CITEQA_IMPORT_MAX_PAGE_BYTES": "20000",
+                                               "CITEQA_IMPORT_ALLOW": LOOPBACK})
 
 
+@pytest.mark.slow
 def test_citeqa_import_into_a_collection_then_ask_it(site: Site, tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
     refused = citeqa("import", site.base + "/", "--collection", "harbour", *data)
@@ -332,12 +331,19 @@ def test_citeqa_import_into_a_collection_then_ask_it(site: Site, tmp_path: Path)
     assert elsewhere.returncode == 3 and "the index is empty" in elsewhere.stderr  # not here
 
 
+@pytest.mark.server
 def test_the_api_imports_a_site_in_the_background(site: Site, tmp_path: Path) -> None:
-    app = create_app({"data_dir": tmp_path / "data", "corpus_dir": tmp_path,
-                      "admin_keys": "import-admin", "import_delay": 0.0,
-                      "import_max_page_bytes": 20_000, "index_check_seconds": 0.1},
-                     load_sync=True)
-    client = app.test_client()
+    settings = {"data_dir": tmp_path / "data", "corpus_dir": tmp_path,
+                "admin_keys": "import-admin", "import_delay": 0.0,
+                "import_max_page_bytes": 20_000, "index_check_seconds": 0.1,
+                "import_allow": LOOPBACK}
+    app = create_app(settings, load_sync=True)
+    with ingest_worker(settings_env(settings)):
+        api_import(app.test_client(), site)
+
+
+def api_import(client: FlaskClient, site: Site) -> None:
+    """Import the site through the API (a worker process runs the job), then a dead site."""
     admin = {"Authorization": "Bearer import-admin"}
     assert client.post("/api/v1/collections", json={"name": "harbour"},
                        headers=admin).status_code == 201
@@ -352,27 +358,19 @@ def test_the_api_imports_a_site_in_the_background(site: Site, tmp_path: Path) ->
     assert accepted.status_code == 202, accepted.get_json()
     job = accepted.get_json()
     assert job == {"id": f"import:{site.base}/", "status": "queued"}
-    deadline = time.monotonic() + 120
-    while (status := client.get(accepted.headers["Location"], headers=admin).get_json())[
-            "status"] not in ("ready", "failed"):
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
+    status = wait_until(lambda: if_ended(client.get(accepted.headers["Location"],
+                                                     headers=admin).get_json()), "import", 120)
     assert status["status"] == "ready", status
     assert status["reason"].startswith("fetched "), status  # the owner reads what it did
-    deadline = time.monotonic() + 30
-    while True:
-        body = client.post("/api/v1/collections/harbour/answer", headers=admin,
-                           json={"question": "How many tonnes does the crane lift?"}).get_json()
-        if not body["abstained"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    body = wait_until(lambda: if_answered(client.post(
+        "/api/v1/collections/harbour/answer", headers=admin,
+        json={"question": "How many tonnes does the crane lift?"}).get_json()), "an answer", 30)
     assert body["citations"][0]["url"] == site.base + "/notes.txt"
     down = client.post(path, json={"url": f"http://127.0.0.1:{free_port()}/"}, headers=admin)
     failed_at = down.headers["Location"]
-    deadline = time.monotonic() + 60
-    while (status := client.get(failed_at, headers=admin).get_json())["status"] != "failed":
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
+    status = wait_until(lambda: if_ended(client.get(failed_at, headers=admin).get_json()),
+                        "the failing import", 60)
+    assert status["status"] == "failed", status
     assert status["reason"].startswith("cannot reach")
 
 

@@ -7,8 +7,10 @@ claim or answers the question, 2 it says nothing either way. Only training split
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import random
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,12 @@ from training.reversals import reverse
 HERE = Path(__file__).resolve().parent
 ESNLI = HERE / "data" / "esnli_dev_test.jsonl.gz"
 SQUAD_TRAIN = HERE / "data" / "squad2_train_head.jsonl.gz"
+SQUAD_DEV_PAGES = HERE / "data" / "squad_dev_pages.jsonl.gz"  # built by training.squad_pages
+BREAKING_NLI = HERE / "data" / "breaking_nli_dataset.zip"  # as released, 8,193 pairs
+# counterfactually augmented SNLI: all_combined's train, dev and test in one file, 11,330 pairs
+COUNTERFACTUAL_NLI = HERE / "data" / "cad_nli_all_combined.tsv.gz"
+# SNLI and MultiNLI pairs with a negation added to either side: SNLI.txt and MNLI.txt, 3,000 pairs
+NEGATION_NLI = HERE / "data" / "negation_nli_snli_mnli.tsv.gz"
 CONTRADICTS, SUPPORTS, NEUTRAL = 0, 1, 2
 LABELS = ("contradiction", "entailment", "neutral")
 # Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
@@ -139,6 +147,61 @@ def squad_train_pairs(limit: int) -> list[Pair]:
     return pairs
 
 
+def squad_dev_pairs(limit: int) -> list[Pair]:
+    """Return question/sentence pairs from the first `limit` SQuAD dev-page paragraphs.
+
+    An unanswerable question's closest sentences say nothing about it: the refusals to learn.
+    """
+    pairs: list[Pair] = []
+    with gzip.open(SQUAD_DEV_PAGES, "rt", encoding="utf-8") as handle:
+        for line in itertools.islice(handle, limit):
+            row = json.loads(line)
+            for q in row["questions"]:
+                pairs += _question_pairs(q["question"], row["context"], q["answers"], 2,
+                                         "squad-dev-pages")
+    return pairs
+
+
+def breaking_pairs(rng: random.Random, count: int) -> list[Pair]:
+    """Return `count` Breaking NLI pairs: a sentence and itself with one word replaced.
+
+    Most are contradictions made by an antonym or another colour, number or country: what the
+    model takes for support today (docs/relevance-model.md).
+    """
+    if not count:
+        return []
+    with zipfile.ZipFile(BREAKING_NLI) as archive:
+        rows = [json.loads(line) for line in
+                archive.read("data/dataset.jsonl").decode("utf-8").splitlines() if line]
+    pairs = [Pair(r["sentence2"], r["sentence1"], LABELS.index(r["gold_label"]), "breaking-nli")
+             for r in rows if r["gold_label"] in LABELS]
+    return rng.sample(pairs, min(count, len(pairs)))
+
+
+def counterfactual_pairs(rng: random.Random, count: int) -> list[Pair]:
+    """Return `count` counterfactually augmented SNLI pairs: one side minimally edited by hand
+    so that the label flips, as a reversed claim does."""
+    return _tsv_pairs(COUNTERFACTUAL_NLI, "counterfactual-nli", rng, count)
+
+
+def negation_pairs(rng: random.Random, count: int) -> list[Pair]:
+    """Return `count` SNLI and MultiNLI pairs with a negation added to either side, labelled
+    anew (Hossain et al. 2020): whether a negation reverses a sentence is what it must learn."""
+    return _tsv_pairs(NEGATION_NLI, "negation-nli", rng, count)
+
+
+def _tsv_pairs(path: Path, source: str, rng: random.Random, count: int) -> list[Pair]:
+    """Return `count` pairs of a gzipped TSV whose last three columns are premise, hypothesis
+    and label (after one header line)."""
+    if not count:
+        return []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        rows = [line.rstrip("\n").split("\t")[-3:] for line in handle][1:]
+    pairs = [Pair(hypothesis, premise, LABELS.index(label), source)
+             for premise, hypothesis, label in rows if label in LABELS]
+    return rng.sample(pairs, min(count, len(pairs)))
+
+
 def esnli_pairs(rng: random.Random, count: int, reversals: int = 0) -> list[Pair]:
     """Return `count` SNLI premise/hypothesis pairs, the same number of each label, and
     `reversals` entailed hypotheses reversed into contradictions."""
@@ -164,7 +227,9 @@ def esnli_pairs(rng: random.Random, count: int, reversals: int = 0) -> list[Pair
 def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
                    squad_questions: int = SQUAD_TRAIN_QUESTIONS,
                    squad_paragraphs: int = 10**6, scifact_repeats: int = 1,
-                   reversals: int = 0) -> list[Pair]:
+                   reversals: int = 0, squad_dev_paragraphs: int = 0,
+                   breaking: int = 0, counterfactual: int = 0,
+                   negation: int = 0) -> list[Pair]:
     """Return every training pair, shuffled with `seed`; small sets repeated for weight.
 
     With `reversals`, supported SciFact claims and that many entailed SNLI hypotheses are
@@ -172,7 +237,9 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
     rng = random.Random(seed)
     pairs = (scifact_pairs(folder, rng, reversed_claims=reversals > 0) * scifact_repeats
              + squad_pairs(folder, squad_questions) * squad_repeats
-             + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli, reversals))
+             + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli, reversals)
+             + squad_dev_pairs(squad_dev_paragraphs) + breaking_pairs(rng, breaking)
+             + counterfactual_pairs(rng, counterfactual) + negation_pairs(rng, negation))
     rng.shuffle(pairs)
     return pairs
 

@@ -114,6 +114,15 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--scifact-repeats", type=int, default=3)
     parser.add_argument("--squad-paragraphs", type=int, default=694,
                         help="SQuAD 2.0 train paragraphs (training/data holds the first 694)")
+    parser.add_argument("--squad-dev-paragraphs", type=int, default=0,
+                        help="SQuAD dev-page paragraphs, none held out (training/data holds 1,656)")
+    parser.add_argument("--breaking", type=int, default=0,
+                        help="Breaking NLI pairs (one word replaced; training/data holds 8,193)")
+    parser.add_argument("--counterfactual", type=int, default=0,
+                        help="counterfactually augmented SNLI pairs (training/data holds 11,330)")
+    parser.add_argument("--negation", type=int, default=0,
+                        help="SNLI and MultiNLI pairs with a negation added (training/data holds "
+                             "3,000)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=7e-5)
     parser.add_argument("--max-length", type=int, default=128)
@@ -131,10 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.layers, args.epochs, args.esnli, args.squad_repeats, args.lr = 1, 3, 30, 1, 5e-4
         args.scifact_repeats, args.squad_paragraphs, args.reversals = 1, 2, 10
+        args.squad_dev_paragraphs, args.breaking, args.counterfactual = 2, 10, 10
+        args.negation = 10
     pairs = training_pairs(args.data, args.seed, args.esnli, args.squad_repeats,
                            squad_questions=10 if args.smoke else SQUAD_TRAIN_QUESTIONS,
                            squad_paragraphs=args.squad_paragraphs,
-                           scifact_repeats=args.scifact_repeats, reversals=args.reversals)
+                           scifact_repeats=args.scifact_repeats, reversals=args.reversals,
+                           squad_dev_paragraphs=args.squad_dev_paragraphs,
+                           breaking=args.breaking, counterfactual=args.counterfactual,
+                           negation=args.negation)
     if args.smoke:
         pairs = pairs[:48]
     print(f"training pairs: {len(pairs)} {json.dumps(counts(pairs))}", flush=True)

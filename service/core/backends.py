@@ -7,7 +7,7 @@ from collections.abc import Generator
 
 from index.access import PUBLIC, Access
 from service.core.drafts import Draft
-from service.core.questions import Question, read_question
+from service.core.questions import Question, Similarity, read_question
 from service.core.results import Message
 from service.core.retrieval import Passage, Retriever
 
@@ -22,9 +22,10 @@ class AnswerBackend(ABC):
     name: str = "base"
     streams: bool = False  # whether `draft_stream` yields text as it is written
 
-    def question(self, text: str, history: list[Message]) -> Question:
-        """Read a question in the light of its history."""
-        return read_question(text, history)
+    def question(self, text: str, history: list[Message],
+                 similarity: Similarity | None = None) -> Question:
+        """Read a question in the light of its history (`similarity`: see read_question)."""
+        return read_question(text, history, similarity)
 
     @abstractmethod
     def draft(self, question: Question, passages: list[Passage], retriever: Retriever,

@@ -211,7 +211,12 @@ class Engine:
     def _retrieve(self, ask: Ask, retriever: Retriever,
                   backend: AnswerBackend) -> tuple[Question, list[Passage]]:
         """Read the question as `backend` does and retrieve its passages."""
-        question = backend.question(ask.question, ask.history)
+
+        def similarity(query: str) -> float:
+            best = retriever.dense(query, 1, ask.access)
+            return best[0][1] if best else 0.0
+
+        question = backend.question(ask.question, ask.history, similarity)
         with stage("retrieve"):
             return question, retriever.search(question.query, ask.top_k or self.config.top_k,
                                               access=ask.access)

@@ -16,9 +16,17 @@ _KIND_PATTERNS: dict[str, re.Pattern[str]] = {
     "date": re.compile(rf"\b(1\d\d\d|20\d\d)(?:'?s)?\b|\b\d+\s*(BC|AD|BCE|CE)\b|"
                        r"\b\d{1,2}(:\d\d)?\s*[ap]\.?m\b|"
                        rf"\b({_MONTHS})\b\.?\s*\d|\d\s*({_MONTHS})\b|"
-                       r"\b(century|decade|today|yesterday)\b", re.I),
+                       r"\b(century|decade|today|yesterday)\b|"
+                       # a time of day or of the week answers "when does it open?" too
+                       r"\b\d{1,2}:\d\d\b|\b(noon|midnight|o['’]clock)\b|"
+                       r"\bin the (morning|afternoon|evening)\b|\bat night\b|"
+                       r"\b(mon|tues|wednes|thurs|fri|satur|sun)days?\b|\bweekends?\b", re.I),
     "person": re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+"),
-    "place": re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+"),
+    "place": re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+|"
+                        # a place need not be a name: "in lot C", "next to the main gate"
+                        r"\b(lot|gate|room|floor|level|hall|block|wing|zone|platform|entrance)\s+"
+                        r"[A-Z0-9]\b|\b(next to|behind|beside|opposite|in front of|across from|"
+                        r"upstairs|downstairs)\b|\bon the \w+ floor\b"),
 }
 _ANNOUNCES_LIST = re.compile(r":\s*$")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")

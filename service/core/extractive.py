@@ -18,6 +18,13 @@ from service.core.terms import content_terms
 
 SECOND_SENTENCE_GAIN = 0.25
 MIN_QUOTE = 30
+# A sentence's score is its term coverage (0-1) plus these small terms: they only order the
+# sentences, and the abstention limits below decide. Set by hand with the first offline backend,
+# not tuned:
+DENSE_WEIGHT = 0.5  # the passage's embedding similarity breaks ties between equal coverage
+RANK_PENALTY = 0.02  # per retrieval rank: of two alike sentences, the better-ranked passage's
+KIND_BONUS = 0.15  # a sentence holding the kind asked for (a number for "how many") goes first
+LIST_PENALTY = 0.05  # asked for a list, an announcement ("…include:") is not the list itself
 # A trailing "…, and does the following:" clause only announces a list; it adds nothing.
 _LIST_TAIL = re.compile(r",?\s+(?:and\s+)?[^,]*\bthe following\b[^,]*:\s*$")
 
@@ -27,8 +34,8 @@ class Abstention:
     """When the best sentence is not good enough to answer with (tuned in bench/quality.py)."""
 
     min_coverage: float = 0.5  # idf-weighted share of the question's terms in the sentence
-    min_coverage_with_meaning: float = 0.3  # ... enough when the passage is this close in meaning:
-    min_meaning: float = 0.5  # cosine similarity of passage and question
+    min_coverage_with_similarity: float = 0.3  # ... enough when the passage is this similar:
+    min_similarity: float = 0.5  # embedding (cosine) similarity of passage and question
     max_missing_idf: float | None = None  # a question term this rare must be in the passage
     rescue: bool = True  # deciding by meaning, the model may answer where the words fall short
 
@@ -39,7 +46,7 @@ class Abstention:
 # only confirms its answers.
 PROFILES = {
     "balanced": Abstention(),
-    "strict": Abstention(min_coverage=0.7, min_meaning=0.6, max_missing_idf=4.5, rescue=False),
+    "strict": Abstention(min_coverage=0.7, min_similarity=0.6, max_missing_idf=4.5, rescue=False),
 }
 
 
@@ -76,11 +83,16 @@ class Candidate:
     @property
     def usable(self) -> str:
         """Return the sentence without a trailing announcement of a list it does not hold."""
-        if not evidence.announces_list(self.text):
-            return self.text
-        tail = _LIST_TAIL.search(self.text)
+        return self.quotable(self.text)
+
+    @staticmethod
+    def quotable(text: str) -> str:
+        """Return `text` without a trailing announcement of a list, or "" if that is all."""
+        if not evidence.announces_list(text):
+            return text
+        tail = _LIST_TAIL.search(text)
         if tail and tail.start() >= MIN_QUOTE:
-            return self.text[:tail.start()].rstrip()
+            return text[:tail.start()].rstrip()
         return ""
 
 
@@ -116,6 +128,9 @@ class ExtractiveBackend(AnswerBackend):
         """Let the model pick among the rules' best sentences and decide whether one answers.
 
         When the rules would answer, the model reads fewer sentences and needs less to agree.
+        Where the rules refuse, the model may answer only from a passage similar enough to the
+        question by embedding: a question about what the sources lack (a deleted page) still
+        finds sentences sharing its other words, and the model takes some for answers.
         """
         limits = judge.limits
         refusal = self._refusal(question, ranked[0], retriever)
@@ -124,8 +139,10 @@ class ExtractiveBackend(AnswerBackend):
             return Draft(reason=refusal.said(retriever, access))
         reads = limits.rerank if refusal else limits.rerank_accepted
         top = [c for i, c in enumerate(ranked[:reads])
-               if (refusal if i == 0 else self._refusal(question, c, retriever))
-               in (None, UNADDRESSED)]
+               if (why := refusal if i == 0 else self._refusal(question, c, retriever)) is None
+               or (why == UNADDRESSED and c.passage.dense >= limits.similarity)]
+        if not top:
+            return Draft(reason=unanswered(question.text))
         chance = [j.supports for j in judge.judge(question.query, [c.usable or c.text
                                                                    for c in top])]
         pick = max(range(len(top)), key=lambda i: top[i].score + limits.weight * chance[i])
@@ -161,11 +178,13 @@ class ExtractiveBackend(AnswerBackend):
             for span in passage.sentences:
                 text = passage.sentence_text(span)
                 cov = evidence.coverage(question.terms, text, context, retriever.idf)
-                score = cov + 0.5 * passage.dense - 0.02 * rank
+                if cov < self.abstention.min_coverage and not Candidate.quotable(text):
+                    continue  # a list's announcement about something else: not a candidate
+                score = cov + DENSE_WEIGHT * passage.dense - RANK_PENALTY * rank
                 if question.expects and evidence.has_kind(question.expects, text):
-                    score += 0.15
+                    score += KIND_BONUS
                 if evidence.announces_list(text) and question.expects == "list":
-                    score -= 0.05
+                    score -= LIST_PENALTY
                 out.append(Candidate(passage, span, text, cov, score))
         return out
 
@@ -173,10 +192,11 @@ class ExtractiveBackend(AnswerBackend):
                  retriever: Retriever) -> Refusal | None:
         """Return why a sentence cannot answer the question, or None if it can."""
         context = f"{cand.passage.title} {cand.passage.heading}"
-        if cand.usable != cand.text and (
+        # only an announcement that addresses the question can be blamed for a missing list
+        if cand.usable != cand.text and cand.coverage >= self.abstention.min_coverage and (
             not cand.usable
             or evidence.coverage(question.terms, cand.usable, context, retriever.idf)
-            < self.abstention.min_coverage_with_meaning
+            < self.abstention.min_coverage_with_similarity
         ):
             return Refusal(Reason("the source announces a list for this, but the list's items "
                                   "are not in the document text"))
@@ -196,8 +216,8 @@ class ExtractiveBackend(AnswerBackend):
         limits = self.abstention
         if cand.coverage >= limits.min_coverage:
             return None
-        if (cand.coverage >= limits.min_coverage_with_meaning
-                and cand.passage.dense >= limits.min_meaning):
+        if (cand.coverage >= limits.min_coverage_with_similarity
+                and cand.passage.dense >= limits.min_similarity):
             return None
         return UNADDRESSED
 

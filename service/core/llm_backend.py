@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from index.access import PUBLIC, Access
 from service.core.backends import AnswerBackend, BackendError
 from service.core.drafts import Draft
-from service.core.questions import Question, read_question
+from service.core.questions import Question, Similarity, read_question
 from service.core.reasons import Reason
 from service.core.results import Message
 from service.core.retrieval import Passage, Retriever
@@ -110,14 +110,15 @@ class LLMBackend(AnswerBackend):
             temperature=0,
         )
 
-    def question(self, text: str, history: list[Message]) -> Question:
+    def question(self, text: str, history: list[Message],
+                 similarity: Similarity | None = None) -> Question:
         """Let the model rewrite a follow-up into a standalone query; read it as usual."""
         if not history:
             return read_question(text, history)
         rewritten = " ".join(self._write(followup_messages(text, history, self.prompts)).split())
         rewritten = rewritten.strip("\"'“”")
         if not rewritten or len(rewritten) > MAX_QUERY_CHARS:
-            return read_question(text, history)
+            return read_question(text, history, similarity)
         return replace(read_question(rewritten, []), text=text)
 
     def draft(self, question: Question, passages: list[Passage], retriever: Retriever,

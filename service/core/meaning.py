@@ -24,6 +24,7 @@ class MeaningLimits:
     weight: float = 1.0  # weight of the model's answer probability against the rules' score
     confirm: float = 0.3  # answer probability a sentence the rules accept still needs
     answer: float = 0.2  # answer probability that answers although the rules would refuse
+    similarity: float = 0.3  # ... from a passage at least this similar by embedding (cosine)
     support: float = 0.5  # support probability that keeps a claim the words do not
     contradiction: float = 0.2  # contradiction probability that drops a claim the words keep
 

@@ -2,7 +2,7 @@
 
 A claim is supported by one sentence (or two adjacent ones) of a passage when every number,
 name and negation of the claim is there, and the sentence covers the claim's key terms, alone
-or with a meaning the embedding model finds close. Deciding by meaning, the relevance model
+or with an embedding similarity close enough. Deciding by meaning, the relevance model
 also judges: it drops a claim the words' sentence contradicts, and keeps one that a sentence
 passing those hard checks supports in other words.
 """
@@ -27,7 +27,7 @@ from service.core.terms import STOPWORDS, content_terms, words
 
 MIN_COVERAGE = 0.5  # idf-weighted share of the claim's key terms a paraphrase must keep
 NEGATION_REACH = 3  # words after a "not" or "never" that it reverses
-MIN_MEANING = 0.8  # cosine similarity of a paraphrase to its sentence (all-MiniLM-L6-v2)
+MIN_SIMILARITY = 0.8  # cosine similarity of a paraphrase to its sentence (all-MiniLM-L6-v2)
 UNSUPPORTED = Reason("no sentence of the draft is supported by the passages it cites or by "
                      "any other retrieved passage")
 
@@ -105,6 +105,9 @@ class Verifier:
                     _verbatim(text, ev.text) for ev in claim.evidence):
                 kept.append(claim)  # a quote of what it cites: nothing to check further
                 continue
+            if _only_titles(text, passages):
+                report.removed += 1  # "Opening hours — Opening hours [1]" states nothing
+                continue
             cited, dangling = _cited(claim, passages)
             found = [s.evidence for p in cited if (s := self.support(text, p))]
             if found and len(found) == len(cited) and not dangling:
@@ -127,7 +130,7 @@ class Verifier:
 
         One sentence that holds all the claim's key terms suffices; one that holds most of
         them (a term only in the title or heading counts half), or two adjacent sentences,
-        must also be close in meaning.
+        must also be similar enough by embedding.
         """
         terms = list(dict.fromkeys(content_terms(claim)))
         if not terms:
@@ -182,14 +185,14 @@ class Verifier:
         return found
 
     def _closest(self, claim: str, candidates: list[Support]) -> Support | None:
-        """Return the candidate closest in meaning to the claim, if close enough."""
+        """Return the candidate most similar to the claim by embedding, if similar enough."""
         if not candidates:
             return None
         self._embed([claim, *(c.evidence.text for c in candidates)])
-        meaning = [float(self._vectors[claim] @ self._vectors[c.evidence.text])
-                   for c in candidates]
+        similarity = [float(self._vectors[claim] @ self._vectors[c.evidence.text])
+                      for c in candidates]
         close = [Support(c.evidence, c.score + m)
-                 for c, m in zip(candidates, meaning, strict=True) if m >= MIN_MEANING]
+                 for c, m in zip(candidates, similarity, strict=True) if m >= MIN_SIMILARITY]
         return max(close, key=lambda s: s.score, default=None)
 
     def _embed(self, texts: list[str]) -> None:
@@ -211,6 +214,23 @@ def _cited(claim: Claim, passages: list[Passage]) -> tuple[list[Passage], int]:
         if all(passage is not u for u in unique):
             unique.append(passage)
     return unique, dangling
+
+
+def _only_titles(claim: str, passages: list[Passage]) -> bool:
+    """Return whether the claim is nothing but passages' titles and headings, one after another.
+
+    A claim that only shares a title's words ("X causes Y", under the title "X causes Y in
+    mice") still states something and is checked as usual.
+    """
+    names = {tuple(words(t)) for p in passages for t in (p.title, p.heading) if words(t)}
+    said = tuple(words(claim))
+    done = [True] + [False] * len(said)  # done[i]: the first i words are titles in a row
+    for i in range(len(said)):
+        if done[i]:
+            for name in names:
+                if said[i:i + len(name)] == name:
+                    done[i + len(name)] = True
+    return done[-1]
 
 
 def _windows(passage: Passage, size: int) -> list[Evidence]:

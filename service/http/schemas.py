@@ -133,6 +133,7 @@ class DocumentSummary(BaseModel):
     reason: str = Field(default="", description="Why indexing failed; for a finished site "
                                                 "import, its report (pages fetched, skipped "
                                                 "and why).")
+    progress: str = Field(default="", description="How far indexing went while it runs.")
     groups: list[str] = Field(default_factory=list,
                               description="Who may read it (shown to admins only).")
 

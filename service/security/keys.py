@@ -5,12 +5,13 @@ may end in `@coll1+coll2` to scope the key to those collections. A caller sends
 `Authorization: Bearer <key>` (what OpenAI clients send) or `X-API-Key: <key>`; the check
 compares digests in constant time. When reader keys are set, the API answers only callers
 with a key or a page's widget token, and pages get a token only when their caller may use
-the API already (service/security/callers.py).
+the API already (service/security/callers.py). A page token carries the collections of the key
+it was minted for, and `may_use` is the one scope check for both.
 
     >>> keys = parse_keys("sha256:" + digest("s3cret").hex() + "@hr, other")
     >>> found = find(keys, "s3cret")
-    >>> found is not None and found.may_use("hr"), found is not None and found.may_use("ops")
-    (True, False)
+    >>> found is not None and found.collections
+    frozenset({'hr'})
     >>> find(keys, "nope") is None
     True
 """
@@ -41,10 +42,6 @@ class Key:
     digest: bytes
     admin: bool = False
     collections: frozenset[str] | None = None  # None: every collection
-
-    def may_use(self, collection: str) -> bool:
-        """Tell whether this key may touch a collection."""
-        return self.collections is None or collection in self.collections
 
 
 def digest(key: str) -> bytes:
@@ -93,6 +90,18 @@ def find(keys: tuple[Key, ...], presented: str) -> Key | None:
     return found
 
 
+def may_use(collection: str) -> bool:
+    """Tell whether this request's key or page token may use a collection (the one check)."""
+    allowed = g.get("collections")
+    return allowed is None or collection in allowed
+
+
+def caller_scope() -> frozenset[str] | None:
+    """Return the collections this request's key or page token may use (None: every one)."""
+    allowed = g.get("collections")
+    return allowed if isinstance(allowed, frozenset) else None
+
+
 def caller_key() -> Key | None:
     """Return the configured key this request presented, if any."""
     key = g.get("key")
@@ -139,15 +148,17 @@ def init_app(app: Flask, config: Config) -> None:
         presented = presented_key()
         key = find(keys, presented) if presented else None
         if key is not None:
-            g.caller, g.key = caller_id(presented), key
+            g.caller, g.key, g.collections = caller_id(presented), key, key.collections
         if not required or request.method == "OPTIONS" \
                 or not request.path.startswith(API_PREFIXES):
             return None
         if "caller" in g:
             return None
         token = request.headers.get(widget_token.HEADER, "")
-        if token and widget_token.accepts(config, token, request.headers.get("Origin", ""),
-                                          self_origin(config)):
+        granted = widget_token.accepts(config, token, request.headers.get("Origin", ""),
+                                       self_origin(config)) if token else None
+        if granted is not None:
+            g.collections = granted.collections  # a page token reads what its key could
             return None
         response, status = error_response(401, *refusal(config))
         response.headers["WWW-Authenticate"] = 'Bearer realm="citeqa"'

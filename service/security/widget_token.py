@@ -1,83 +1,91 @@
 """Short-lived, origin-bound tokens for the chat page and the widget, so no page holds a key.
 
 A page served by citeqa carries a token that says "the page embedded on ORIGIN may call the
-API until EXP", signed with HMAC-SHA256. The API-key check accepts a valid token in place of a
-key; a token stolen from one page works only from that origin and only for minutes.
+API, on these collections, until EXP", signed by itsdangerous (an HMAC, with Flask's own
+dependency, so a serving process loads no JWT or cryptography library). The API-key check
+accepts a valid token in place of a key; a token stolen from one page works only from that
+origin, only for minutes, and only on the collections of the key it was minted for.
 
     >>> key = b"k" * 32
-    >>> token = issue(key, "https://portal.example", now=1000.0)
-    >>> verify(key, token, now=1100.0)
-    'https://portal.example'
+    >>> token = issue(key, "https://portal.example", frozenset({"hr"}))
+    >>> verify(key, token)
+    PageToken(origin='https://portal.example', collections=frozenset({'hr'}))
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
-import hmac
-import json
 import logging
 import os
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from itsdangerous import BadData, URLSafeSerializer
 
 from service.settings import Config
 
 TTL_SECONDS = 15 * 60
 HEADER = "X-Citeqa-Token"
+SALT = "citeqa.page-token"  # keeps these signatures apart from any other use of the key
 log = logging.getLogger("citeqa")
 
 
-def _b64(raw: bytes) -> str:
-    """Encode bytes as unpadded URL-safe base64."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+@dataclass(frozen=True)
+class PageToken:
+    """What a valid token grants: calls from `origin` on `collections` (None: every one)."""
+
+    origin: str
+    collections: frozenset[str] | None = None
 
 
-def _unb64(text: str) -> bytes:
-    """Decode unpadded URL-safe base64."""
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _sign(key: bytes, payload: str) -> str:
-    """Return the HMAC-SHA256 of a payload, base64-encoded."""
-    return _b64(hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest())
-
-
-def issue(key: bytes, origin: str, now: float | None = None, ttl: int = TTL_SECONDS) -> str:
-    """Return a token that lets pages on `origin` call the API for `ttl` seconds."""
+def issue(key: bytes, origin: str, collections: frozenset[str] | None = None,
+          now: float | None = None, ttl: int = TTL_SECONDS) -> str:
+    """Return a token that lets pages on `origin` use `collections` for `ttl` seconds."""
     issued = time.time() if now is None else now
-    payload = _b64(json.dumps({"o": origin, "exp": int(issued + ttl)},
-                              separators=(",", ":")).encode())
-    return f"{payload}.{_sign(key, payload)}"
+    scope = None if collections is None else sorted(collections)
+    return str(URLSafeSerializer(key, SALT).dumps({"o": origin, "c": scope,
+                                                   "exp": int(issued + ttl)}))
 
 
-def verify(key: bytes, token: str, now: float | None = None) -> str | None:
-    """Return the origin a valid, unexpired token is bound to, else None."""
-    if not token.isascii():
-        return None
-    payload, _, signature = token.partition(".")
-    if not payload or not hmac.compare_digest(signature, _sign(key, payload)):
+def verify(key: bytes, token: str) -> PageToken | None:
+    """Return what a valid, unexpired token grants, else None."""
+    if not token or not token.isascii():
         return None
     try:
-        claims = json.loads(_unb64(payload))
-        origin, expires = str(claims["o"]), float(claims["exp"])
-    except (ValueError, KeyError, TypeError):
+        claims = URLSafeSerializer(key, SALT).loads(token)
+    except BadData:
         return None
-    return origin if (time.time() if now is None else now) < expires else None
+    if not isinstance(claims, dict) or not _is_live(claims.get("exp")):
+        return None
+    if "c" not in claims or not isinstance(claims.get("o"), str) or not _is_scope(claims["c"]):
+        return None  # a token that does not state its collections grants nothing
+    scope = claims["c"]
+    return PageToken(claims["o"], None if scope is None else frozenset(scope))
 
 
-def accepts(config: Config, token: str, request_origin: str, self_origin: str) -> bool:
-    """Tell whether a request with this token may use the API (for the API-key check).
+def _is_live(expiry: object) -> bool:
+    """Tell whether an expiry claim is a time still to come."""
+    return isinstance(expiry, int) and not isinstance(expiry, bool) and expiry > time.time()
+
+
+def _is_scope(scope: object) -> bool:
+    """Tell whether a claim is None (every collection) or a list of collection names."""
+    return scope is None or (isinstance(scope, list) and all(isinstance(c, str) for c in scope))
+
+
+def accepts(config: Config, token: str, request_origin: str,
+            self_origin: str) -> PageToken | None:
+    """Return what a request with this token may use (for the API-key check), else None.
 
     The token must be valid, bound to an origin the operator still allows, and the request
     must come from that origin or from citeqa's own pages (the `/embed` iframe).
     """
-    bound = verify(secret(config), token)
-    if bound is None or bound not in (self_origin, *config.allowed_origins):
-        return False
-    return request_origin in ("", bound, self_origin)
+    found = verify(secret(config), token)
+    if found is None or found.origin not in (self_origin, *config.allowed_origins):
+        return None
+    return found if request_origin in ("", found.origin, self_origin) else None
 
 
 @functools.lru_cache(maxsize=8)

@@ -6,8 +6,6 @@ from typing import Any
 
 from flask import Flask
 
-from index.ingest import Ingester
-from index.uploads import Queue
 from service.core.engine import Engine
 from service.core.library import Library
 from service.http import errors
@@ -52,8 +50,6 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     engine = Engine(config)
     app.extensions["citeqa.engine"] = engine
     app.extensions["citeqa.library"] = Library(engine)
-    ingester = Ingester(Queue.in_folder(config.data_dir), engine.store_config())
-    app.extensions["citeqa.ingester"] = ingester
     errors.init_app(app)
     i18n.init_app(app)
     outages.init_app(app)
@@ -70,5 +66,4 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
         engine.load()
     else:
         engine.load_in_background()
-    ingester.start()
     return app

@@ -91,22 +91,32 @@ def check_limits(question: str, history_turns: int, top_k: int | None) -> None:
         raise ApiError(400, f"top_k is over {cfg.max_top_k}", "top_k_too_large")
 
 
-def known_collection(name: str) -> str:
-    """Return the name of an existing collection, or raise 404."""
+def valid_name(name: str) -> str:
+    """Return a well-formed collection name (that may not exist), or raise 404."""
     try:
         check_name(name)
     except CollectionError as exc:
         raise ApiError(404, str(exc), "unknown_collection") from exc
+    return name
+
+
+def known_collection(name: str) -> str:
+    """Return the name of an existing collection, or raise 404."""
+    valid_name(name)
     if name not in library().names() and name not in library().names(fresh=True):
         raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
     return name
 
 
 def check_scope(collection: str) -> None:
-    """Refuse a key that is scoped to other collections."""
-    key = keys.caller_key()
-    if key is not None and not key.may_use(collection):
+    """Refuse a key or page token that is scoped to other collections."""
+    if not keys.may_use(collection):
         raise ApiError(403, f"this key may not use the collection {collection!r}", "forbidden")
+
+
+def visible_collections(fresh: bool = False) -> list[str]:
+    """Return the collections the caller's key or page token may use."""
+    return [n for n in library().names(fresh=fresh) if keys.may_use(n)]
 
 
 def ready_engine(collection: str = DEFAULT) -> Engine:

@@ -98,6 +98,7 @@ def export_jsonl(store: FeedbackStore, collection: str | None = None) -> Iterato
 def post_feedback(name: str) -> Response:
     """Store a thumbs up/down with an optional comment."""
     item = parse(FeedbackRequest)
-    check_scope(known_collection(name))
+    check_scope(name)  # before existence, so a scoped caller learns nothing of others
+    known_collection(name)
     saved = FeedbackStore(config().feedback_db).add(item, name)
     return jsonify(FeedbackSaved(id=saved).model_dump())

@@ -9,24 +9,21 @@ per collection, and shows `queued`, `indexing`, `ready` or `failed` with the rea
 
 from __future__ import annotations
 
-from dataclasses import replace
 from urllib.parse import quote
 
 from flask import Response, jsonify
 
-from index.access import GroupError, clean_groups
+from index.access import GroupError, clean_groups, split_groups
 from index.crawl import Crawler, CrawlError
-from index.uploads import LEASE_SECONDS
 from index.webimport import job_body
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import SiteImportRequest, UploadAccepted
 from service.web.context import config, library, parse, require_admin
-from service.web.manage import ingester, queue
+from service.web.manage import enqueue, queue
 
 bp = DocumentedBlueprint("imports", __name__)
 JOB_PREFIX = "import:"
-CRAWL_SECONDS = LEASE_SECONDS / 3  # leave the job's lease time to embed what was fetched
 
 
 @bp.operation(Route("post", "/api/v1/collections/{name}/import", "Import a web site into the "
@@ -40,18 +37,17 @@ def import_site(name: str) -> tuple[Response, int]:
         raise ApiError(404, f"no collection named {name!r}", "unknown_collection")
     req = parse(SiteImportRequest)
     cfg = config()
-    limits = replace(cfg.crawl_limits(min(req.max_pages or cfg.import_max_pages,
-                                         cfg.import_max_pages), req.max_depth),
-                     max_seconds=CRAWL_SECONDS)
+    limits = cfg.crawl_limits(min(req.max_pages or cfg.import_max_pages, cfg.import_max_pages),
+                              req.max_depth)
     try:
         start = Crawler(req.url, limits).start
-        groups = clean_groups(req.groups.split(",") if isinstance(req.groups, str)
+        groups = clean_groups(split_groups(req.groups) if isinstance(req.groups, str)
                               else req.groups)
     except (CrawlError, GroupError) as exc:
         raise ApiError(400, str(exc), "invalid_import") from exc
     job = queue().put(name, JOB_PREFIX + start, start, f"Import of {start}", groups,
                       job_body(start, limits), action="import")
-    ingester().wake()
+    enqueue(job)
     response = jsonify(UploadAccepted(id=job.id, status=job.status).model_dump())
     response.headers["Location"] = (f"/api/v1/collections/{name}/documents/"
                                     f"{quote(job.id, safe='')}")

@@ -7,16 +7,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from pathlib import Path
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 
 from index import access, collections
-from index.access import GroupError, clean_groups
+from index.access import GroupError, clean_groups, split_groups
 from index.documents import SUFFIXES
-from index.ingest import Ingester
 from index.uploads import Queue, Upload
 from service.core.engine import UnknownDocument
 from service.http.errors import ApiError
@@ -32,7 +32,7 @@ from service.http.schemas import (
     TextUpload,
     UploadAccepted,
 )
-from service.security import keys
+from service.ingest import jobs
 from service.web import convert
 from service.web.context import (
     config,
@@ -43,13 +43,17 @@ from service.web.context import (
     parse,
     ready_engine,
     require_admin,
+    visible_collections,
 )
 
 bp = DocumentedBlueprint("manage", __name__)
+log = logging.getLogger("citeqa")
 DOCS = "/api/v1/collections/{name}/documents"
 _SLUG = re.compile(r"[^a-z0-9]+")
 # the id is not repeated: an error must not even echo a restricted document's id
 NO_DOCUMENT = "no such document (or not one you may read)"
+PLAIN_REASON = "it could not be indexed; an administrator can see why"
+SITE_IMPORT = "Site import"
 
 
 def queue() -> Queue:
@@ -57,16 +61,30 @@ def queue() -> Queue:
     return Queue.in_folder(config().data_dir)
 
 
-def ingester() -> Ingester:
-    """Return this process's indexing worker."""
-    return current_app.extensions["citeqa.ingester"]  # type: ignore[no-any-return]
+def enqueue(upload: Upload) -> None:
+    """Tell the ingest workers (their own processes) that the upload's collection has work."""
+    try:
+        jobs.enqueue(config(), upload.collection)
+    except Exception:  # Redis or the queue file is down: the job is already kept, and a
+        # worker sends a message for every collection with waiting work when it is idle
+        log.warning("could not queue a message for %s", upload.collection, exc_info=True)
 
 
-def _summary(upload: Upload, groups: bool = True) -> DocumentSummary:
-    """Describe an upload that is not (or no longer) ready (its groups only when asked)."""
-    return DocumentSummary(id=upload.id, title=upload.title or Path(upload.filename).stem,
-                           length=0, status=upload.status,  # type: ignore[arg-type]
-                           reason=upload.reason, groups=list(upload.groups) if groups else [])
+def _summary(upload: Upload, admin: bool = True) -> DocumentSummary:
+    """Describe an upload that is not (or no longer) ready, as the caller may see it.
+
+    Its groups, an import's address and why it failed are shown to admins only: an import's
+    error names internal addresses and network failures; a reader gets a plain reason.
+    """
+    title = upload.title or Path(upload.filename).stem
+    reason = upload.reason
+    if not admin:
+        title = SITE_IMPORT if upload.action == "import" else title
+        reason = PLAIN_REASON if reason else ""
+    return DocumentSummary(id=upload.id, title=title, length=0,
+                           status=upload.status,  # type: ignore[arg-type]
+                           reason=reason, progress=upload.progress,
+                           groups=list(upload.groups) if admin else [])
 
 
 def _pending(name: str, document_id: str) -> Upload | None:
@@ -107,10 +125,9 @@ def detail(name: str, document_id: str) -> DocumentDetail:
                    CollectionList, errors=(401, 429, 503)))
 def list_collections() -> Response:
     """List the collections this key may use, with what their owners say of them."""
-    key = keys.caller_key()
-    names = [n for n in library().names(fresh=True) if key is None or key.may_use(n)]
     about = library().described()
-    return jsonify(CollectionList(collections=[info(n, about.get(n)) for n in names])
+    return jsonify(CollectionList(collections=[info(n, about.get(n))
+                                               for n in visible_collections(fresh=True)])
                    .model_dump())
 
 
@@ -154,7 +171,7 @@ def delete_collection(name: str) -> Response:
 
 def groups_from(given: list[str] | str) -> tuple[str, ...]:
     """Return the access groups of an upload, or raise 400."""
-    items = given.split(",") if isinstance(given, str) else given
+    items = split_groups(given) if isinstance(given, str) else given
     try:
         return clean_groups(items)
     except GroupError as exc:
@@ -188,8 +205,8 @@ def _received() -> tuple[str, str, tuple[str, ...], bytes]:
 
 
 def accepted(upload: Upload, status: int) -> tuple[Response, int]:
-    """Answer that an upload waits in the queue, and wake the worker."""
-    ingester().wake()
+    """Answer that an upload waits in the queue, and tell the ingest workers."""
+    enqueue(upload)
     response = jsonify(UploadAccepted(id=upload.id, status=upload.status).model_dump())
     response.headers["Location"] = f"/api/v1/collections/{upload.collection}/documents/" \
                                    f"{upload.id}"

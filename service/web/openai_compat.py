@@ -35,9 +35,16 @@ from service.http.openai_schemas import (
 )
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import AnswerRequest, AnswerResponse, Citation, Message
-from service.security import keys
 from service.web import convert
-from service.web.context import check_limits, library, parse, reader_access, ready_engine
+from service.web.context import (
+    check_limits,
+    check_scope,
+    library,
+    parse,
+    reader_access,
+    ready_engine,
+    visible_collections,
+)
 
 bp = DocumentedBlueprint("openai_compat", __name__)
 SOURCES = "\n\nSources:\n"
@@ -82,6 +89,8 @@ def _without_sources(message: ChatMessage) -> str:
 def collection_for(model: str) -> str:
     """Return the collection a model id answers from, or raise 404."""
     name = collection_of(model)
+    if name is not None:
+        check_scope(name)  # before existence, so a scoped caller learns nothing of others
     if name is None or name not in library().names():
         raise ApiError(404, f"the model {model!r} does not exist; use {MODEL_ID!r} or "
                             f"{MODEL_ID}-<collection>", "model_not_found")
@@ -92,10 +101,9 @@ def collection_for(model: str) -> str:
                    "default collection) and `citeqa-NAME` for each other collection.",
                    ModelList, errors=(401, 429)))
 def models() -> Response:
-    """List one model per collection this key may use: `citeqa`, `citeqa-NAME`, …"""
-    key = keys.caller_key()
-    names = [n for n in library().names() if key is None or key.may_use(n)]
-    return jsonify(ModelList(data=[ModelCard(id=model_id(n)) for n in names]).model_dump())
+    """List one model per collection the caller may use: `citeqa`, `citeqa-NAME`, …"""
+    return jsonify(ModelList(data=[ModelCard(id=model_id(n)) for n in visible_collections()])
+                   .model_dump())
 
 
 @bp.operation(Route("post", "/v1/chat/completions",

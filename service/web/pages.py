@@ -11,36 +11,54 @@ from service.core.examples import Examples
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import ExampleList
-from service.security import callers, origins, widget_token
+from service.security import callers, keys, origins, widget_token
 from service.web import i18n
 from service.web.context import (
+    check_scope,
     config,
     known_collection,
     library,
     reader_access,
     ready_engine,
+    valid_name,
 )
 
 bp = DocumentedBlueprint("pages", __name__)
 
 
+def page_collection(name: str, allowed: bool) -> str:
+    """Return the collection a page is for; to a caller who may not use the API, say nothing.
+
+    Without a way to use the API (keys required, no key, no user token, no public chat) the
+    page is the same whether or not the collection exists; otherwise the caller's scope is
+    checked before the collection's existence, as the API does.
+    """
+    if not allowed:
+        return valid_name(name)
+    check_scope(name)
+    return known_collection(name)
+
+
 def chat_page(embedded: bool) -> Response:
     """Render the chat, with a fresh token bound to its (embedding) origin if the caller may."""
     cfg = config()
+    allowed = callers.may_hold_token(cfg)
     bound = origins.embedder_origin(cfg) if embedded else origins.self_origin(cfg)
     named = request.args.get("collection", "")
     try:
-        collection = known_collection(named or DEFAULT)
-    except ApiError:  # a misspelt data-collection: say so in the frame, never answer from another
+        collection = page_collection(named or DEFAULT, allowed)
+    except ApiError as exc:  # a misspelt data-collection: say so, never answer from another
+        if exc.status != 404:
+            raise
         return page("unavailable.html", embedded, status=404, parent=bound, name=named[:60])
-    allowed = callers.may_hold_token(cfg)
-    token = widget_token.issue(widget_token.secret(cfg), bound) if allowed else ""
+    token = widget_token.issue(widget_token.secret(cfg), bound,
+                               keys.caller_scope()) if allowed else ""
     return page("chat.html", embedded, token=token, token_ttl=widget_token.TTL_SECONDS,
                 parent=bound, collection="" if collection == DEFAULT else collection,
                 title=(request.args.get("title", "")[:60] if embedded else "")
-                or collection_title(collection),
+                or (collection_title(collection) if allowed else ""),
                 closable=embedded and request.args.get("launcher") == "1",
-                corpus=corpus_titles(collection))
+                corpus=corpus_titles(collection) if allowed else "")
 
 
 def page(template: str, embedded: bool, status: int = 200, **values: object) -> Response:
@@ -95,9 +113,12 @@ def embed() -> Response:
 def documents_page(name: str) -> Response:
     """Serve the owners' page that uploads, lists and deletes a collection's documents."""
     try:
-        return page("documents.html", False, collection=known_collection(name))
-    except ApiError:
+        collection = page_collection(name, callers.may_hold_token(config()))
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
         return page("unavailable.html", False, status=404, name=name[:60])
+    return page("documents.html", False, collection=collection)
 
 
 @bp.get("/widget.js")
@@ -116,13 +137,14 @@ def refresh_token() -> Response:
     if not callers.may_hold_token(cfg):
         raise ApiError(401, "a page token needs an API key or a portal user token",
                        "unauthorized")
-    bound = widget_token.verify(widget_token.secret(cfg),
-                                request.headers.get(widget_token.HEADER, ""))
-    if bound is None and callers.identified(cfg):
-        bound = origins.embedder_origin(cfg)
-    if bound is None:
+    held = widget_token.verify(widget_token.secret(cfg),
+                               request.headers.get(widget_token.HEADER, ""))
+    if held is None and callers.identified(cfg):  # a key's token reads what the key may
+        held = widget_token.PageToken(origins.embedder_origin(cfg), keys.caller_scope())
+    if held is None:
         raise ApiError(401, "the page's token expired; reload the page", "token_expired")
-    return jsonify({"token": widget_token.issue(widget_token.secret(cfg), bound),
+    return jsonify({"token": widget_token.issue(widget_token.secret(cfg), held.origin,
+                                                held.collections),
                     "expires_in": widget_token.TTL_SECONDS})
 
 

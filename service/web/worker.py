@@ -1,5 +1,5 @@
 """Gunicorn workers whose own error responses (a request line or header too long, a bad
-request) are JSON like the app's, never gunicorn's HTML page.
+request) are JSON like the app's, never gunicorn's HTML page, with the same security headers.
 
 `citeqa serve` runs `GeventWorker` by default: each connection is a cheap greenlet, so
 clients that send a request slowly cannot hold every worker (`CITEQA_WORKER_CLASS=gthread`
@@ -12,10 +12,13 @@ import json
 import socket
 from typing import Any
 
+from flask import Response
 from gunicorn import util
 from gunicorn.http import errors
 from gunicorn.workers.ggevent import GeventWorker as _Gevent
 from gunicorn.workers.gthread import ThreadWorker as _Threads
+
+from service.security.headers import secure
 
 _STATUSES: tuple[tuple[type[Exception], int, str, str], ...] = (
     (errors.LimitRequestLine, 414, "URI Too Long", "uri_too_long"),
@@ -34,9 +37,10 @@ def error_bytes(exc: BaseException) -> bytes:
             break
     message = reason if status == 500 else f"{reason}: {exc}"[:300]
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
-    return head.encode("latin-1") + body
+    response = secure(Response(body, status, mimetype="application/json"))
+    response.headers["Connection"] = "close"
+    fields = "".join(f"{name}: {value}\r\n" for name, value in response.headers.items())
+    return f"HTTP/1.1 {status} {reason}\r\n{fields}\r\n".encode("latin-1") + body
 
 
 class JsonErrors:

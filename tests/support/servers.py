@@ -1,7 +1,8 @@
-"""Start the real processes the tests and the load benchmark drive, on free loopback ports.
+"""Start the real processes the tests and the benchmarks drive, on free loopback ports.
 
-`ChromaServer` (`chroma run`), `redis_server` (redis-server) and `citeqa_server`
-(`citeqa serve`, gunicorn) each stop what they started, even when the caller fails.
+`ChromaServer` (`chroma run`), `redis_server` (redis-server), `citeqa_server`
+(`citeqa serve`, gunicorn and its ingest worker) and `ingest_worker` (`citeqa worker`) each
+stop what they started, even when the caller fails.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Protocol, TypeVar
 
 import redis
 import requests
 
 BIN = Path(sys.executable).parent
+T = TypeVar("T")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -55,20 +57,22 @@ def serving_in_thread(server: ThreadedServer, path: str = "") -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def wait_until(ready: Callable[[], bool], what: str, timeout: float = 120.0,
-               proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Poll `ready` until it holds; fail if `proc` exits or time runs out."""
+def wait_until(ready: Callable[[], T | None], what: str, timeout: float = 120.0,
+               proc: subprocess.Popen[bytes] | None = None) -> T:
+    """Poll `ready` until it returns something true, and return that; fail if `proc` exits."""
     deadline = time.monotonic() + timeout
+    last: object = None
     while time.monotonic() < deadline:
         try:
-            if ready():
-                return
-        except (requests.RequestException, redis.RedisError, OSError):
-            pass
+            last = found = ready()
+            if found:
+                return found
+        except (requests.RequestException, redis.RedisError, OSError) as error:
+            last = error
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{what} exited with status {proc.returncode}")
         time.sleep(0.2)
-    raise TimeoutError(f"{what} was not ready after {timeout:.0f} s")
+    raise TimeoutError(f"{what} was not ready after {timeout:.0f} s; last: {last!r:.500}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -148,5 +152,25 @@ def citeqa_server(env: dict[str, str], workers: int = 1, threads: int = 4,
         wait_until(lambda: requests.get(f"{base}/readyz", timeout=5).status_code == 200,
                    "citeqa serve", 180, proc)
         yield base
+    finally:
+        stop(proc)
+
+
+def settings_env(settings: dict[str, object]) -> dict[str, str]:
+    """Return the environment that gives a process these settings (as `create_app` takes)."""
+    from service.settings import env_name
+
+    return {env_name(name): str(value) for name, value in settings.items()}
+
+
+@contextmanager
+def ingest_worker(env: dict[str, str], log: IO[bytes] | None = None
+                  ) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `citeqa worker` with these settings (see `settings_env`); stop it after."""
+    proc = subprocess.Popen([str(BIN / "citeqa"), "worker"],
+                            env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+                            stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
+    try:
+        yield proc
     finally:
         stop(proc)
