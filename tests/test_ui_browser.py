@@ -304,8 +304,11 @@ def test_widget_asks_the_portal_for_a_fresh_user_token(open_page: Any, keyed: st
 def managed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve an empty store that admins manage from the console."""
     data = tmp_path_factory.mktemp("console-data")
-    app = create_app({"data_dir": data, "admin_keys": ADMIN, "index_check_seconds": 0.1})
-    with ingest_worker(settings_env({"data_dir": data, "import_delay": 0.0})), \
+    local = "127.0.0.0/8"  # the site to import is served on this machine
+    app = create_app({"data_dir": data, "admin_keys": ADMIN, "index_check_seconds": 0.1,
+                      "import_allow": local})
+    with ingest_worker(settings_env({"data_dir": data, "import_delay": 0.0,
+                                     "import_allow": local})), \
             serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
         yield url
 

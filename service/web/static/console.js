@@ -129,7 +129,7 @@
     const cell = el("td", { class: `status-${doc.status}`, text: t(`status_${doc.status}`) });
     const why = el("span", { class: "reason", text: doc.reason || "" });
     // an import's report lists every skipped page: folded, so the table stays readable
-    if (doc.reason && doc.id.startsWith("import:")) {
+    if (doc.reason && doc.id.startsWith("import:") && doc.status === "ready") {
       cell.append(el("details", {}, el("summary", { text: t("report") }), why));
     } else if (doc.reason) {
       cell.append(why);
