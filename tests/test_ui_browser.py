@@ -27,13 +27,7 @@ from werkzeug.serving import make_server
 from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
-from tests.support.servers import (
-    free_port,
-    ingest_worker,
-    serving_in_thread,
-    settings_env,
-    wait_until,
-)
+from tests.support import servers
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +66,7 @@ def garden_index(tmp_path_factory: pytest.TempPathFactory) -> StoreConfig:
 @pytest.fixture(scope="module")
 def ports() -> tuple[int, int]:
     """Reserve the ports of the allowed (127.0.0.2) and foreign (127.0.0.3) portals."""
-    return free_port("127.0.0.2"), free_port("127.0.0.3")
+    return servers.free_port("127.0.0.2"), servers.free_port("127.0.0.3")
 
 
 def serve(cfg: StoreConfig, port: int, **overrides: Any) -> Iterator[str]:
@@ -80,7 +74,7 @@ def serve(cfg: StoreConfig, port: int, **overrides: Any) -> Iterator[str]:
     app = create_app({"data_dir": cfg.data_dir, "collection": cfg.collection,
                       "allowed_origins": (f"http://127.0.0.2:{port}",), **overrides},
                      load_sync=True)
-    with serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+    with servers.serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
         yield url
 
 
@@ -129,8 +123,8 @@ def portals(base: str, keyed: str, ports: tuple[int, int],
     urls = (f"http://127.0.0.2:{ports[0]}", f"http://127.0.0.3:{ports[1]}")
     try:
         for url, proc in zip(urls, procs, strict=True):
-            wait_until(lambda u=url: requests.get(u + "/plain.html", timeout=2).ok, "portal",
-                       30, proc)
+            servers.wait_until(lambda u=url: requests.get(u + "/plain.html", timeout=2).ok,
+                               "portal", 30, proc)
         yield urls
     finally:
         for proc in procs:
@@ -307,9 +301,9 @@ def managed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     local = "127.0.0.0/8"  # the site to import is served on this machine
     app = create_app({"data_dir": data, "admin_keys": ADMIN, "index_check_seconds": 0.1,
                       "import_allow": local})
-    with ingest_worker(settings_env({"data_dir": data, "import_delay": 0.0,
-                                     "import_allow": local})), \
-            serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+    worker = servers.settings_env({"data_dir": data, "import_delay": 0.0, "import_allow": local})
+    with servers.ingest_worker(worker), \
+            servers.serving_in_thread(make_server("127.0.0.1", 0, app, threaded=True)) as url:
         yield url
 
 
@@ -324,7 +318,7 @@ def allotment_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (root / "empty.html").write_text("<html><head><title>Empty</title></head><body></body></html>")
     server = ThreadingHTTPServer(("127.0.0.1", 0),
                                  partial(SimpleHTTPRequestHandler, directory=str(root)))
-    with serving_in_thread(server) as url:
+    with servers.serving_in_thread(server) as url:
         yield url
 
 
