@@ -106,9 +106,15 @@ def _claims(path: Path, qrels: dict[str, set[str]]) -> list[Claim]:
     return claims
 
 
+def held_out_claims(folder: Path | None = None) -> set[str]:
+    """Return the text of every test claim: what training and tuning must never read."""
+    base = (folder or eval_data_dir()) / "scifact"
+    return {c.text for c in _claims(base / "claims_dev_with_evidence.jsonl", {})}
+
+
 def load_train_claims(folder: Path | None = None) -> list[Claim]:
     """Return the SciFact train claims that have judged documents, minus any test claim."""
     base = (folder or eval_data_dir()) / "scifact"
-    test = {c.text for c in _claims(base / "claims_dev_with_evidence.jsonl", {})}
+    test = held_out_claims(folder)
     train = _claims(base / "claims_train_with_evidence.jsonl", _qrels(base / "qrels" / "train.tsv"))
     return [c for c in train if c.relevant and c.text not in test]

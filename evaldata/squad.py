@@ -10,6 +10,9 @@ from pathlib import Path
 from evaldata.folder import eval_data_dir
 from index.documents import Document
 
+# Sample questions 1-250 (file order) may train and tune; from this one on they are held out.
+FIRST_HELD_OUT = 251
+
 
 @dataclass(frozen=True)
 class SquadQuestion:

@@ -13,7 +13,7 @@ the vectors it ranks in memory.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -45,9 +45,11 @@ def clean_groups(groups: Iterable[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def split_groups(text: str) -> list[str]:
-    """Split groups typed as `hr, legal`: only the ASCII spaces around each name go."""
-    return [name.strip(" ") for name in text.split(",") if name.strip(" ")]
+def split_groups(given: str | Sequence[str]) -> list[str]:
+    """Split groups typed as `hr, legal` (only ASCII spaces around names go); keep a list."""
+    if not isinstance(given, str):
+        return list(given)
+    return [name.strip(" ") for name in given.split(",") if name.strip(" ")]
 
 
 def metadata(groups: tuple[str, ...]) -> dict[str, Any]:

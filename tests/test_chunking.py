@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from index.chunking import chunk_document, sections, sentence_spans
 from index.loaders import load
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def test_sentences_survive_amounts_and_abbreviations() -> None:

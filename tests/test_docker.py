@@ -21,9 +21,9 @@ import pytest
 import yaml
 
 from service.settings import documented
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.docker
-ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 SKIPPED = {
     "groupadd": "creates the image's system user; the test runs as whoever runs pytest",

@@ -7,9 +7,9 @@ The README sits outside the site, so its links are checked here.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 README = ROOT / "README.md"
 NAMED = re.compile(r"`((?:service|index|prompts)/[\w/.]+\.(?:py|md))`")

@@ -20,10 +20,10 @@ from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
 from tests.support.cli import CITEQA, run_citeqa
+from tests.support.paths import ROOT
 from tests.support.servers import ChromaServer, free_port, redis_server, stop, wait_until
 
 pytestmark = pytest.mark.server
-ROOT = Path(__file__).resolve().parent.parent
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}
 
 

@@ -1,4 +1,4 @@
-"""Imports run down the layers and never in a circle, read from every module's source."""
+"""Imports run down the layers, never in a circle, and never from one test module to another."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Iterator, Mapping
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 # Bottom to top: a module may import its own layer and those below it, never one above.
 LAYERS = ("prompts", "index", "service", "evaldata", "training", "tests.support", "bench",
           "tests")
@@ -72,6 +73,16 @@ def arrows_up(graph: Mapping[str, set[str]]) -> list[str]:
                   if rank(high) > rank(low))
 
 
+def between_tests(graph: Mapping[str, set[str]]) -> list[str]:
+    """Return each import of a test module or conftest by a test module or conftest."""
+
+    def is_test(module: str) -> bool:
+        return module == "tests.conftest" or module.startswith("tests.test_")
+
+    return sorted(f"{low} imports {high}" for low, highs in graph.items() if is_test(low)
+                  for high in highs if is_test(high))
+
+
 def cycle(graph: Mapping[str, set[str]]) -> list[str]:
     """Return one circle of imports, or [] when there is none."""
     try:
@@ -92,6 +103,22 @@ def test_no_import_runs_up_the_layers() -> None:
 
 def test_no_modules_import_each_other_in_a_circle() -> None:
     assert cycle(imports(ROOT)) == []
+
+
+def test_no_test_module_imports_another() -> None:
+    assert between_tests(imports(ROOT)) == []
+
+
+def test_a_test_module_importing_another_is_caught(tmp_path: Path) -> None:
+    sources = {"tests/conftest.py": "", "tests/test_b.py": "", "tests/support/__init__.py": "",
+               "tests/support/http.py": "",
+               "tests/test_a.py": "from tests.test_b import helper\nfrom tests import conftest\n"
+                                  "from tests.support.http import ask\n"}
+    for name, text in sources.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert between_tests(imports(tmp_path)) == ["tests.test_a imports tests.conftest",
+                                                "tests.test_a imports tests.test_b"]
 
 
 def test_an_arrow_up_and_a_circle_are_caught(tmp_path: Path) -> None:

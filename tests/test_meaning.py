@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -14,14 +13,13 @@ from service.core.engine import Engine
 from service.core.meaning import unanswered
 from service.core.verify import Verifier, claims_from_text
 from service.settings import Config
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Cases the shipped model (one CPU epoch, 6 layers) does not get right yet: they stay as strict
 # expected failures, so a better model that passes them makes this suite say so.
 SHORTFALL = pytest.mark.xfail(strict=True, reason="the shipped relevance model takes a sentence "
                               "sharing most of a claim's words for support, though an antonym or "
                               "a negation reverses it (MODEL_CARD.md)")
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ from index import store, switch
 from index.store import StoreConfig
 from service.web.app import create_app
 from tests.support.cli import run_citeqa
+from tests.support.paths import ROOT
 from tests.support.servers import ChromaServer, redis_server, wait_until
 
 pytestmark = pytest.mark.server
-ROOT = Path(__file__).resolve().parent.parent
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}
 NEW_DOC = "# Depot notes\n\nThe Halifax supply depot was painted green on April 4, 2016.\n"
 

@@ -19,10 +19,10 @@ from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
 from tests.support.cli import run_citeqa
+from tests.support.paths import ROOT
 from tests.support.servers import ChromaServer, citeqa_server, serving_in_thread, wait_until
 
 pytestmark = pytest.mark.server
-ROOT = Path(__file__).resolve().parent.parent
 QUESTION = {"question": "Until when was Operation IMPACT extended?"}
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaldata.scifact import held_out_claims
+from evaldata.squad import FIRST_HELD_OUT
 from index.chunking import sentence_spans
 from service.core.terms import content_terms
 from training.reversals import reverse
@@ -34,7 +36,7 @@ LABELS = ("contradiction", "entailment", "neutral")
 # Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
 # train claim are kept out of training to tune the service's limits on (bench/tune.py).
 SQUAD_TRAIN_QUESTIONS = 175
-SQUAD_TUNE_QUESTIONS = range(176, 251)
+SQUAD_TUNE_QUESTIONS = range(176, FIRST_HELD_OUT)
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,9 @@ def for_tuning(claim_id: str) -> bool:
 
 def scifact_claims(folder: Path, tuning: bool) -> list[dict[str, Any]]:
     """Return the SciFact train claims (minus any test claim) for training or for tuning."""
-    base = folder / "scifact"
-    test_claims = {json.loads(line)["claim"]
-                   for line in (base / "claims_dev_with_evidence.jsonl").open(encoding="utf-8")}
-    rows = [json.loads(line)
-            for line in (base / "claims_train_with_evidence.jsonl").open(encoding="utf-8")]
+    test_claims = held_out_claims(folder)
+    rows = [json.loads(line) for line in
+            (folder / "scifact" / "claims_train_with_evidence.jsonl").open(encoding="utf-8")]
     return [r for r in rows if r["claim"] not in test_claims and for_tuning(r["id"]) == tuning]
 
 

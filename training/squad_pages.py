@@ -23,11 +23,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from evaldata.folder import eval_data_dir
+from evaldata.scifact import held_out_claims
+from evaldata.squad import FIRST_HELD_OUT, load_squad
 
 HERE = Path(__file__).resolve().parent
 NEVER = HERE / "data" / "never_train.json"
 PAGES = HERE / "data" / "squad_dev_pages.jsonl.gz"
-FIRST_HELD_OUT = 251  # SQuAD sample questions from here on are evaluation only
 
 
 def fingerprint(text: str) -> str:
@@ -122,18 +123,12 @@ def never_trained() -> set[str]:
 
 def held_out_fingerprints(folder: Path) -> dict[str, list[str]]:
     """Return the fingerprints of the evaluation texts in the shared data `folder`."""
-    passages = [json.loads(line)["text"] for line in
-                (folder / "squad2" / "passages.jsonl").open(encoding="utf-8")]
-    sample = [json.loads(line) for line in
-              (folder / "squad2" / "squad2_dev_sample500.jsonl").open(encoding="utf-8")]
-    claims = [json.loads(line)["claim"] for line in
-              (folder / "scifact" / "claims_dev_with_evidence.jsonl").open(encoding="utf-8")]
+    paragraphs, questions = load_squad(folder)
     return {
-        "squad_sample_paragraphs": sorted({fingerprint(t) for t in passages}
-                                          | {fingerprint(r["context"]) for r in sample}),
-        "squad_sample_held_out_questions": sorted(fingerprint(r["question"]) for r in
-                                                  sample[FIRST_HELD_OUT - 1:]),
-        "scifact_test_claims": sorted({fingerprint(c) for c in claims}),
+        "squad_sample_paragraphs": sorted({fingerprint(p.text) for p in paragraphs}),
+        "squad_sample_held_out_questions": sorted(fingerprint(q.question) for q in
+                                                  questions[FIRST_HELD_OUT - 1:]),
+        "scifact_test_claims": sorted({fingerprint(c) for c in held_out_claims(folder)}),
     }
 
 

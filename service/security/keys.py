@@ -90,16 +90,16 @@ def find(keys: tuple[Key, ...], presented: str) -> Key | None:
     return found
 
 
-def may_use(collection: str) -> bool:
-    """Tell whether this request's key or page token may use a collection (the one check)."""
-    allowed = g.get("collections")
-    return allowed is None or collection in allowed
-
-
 def caller_scope() -> frozenset[str] | None:
     """Return the collections this request's key or page token may use (None: every one)."""
     allowed = g.get("collections")
     return allowed if isinstance(allowed, frozenset) else None
+
+
+def may_use(collection: str) -> bool:
+    """Tell whether this request's key or page token may use a collection (the one check)."""
+    scope = caller_scope()
+    return scope is None or collection in scope
 
 
 def caller_key() -> Key | None:

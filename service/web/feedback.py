@@ -89,7 +89,7 @@ def export_jsonl(store: FeedbackStore, collection: str | None = None) -> Iterato
 
 @bp.operation(
     Route("post", "/api/v1/feedback", "Store a thumbs up/down (and comment) on an answer.",
-          FeedbackSaved, FeedbackRequest, (400, 401, 413, 415, 429),
+          FeedbackSaved, FeedbackRequest, (400, 401, 403, 413, 415, 429),
           defaults=(("name", DEFAULT),)),
     Route("post", "/api/v1/collections/{name}/feedback",
           "Store a thumbs up/down on an answer from a collection.", FeedbackSaved,

@@ -41,8 +41,7 @@ def import_site(name: str) -> tuple[Response, int]:
                               req.max_depth)
     try:
         start = Crawler(req.url, limits).start
-        groups = clean_groups(split_groups(req.groups) if isinstance(req.groups, str)
-                              else req.groups)
+        groups = clean_groups(split_groups(req.groups))
     except (CrawlError, GroupError) as exc:
         raise ApiError(400, str(exc), "invalid_import") from exc
     job = queue().put(name, JOB_PREFIX + start, start, f"Import of {start}", groups,

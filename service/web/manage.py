@@ -171,9 +171,8 @@ def delete_collection(name: str) -> Response:
 
 def groups_from(given: list[str] | str) -> tuple[str, ...]:
     """Return the access groups of an upload, or raise 400."""
-    items = split_groups(given) if isinstance(given, str) else given
     try:
-        return clean_groups(items)
+        return clean_groups(split_groups(given))
     except GroupError as exc:
         raise ApiError(400, str(exc), "invalid_groups") from exc
 

@@ -97,8 +97,9 @@ def collection_for(model: str) -> str:
     return name
 
 
-@bp.operation(Route("get", "/v1/models", "OpenAI-compatible list of models: `citeqa` (the "
-                   "default collection) and `citeqa-NAME` for each other collection.",
+@bp.operation(Route("get", "/v1/models", "OpenAI-compatible list of the models the caller may "
+                   "use: `citeqa` (the default collection) and `citeqa-NAME` for each other "
+                   "collection its key or page token may use.",
                    ModelList, errors=(401, 429)))
 def models() -> Response:
     """List one model per collection the caller may use: `citeqa`, `citeqa-NAME`, …"""
@@ -109,7 +110,7 @@ def models() -> Response:
 @bp.operation(Route("post", "/v1/chat/completions",
                    "OpenAI-compatible chat completion: the answer with `[n]` markers and "
                    "footnotes, and its citations in `message.citations`.", ChatCompletion,
-                   ChatCompletionRequest, (400, 401, 404, 413, 415, 429, 503), streams=True,
+                   ChatCompletionRequest, (400, 401, 403, 404, 413, 415, 429, 503), streams=True,
                    events="`data:` lines of `chat.completion.chunk` JSON (the first carries "
                           "`delta.citations`), then `data: [DONE]`."))
 def chat_completions() -> Response:

@@ -18,6 +18,7 @@ from gunicorn.http import errors
 from gunicorn.workers.ggevent import GeventWorker as _Gevent
 from gunicorn.workers.gthread import ThreadWorker as _Threads
 
+from service.http.errors import ApiError
 from service.security.headers import secure
 
 _STATUSES: tuple[tuple[type[Exception], int, str, str], ...] = (
@@ -36,7 +37,7 @@ def error_bytes(exc: BaseException) -> bytes:
             status, reason, code = status_of, reason_of, code_of
             break
     message = reason if status == 500 else f"{reason}: {exc}"[:300]
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    body = json.dumps(ApiError(status, message, code).body()).encode()
     response = secure(Response(body, status, mimetype="application/json"))
     response.headers["Connection"] = "close"
     fields = "".join(f"{name}: {value}\r\n" for name, value in response.headers.items())
