@@ -16,8 +16,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 
 .PHONY: install install-test system-deps run index test test-fast lint bench bench-core bench-quality \
 	bench-load bench-access bench-soak bench-reloads bench-scale bench-peer bench-int8 bench-fusion \
-	bench-ingest \
-	clean docs docs-tables train train-smoke
+	bench-ingest clean docs docs-tables train train-smoke translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -130,3 +129,13 @@ docs-tables: install
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+# The French catalog: pick up new strings (English is the source), then compile the .mo that
+# is committed beside it (tests/test_translations.py fails while either lags the code).
+CATALOGS := service/web/translations
+translations: install-test
+	mkdir -p build
+	$(BIN)/pybabel extract -F service/web/babel.cfg -k _l -k Reason --no-location \
+		--omit-header -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d $(CATALOGS) --no-fuzzy-matching -w 100
+	$(BIN)/pybabel compile -d $(CATALOGS) --statistics

@@ -12,9 +12,10 @@ exist is one record each in `<base>_registry`, so every process and replica sees
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
@@ -70,15 +71,35 @@ def exists(api: ClientAPI, base: str, name: str) -> bool:
     return bool(_registry(api, base).get(ids=[name], include=[])["ids"])
 
 
-def create(api: ClientAPI, base: str, name: str) -> None:
+@dataclass(frozen=True)
+class About:
+    """What an owner says of a collection: a title, a description, the groups of new uploads."""
+
+    title: str = ""
+    description: str = ""
+    groups: tuple[str, ...] = ()
+
+
+def create(api: ClientAPI, base: str, name: str, about: About | None = None) -> None:
     """Register a new, empty collection."""
     check_name(name)
     if exists(api, base, name):
         raise CollectionError(f"the collection {name!r} already exists")
     store.chunks_collection(api, chroma_base(base, name))
     store.docs_collection(api, chroma_base(base, name))
+    about = about or About()
     _registry(api, base).add(ids=[name], embeddings=store.placeholder_vectors(1),
-                             metadatas=[{"created": time.time()}])
+                             metadatas=[{"created": time.time(), "title": about.title,
+                                         "description": about.description,
+                                         "groups": json.dumps(list(about.groups))}])
+
+
+def described(api: ClientAPI, base: str) -> dict[str, About]:
+    """Return what the owners said of each collection (nothing for `default`)."""
+    found = _registry(api, base).get(include=["metadatas"])
+    return {name: About(str(meta.get("title", "")), str(meta.get("description", "")),
+                        tuple(json.loads(str(meta.get("groups", "[]")))))
+            for name, meta in zip(found["ids"], found["metadatas"] or [], strict=True) if meta}
 
 
 def delete(api: ClientAPI, base: str, name: str) -> None:

@@ -15,6 +15,7 @@ from service.core.extractive import PROFILES, ExtractiveBackend
 from service.core.loaded import LoadedIndex
 from service.core.meaning import Judge
 from service.core.questions import Question
+from service.core.reasons import Reason
 from service.core.reloader import Reloader
 from service.core.results import Answer, DocumentInfo, EventData, Message
 from service.core.retrieval import Passage, Retriever
@@ -22,7 +23,7 @@ from service.core.verify import Verifier
 from service.ops.metrics import count_answer, stage
 from service.settings import Config
 
-NOT_COVERED = "The sources do not cover this question."
+NOT_COVERED = Reason("The sources do not cover this question.")
 log = logging.getLogger("citeqa")
 
 

@@ -14,6 +14,7 @@ from service.core.backends import AnswerBackend
 from service.core.drafts import Claim, Draft, Evidence
 from service.core.meaning import Judge, unanswered
 from service.core.questions import Question
+from service.core.reasons import KINDS, Reason
 from service.core.retrieval import Passage, Retriever
 
 SECOND_SENTENCE_GAIN = 0.25
@@ -61,13 +62,13 @@ class Refusal:
         """Return the reason as `access` reads it; chunks it may not read count as absent."""
         if self.missing is None:
             return self.reason
-        lacks = ("the passage that best matches the question does not mention"
-                 if not self.missing or retriever.mentions(self.missing, access)
-                 else "the sources do not mention")
-        return f"{lacks} {self.reason}"
+        if not self.missing or retriever.mentions(self.missing, access):
+            return Reason("the passage that best matches the question does not mention %(what)s",
+                          what=self.reason)
+        return Reason("the sources do not mention %(what)s", what=self.reason)
 
 
-UNADDRESSED = Refusal("no passage addresses what the question asks")
+UNADDRESSED = Refusal(Reason("no passage addresses what the question asks"))
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class ExtractiveBackend(AnswerBackend):
         ranked = sorted(self._candidates(question, passages[:self.passages_read], idf),
                         key=lambda c: -c.score)
         if not ranked:
-            return Draft(reason="nothing in the indexed documents matches the question")
+            return Draft(reason=Reason("nothing in the indexed documents matches the question"))
         if self.judge:
             return self._by_meaning(question, ranked, retriever, self.judge, access)
         best = ranked[0]
@@ -200,8 +201,8 @@ class ExtractiveBackend(AnswerBackend):
             or evidence.coverage(question.terms, cand.usable, context, idf)
             < self.abstention.min_coverage_with_similarity
         ):
-            return Refusal("the source announces a list for this, but the list's items are not "
-                           "in the document text")
+            return Refusal(Reason("the source announces a list for this, but the list's items "
+                                  "are not in the document text"))
         # a name the passage lacks is said first: which readable sentence ranks best (and so
         # whether it holds the kind of answer asked) must not change the reason given
         scope = f"{cand.passage.title} {cand.passage.heading} {cand.passage.text}"
@@ -210,12 +211,13 @@ class ExtractiveBackend(AnswerBackend):
             stems = tuple(t for name in missing for t in content_terms(name))
             return Refusal(", ".join(missing), stems)
         if not evidence.has_kind(question.expects, cand.usable):
-            return Refusal(f"no passage gives the {question.expects} this question asks for")
+            return Refusal(Reason("no passage gives %(kind)s this question asks for",
+                                  kind=KINDS.get(question.expects or "", "")))
         rare = self.abstention.max_missing_idf
         absent = [] if rare is None else evidence.missing_terms(
             question.terms, scope, lambda t: idf(t) >= rare)
         if absent:
-            return Refusal("what the question is about", tuple(absent))
+            return Refusal(Reason("what the question is about"), tuple(absent))
         limits = self.abstention
         if cand.coverage >= limits.min_coverage:
             return None

@@ -22,14 +22,15 @@ from index.terms import STOPWORDS, content_terms, words
 from service.core import evidence
 from service.core.drafts import Claim, Draft, Evidence
 from service.core.meaning import Judge
+from service.core.reasons import Reason
 from service.core.results import Verification
 from service.core.retrieval import Passage, Retriever
 
 MIN_COVERAGE = 0.5  # idf-weighted share of the claim's key terms a paraphrase must keep
 NEGATION_REACH = 3  # words after a "not" or "never" that it reverses
 MIN_SIMILARITY = 0.8  # cosine similarity of a paraphrase to its sentence (all-MiniLM-L6-v2)
-UNSUPPORTED = ("no sentence of the draft is supported by the passages it cites or by any "
-               "other retrieved passage")
+UNSUPPORTED = Reason("no sentence of the draft is supported by the passages it cites or by "
+                     "any other retrieved passage")
 
 MARKER = re.compile(r"\s*\[(?:(?:passage|source)\s*)?(\d+(?:\s*,\s*\d+)*)\]", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#+)\s+")
