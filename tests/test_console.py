@@ -35,7 +35,7 @@ def client(app: Flask) -> FlaskClient:
     web = app.test_client()
     made = web.post("/api/v1/collections", headers=AS_ADMIN, json={
         "name": "garden", "title": "Garden handbook", "description": "Rules of the plots",
-        "groups": "gardeners, staff"})
+        "groups": "gardeners, staff", "examples": ["When do the gates close?"]})
     assert made.status_code == 201, made.get_json()
     return web
 
@@ -76,7 +76,8 @@ def test_a_collection_keeps_its_title_description_and_groups(client: FlaskClient
     listed = client.get("/api/v1/collections", headers=AS_ADMIN).get_json()["collections"]
     garden = next(c for c in listed if c["name"] == "garden")
     assert garden == {"name": "garden", "model": garden["model"], "title": "Garden handbook",
-                      "description": "Rules of the plots", "groups": ["gardeners", "staff"]}
+                      "description": "Rules of the plots", "groups": ["gardeners", "staff"],
+                      "examples": ["When do the gates close?"]}
     bad = client.post("/api/v1/collections", headers=AS_ADMIN,
                       json={"name": "other", "groups": "not a group!"})
     assert bad.status_code == 400
@@ -111,6 +112,44 @@ def test_a_documents_title_and_groups_are_edited(client: FlaskClient) -> None:
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "unknown_document"
     assert client.patch(f"{DOCS}/{doc_id}", headers={"Authorization": f"Bearer {READER}"},
                         json={"title": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize(("examples", "code"), [
+    (["  "], "invalid_examples"), (["x" * 1001], "invalid_examples"),
+    (["a?", "b?", "c?", "d?", "e?"], "invalid_request"), ("one?", "invalid_request")])
+def test_bad_examples_are_refused(client: FlaskClient, examples: object, code: str) -> None:
+    """Examples are at most four non-empty questions within the question length limit."""
+    for resp in (client.patch("/api/v1/collections/garden", headers=AS_ADMIN,
+                              json={"examples": examples}),
+                 client.post("/api/v1/collections", headers=AS_ADMIN,
+                             json={"name": "other", "examples": examples})):
+        assert resp.status_code == 400, resp.get_json()
+        assert resp.get_json()["error"]["code"] == code
+    listed = client.get("/api/v1/collections", headers=AS_ADMIN).get_json()["collections"]
+    assert "other" not in [c["name"] for c in listed]
+
+
+def test_a_collections_own_examples_are_edited_and_shown_when_answered(
+        client: FlaskClient) -> None:
+    """PATCH replaces the examples; the chat gets those the index answers, not the others."""
+    settled(client, upload(client, "shed.md", "The tool shed opens on Saturdays.\n"))
+    asked = ["When does the tool shed open?", "What colour is the moon at midnight?"]
+    resp = client.patch("/api/v1/collections/garden", headers=AS_ADMIN,
+                        json={"examples": asked})
+    assert resp.status_code == 200, resp.get_json()
+    assert (resp.get_json()["examples"], resp.get_json()["title"]) == (asked, "Garden handbook")
+    shown: dict[str, Any] = {}
+
+    def answered() -> bool:  # the new document reaches this process's index in a moment
+        shown.update(client.get("/api/v1/collections/garden/examples", headers=AS_ADMIN).get_json())
+        return bool(shown["examples"])
+
+    wait_until(answered, "the example answered")
+    assert shown == {"examples": asked[:1]}
+    assert client.patch("/api/v1/collections/garden", headers={
+        "Authorization": f"Bearer {READER}"}, json={"examples": []}).status_code == 403
+    missing = client.patch("/api/v1/collections/nope", headers=AS_ADMIN, json={"examples": []})
+    assert missing.status_code == 404
 
 
 def test_the_console_page_is_served_at_its_contract_path(client: FlaskClient) -> None:

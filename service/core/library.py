@@ -74,6 +74,11 @@ class Library:
         return store.within(store.deadline(self.default.store_config()),
                             lambda: collections.described(self.api(), self.base()))
 
+    def describe(self, name: str, about: collections.About) -> None:
+        """Replace what the owner says of a collection."""
+        store.within(store.deadline(self.default.store_config()),
+                     lambda: collections.describe(self.api(), self.base(), name, about))
+
     def delete(self, name: str) -> None:
         """Delete a collection and its index."""
         store.within(store.deadline(self.default.store_config()),

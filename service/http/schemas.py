@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from index.collections import MAX_EXAMPLES
+
 
 def web_link(url: str) -> str:
     """Return the URL when it is an http(s) link, else "" (`javascript:`, `data:`, …)."""
@@ -196,6 +198,10 @@ class ExampleList(BaseModel):
     examples: list[str]
 
 
+EXAMPLES_NOTE = ("Example questions of the collection's chat; one is shown only when the "
+                 "index answers it for that reader.")
+
+
 class CollectionCreate(BaseModel):
     """A new collection's name, and what its owner says of it."""
 
@@ -205,6 +211,19 @@ class CollectionCreate(BaseModel):
     description: str = Field(default="", max_length=500)
     groups: list[str] | str = Field(default_factory=list, description="Groups the console "
                                     "proposes for new uploads (a list, or comma-separated).")
+    examples: list[str] = Field(default_factory=list, max_length=MAX_EXAMPLES,
+                                description=EXAMPLES_NOTE)
+
+
+class CollectionEdit(BaseModel):
+    """A new title, description, proposed groups or examples for a collection (absent: kept)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=80)
+    description: str | None = Field(default=None, max_length=500)
+    groups: list[str] | str | None = None
+    examples: list[str] | None = Field(default=None, max_length=MAX_EXAMPLES,
+                                       description=EXAMPLES_NOTE)
 
 
 class CollectionInfo(BaseModel):
@@ -215,6 +234,7 @@ class CollectionInfo(BaseModel):
     title: str = ""
     description: str = ""
     groups: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
 
 
 class AdminCheck(BaseModel):

@@ -3,18 +3,28 @@ beyond it: a check of the admin key as it is entered, and a document's title and
 
     GET   /api/v1/admin                                         (admin) → {"admin": true}
     PATCH /api/v1/collections/hr/documents/<id> {"groups": "hr"} (admin) → 202, indexed again
+    PATCH /api/v1/collections/hr {"examples": ["Who approves leave?"]} (admin) → the collection
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Response, jsonify
 
+from index import collections
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
-from service.http.schemas import AdminCheck, DocumentEdit, UploadAccepted
+from service.http.schemas import (
+    AdminCheck,
+    CollectionEdit,
+    CollectionInfo,
+    DocumentEdit,
+    UploadAccepted,
+)
 from service.web import pages
-from service.web.context import config, known_collection, parse, require_admin
-from service.web.manage import DOCS, accepted, groups_from, queue
+from service.web.context import config, known_collection, library, parse, require_admin
+from service.web.manage import DOCS, accepted, examples_from, groups_from, info, queue
 
 bp = DocumentedBlueprint("console", __name__)
 
@@ -51,3 +61,26 @@ def edit_document(name: str, document_id: str) -> tuple[Response, int]:
     title = upload.title if req.title is None else req.title.strip()
     groups = upload.groups if req.groups is None else groups_from(req.groups)
     return accepted(queue().put(name, document_id, upload.filename, title, groups, body), 202)
+
+
+@bp.operation(Route("patch", "/api/v1/collections/{name}", "Change a collection's title, "
+                    "description, proposed groups or example questions (admin).",
+                    CollectionInfo, CollectionEdit, (400, 401, 403, 404, 415, 429, 503)))
+def edit_collection(name: str) -> Response:
+    """Replace what the owner says of a collection; fields left out are kept."""
+    require_admin(name)
+    known_collection(name)
+    if name == collections.DEFAULT:
+        raise ApiError(400, "the default collection is described by the operator's settings",
+                       "invalid_collection")
+    req = parse(CollectionEdit)
+    about = library().described().get(name, collections.About())
+    changes: dict[str, object] = {k: v.strip() for k, v in (("title", req.title),
+                                  ("description", req.description)) if v is not None}
+    if req.groups is not None:
+        changes["groups"] = groups_from(req.groups)
+    if req.examples is not None:
+        changes["examples"] = examples_from(req.examples)
+    about = replace(about, **changes)  # type: ignore[arg-type]
+    library().describe(name, about)
+    return jsonify(info(name, about).model_dump())

@@ -135,7 +135,8 @@ def info(name: str, about: collections.About | None = None) -> CollectionInfo:
     """Describe a collection as the API sends it."""
     about = about or collections.About()
     return CollectionInfo(name=name, model=model_id(name), title=about.title,
-                          description=about.description, groups=list(about.groups))
+                          description=about.description, groups=list(about.groups),
+                          examples=list(about.examples))
 
 
 @bp.operation(Route("post", "/api/v1/collections", "Create a collection (admin).",
@@ -144,7 +145,8 @@ def create_collection() -> tuple[Response, int]:
     """Create an empty collection."""
     req = parse(CollectionCreate)
     require_admin(req.name)
-    about = collections.About(req.title.strip(), req.description.strip(), groups_from(req.groups))
+    about = collections.About(req.title.strip(), req.description.strip(), groups_from(req.groups),
+                              examples_from(req.examples))
     try:
         library().create(req.name, about)
     except collections.CollectionError as exc:
@@ -175,6 +177,18 @@ def groups_from(given: list[str] | str) -> tuple[str, ...]:
         return clean_groups(split_groups(given))
     except GroupError as exc:
         raise ApiError(400, str(exc), "invalid_groups") from exc
+
+
+def examples_from(given: list[str]) -> tuple[str, ...]:
+    """Return a collection's example questions, or raise 400 for a blank or over-long one."""
+    limit = config().max_question_chars
+    for question in given:
+        if not question.strip():
+            raise ApiError(400, "an example question is empty", "invalid_examples")
+        if len(question.strip()) > limit:
+            raise ApiError(400, f"an example question is over {limit} characters",
+                           "invalid_examples")
+    return tuple(q.strip() for q in given)
 
 
 def _received() -> tuple[str, str, tuple[str, ...], bytes]:

@@ -6,7 +6,7 @@ from flask import Response, current_app, jsonify, render_template, request
 from flask_babel import gettext
 
 from index.access import PUBLIC
-from index.collections import DEFAULT
+from index.collections import DEFAULT, About
 from service.core.examples import Examples
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
@@ -157,6 +157,7 @@ def refresh_token() -> Response:
 def examples(name: str) -> Response:
     """Return example questions the loaded index answers for this reader."""
     found: Examples = current_app.extensions.setdefault("citeqa.examples", Examples())
-    return jsonify(ExampleList(examples=found.get(ready_engine(name), reader_access()))
-                   .model_dump())
+    engine = ready_engine(name)
+    own = library().described().get(name, About()).examples if name != DEFAULT else ()
+    return jsonify(ExampleList(examples=found.get(engine, reader_access(), own)).model_dump())
 
