@@ -91,6 +91,8 @@ CONSOLE = {
     "import_started": _l("Import of {url} started"),
     "import_failed": _l("The import did not start: {error}"),
     "report": _l("Report"),
+    "examples_saved": _l("Examples saved"),
+    "examples_not_saved": _l("Examples not saved: {error}"),
 }
 
 WIDGET = {

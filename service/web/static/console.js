@@ -42,6 +42,7 @@
 
   const docsApi = (name) => `/api/v1/collections/${encodeURIComponent(name)}/documents`;
   const groupsText = (groups) => (groups || []).join(", ");
+  const lines = (text) => text.split("\n").map((line) => line.trim()).filter(Boolean);
 
   async function useKey(event) {
     event.preventDefault();
@@ -87,7 +88,7 @@
     try {
       const made = await call("/api/v1/collections", { method: "POST", json: {
         name, title: $("new-title").value, description: $("new-description").value,
-        groups: $("new-groups").value } });
+        groups: $("new-groups").value, examples: lines($("new-examples").value) } });
       event.target.reset();
       await listCollections();
       show(made);
@@ -118,11 +119,25 @@
     $("chat-link").href = chat;
     const attribute = c.name === "default" ? "" : ` data-collection="${c.name}"`;
     $("snippet").textContent = `<script src="${location.origin}/widget.js"${attribute} async></script>`;
+    $("examples").value = (c.examples || []).join("\n");
+    $("examples-status").textContent = "";
     $("chosen").replaceChildren();
     $("upload").hidden = true;
     $("collection-title").tabIndex = -1;
     $("collection-title").focus();
     refresh();
+  }
+
+  async function saveExamples(event) {
+    event.preventDefault();
+    try {
+      current = await call(`/api/v1/collections/${encodeURIComponent(current.name)}`,
+        { method: "PATCH", json: { examples: lines($("examples").value) } });
+      $("examples").value = current.examples.join("\n");
+      $("examples-status").textContent = t("examples_saved");
+    } catch (err) {
+      $("examples-status").textContent = t("examples_not_saved", { error: err.message });
+    }
   }
 
   function statusCell(doc) {
@@ -241,6 +256,7 @@
 
   $("key-form").addEventListener("submit", useKey);
   $("create-form").addEventListener("submit", create);
+  $("examples-form").addEventListener("submit", saveExamples);
   $("files").addEventListener("change", choose);
   $("upload").addEventListener("click", upload);
   $("import-form").addEventListener("submit", importSite);
