@@ -13,8 +13,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +295,60 @@ def test_widget_asks_the_portal_for_a_fresh_user_token(open_page: Any, keyed: st
     expect(frame.locator("article.msg.failed")).to_have_count(0)
 
 
+class ScriptedLLM(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server whose answer has a supported and an unsupported sentence."""
+
+    reply = ("Watering is allowed only between 6 and 9 in the morning during the drought [1]. "
+             "The garden gnomes hold a vote every Tuesday [1].")
+
+    def do_POST(self) -> None:
+        """Answer a chat completion, streamed as server-sent events when asked to."""
+        asked = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        head = {"id": "c1", "created": 0, "model": "scripted"}
+        self.send_response(200)
+        if asked.get("stream"):
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for delta, end in (({"role": "assistant", "content": self.reply}, None), ({}, "stop")):
+                chunk = {**head, "object": "chat.completion.chunk", "choices": [
+                    {"index": 0, "delta": delta, "finish_reason": end}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+            return
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps({**head, "object": "chat.completion", "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": self.reply},
+             "finish_reason": "stop"}]}).encode())
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the test output quiet."""
+
+
+def test_chat_says_an_answer_was_checked_then_that_the_fallback_answered(
+        open_page: Any, garden_index: StoreConfig, ports: tuple[int, int]) -> None:
+    """The model's unsupported sentence is removed and counted; with the model gone, the
+    offline method answers and the chat says so."""
+    llm = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedLLM)
+    llm.daemon_threads = True
+    with servers.serving_in_thread(llm, "/v1") as llm_url, contextmanager(serve)(
+            garden_index, ports[0], backend="openai", llm_base_url=llm_url,
+            llm_model="scripted", llm_retries=0, llm_timeout=10.0) as url:
+        page = open_page()
+        page.goto(url + "/")
+        card = ask(page, "Is watering allowed during the drought?")
+        expect(card.locator(".answer")).to_contain_text("only between 6 and 9")
+        expect(card.locator(".answer")).not_to_contain_text("gnomes")
+        expect(card.locator(".note")).to_have_text(
+            "Checked against the sources: sentences removed for lack of support: 1; "
+            "citations corrected: 0.")
+        llm.shutdown()
+        llm.server_close()  # the model's server is gone: connections are refused
+        card = ask(page, "When are the compost bins emptied?")
+        expect(card.locator(".answer")).to_contain_text("first Monday of each month")
+        expect(card.locator(".note")).to_contain_text("the offline method answered")
+
+
 @pytest.fixture(scope="module")
 def managed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve an empty store that admins manage from the console."""
@@ -344,8 +399,10 @@ def test_owner_console_without_a_shell(open_page: Any, managed: str, allotment_s
     page.get_by_label("Title", exact=True).fill("Allotment handbook")
     page.get_by_label("Description").fill("Rules of the town's allotments")
     page.get_by_label("Groups proposed").fill("gardeners")
+    page.locator("#new-examples").fill("What colour are the sheds?\n\n")
     page.get_by_role("button", name="Create").click()
     expect(page.locator("#collection-title")).to_have_text("Allotment handbook")
+    expect(page.locator("#examples")).to_have_value("What colour are the sheds?")
     expect(page.locator("#snippet")).to_contain_text('data-collection="allotments"')
     files = [{"name": n, "mimeType": "text/markdown", "buffer": t.encode()} for n, t in (
         ("water.md", "# Water\n\nTaps run **from May to September**.\n"),
@@ -361,6 +418,16 @@ def test_owner_console_without_a_shell(open_page: Any, managed: str, allotment_s
     expect(rows.filter(has_text="sheds")).to_contain_text("everyone")
     shoot(page, "collection")
 
+    # the chat shows only the examples it answers for its reader: not water.md's (gardeners)
+    page.locator("#examples").fill("When do the taps run?\nWhat colour are the sheds?\n"
+                                   "What colour is the moon at midnight?")
+    page.get_by_role("button", name="Save examples").click()
+    expect(page.locator("#examples-status")).to_have_text("Examples saved")
+    chat = open_page()
+    chat.goto(managed + "/?collection=allotments")
+    expect(chat.locator("#example-list li")).to_have_text(["What colour are the sheds?"])
+    expect(chat.locator("h1")).to_contain_text("Allotment handbook")
+
     page.locator("#files").set_input_files([{**files[1], "buffer": b"# Sheds\n\nBlue now.\n"}])
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#docs-body .status-ready")).to_have_count(2, timeout=120_000)
@@ -369,7 +436,7 @@ def test_owner_console_without_a_shell(open_page: Any, managed: str, allotment_s
     page.get_by_role("button", name="Edit water").click()
     page.get_by_label("Title of water").fill("Watering")
     page.get_by_label("Groups of water").fill("gardeners, staff")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(rows.filter(has_text="Watering")).to_contain_text("gardeners, staff", timeout=120_000)
     expect(page.locator("#docs-body .status-ready")).to_have_count(2, timeout=120_000)
 
