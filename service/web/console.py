@@ -8,8 +8,6 @@ beyond it: a check of the admin key as it is entered, and a document's title and
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flask import Response, jsonify
 
 from index import collections
@@ -74,13 +72,11 @@ def edit_collection(name: str) -> Response:
         raise ApiError(400, "the default collection is described by the operator's settings",
                        "invalid_collection")
     req = parse(CollectionEdit)
-    about = library().described().get(name, collections.About())
-    changes: dict[str, object] = {k: v.strip() for k, v in (("title", req.title),
-                                  ("description", req.description)) if v is not None}
-    if req.groups is not None:
-        changes["groups"] = groups_from(req.groups)
-    if req.examples is not None:
-        changes["examples"] = examples_from(req.examples)
-    about = replace(about, **changes)  # type: ignore[arg-type]
+    was = library().described().get(name, collections.About())
+    about = collections.About(
+        was.title if req.title is None else req.title.strip(),
+        was.description if req.description is None else req.description.strip(),
+        was.groups if req.groups is None else groups_from(req.groups),
+        was.examples if req.examples is None else examples_from(req.examples))
     library().describe(name, about)
     return jsonify(info(name, about).model_dump())
