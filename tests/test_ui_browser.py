@@ -29,11 +29,11 @@ from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
 from tests.support import servers
+from tests.support.screens import shoot
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 ADMIN = "ui-console-admin-key"
 PHONE = {"width": 390, "height": 800}
 DESKTOP = {"width": 1280, "height": 800}
@@ -377,12 +377,8 @@ def allotment_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def shoot(page: Page, name: str) -> None:
-    """Save a screenshot of the console for docs/console.md."""
-    page.screenshot(path=str(DOCS / f"console-{name}.png"), full_page=True)
-
-
-def test_owner_console_without_a_shell(open_page: Any, managed: str, allotment_site: str) -> None:
+def test_owner_console_without_a_shell(open_page: Any, managed: str, allotment_site: str,
+                                       tmp_path: Path) -> None:
     """Refuse a wrong key; create, upload with groups per file, replace, edit, import, delete."""
     page = open_page()
     page.goto(managed + "/console")
@@ -416,7 +412,7 @@ def test_owner_console_without_a_shell(open_page: Any, managed: str, allotment_s
     expect(page.locator("#docs-body .status-ready")).to_have_count(2, timeout=120_000)
     expect(rows.filter(has_text="water")).to_contain_text("gardeners")
     expect(rows.filter(has_text="sheds")).to_contain_text("everyone")
-    shoot(page, "collection")
+    shoot(page, "console-collection.png", tmp_path, full_page=True)
 
     # the chat shows only the examples it answers for its reader: not water.md's (gardeners)
     page.locator("#examples").fill("When do the taps run?\nWhat colour are the sheds?\n"
@@ -461,4 +457,4 @@ def test_owner_console_without_a_shell(open_page: Any, managed: str, allotment_s
     expect(phone.locator("#docs-body tr", has_text="Watering")).to_contain_text("prêt")
     assert fits(phone)
     assert serious_violations(phone) == []
-    shoot(phone, "phone-dark")
+    shoot(phone, "console-phone-dark.png", tmp_path, full_page=True)
