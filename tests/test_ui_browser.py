@@ -412,6 +412,7 @@ def test_owner_console_without_a_shell(open_page: Any, managed: str, allotment_s
     expect(page.locator("#docs-body .status-ready")).to_have_count(2, timeout=120_000)
     expect(rows.filter(has_text="water")).to_contain_text("gardeners")
     expect(rows.filter(has_text="sheds")).to_contain_text("everyone")
+    expect(page.locator("#docs-status")).to_have_text("2 documents")  # no stale "queued"
     shoot(page, "console-collection.png", tmp_path, full_page=True)
 
     # the chat shows only the examples it answers for its reader: not water.md's (gardeners)

@@ -56,8 +56,6 @@ DOCUMENTS = {
     "documents_many": _l("{n} documents"),
     "indexing_note": _l("{count}, indexing…"),
     "no_documents": _l("No documents yet."),
-    "queued_file": _l("{name}: queued"),
-    "deleting_doc": _l("{title}: deleting"),
     "not_deleted": _l("Not deleted: {error}"),
     "status_queued": _l("queued"),
     "status_indexing": _l("indexing"),

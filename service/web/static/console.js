@@ -224,9 +224,8 @@
       form.append("file", file);
       form.append("groups", $(`groups-${i}`).value);
       form.append("replace", "same-name");
-      try {
+      try {  // an accepted file shows its live status in the table, so only failures are noted
         await call(docsApi(current.name), { method: "POST", form });
-        notes.push(t("queued_file", { name: file.name }));
       } catch (err) {
         notes.push(`${file.name}: ${err.message}`);
       }
@@ -240,7 +239,7 @@
     if (!window.confirm(t("confirm_document", { title: doc.title || doc.id }))) return;
     try {
       await call(`${docsApi(current.name)}/${encodeURIComponent(doc.id)}`, { method: "DELETE" });
-      refresh(t("deleting_doc", { title: doc.title || doc.id }));
+      refresh();  // the row shows "deleting" until it goes
     } catch (err) { say(t("not_deleted", { error: err.message })); }
   }
 

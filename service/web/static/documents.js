@@ -70,7 +70,8 @@
       form.append("groups", $("groups").value);
       form.append("replace", "same-name");  // the page promises "replace"
       const response = await fetch(api, { method: "POST", headers: headers(), body: form });
-      notes.push(response.ok ? t("queued_file", { name: file.name }) : `${file.name}: ${await problem(response)}`);
+      // an accepted file shows its live status in the table, so only failures are noted
+      if (!response.ok) notes.push(`${file.name}: ${await problem(response)}`);
     }
     refresh(notes.join(" · "));
   }
@@ -79,8 +80,7 @@
     if (!window.confirm(t("confirm_document", { title: doc.title || doc.id }))) return;
     const response = await fetch(`${api}/${encodeURIComponent(doc.id)}`,
       { method: "DELETE", headers: headers() });
-    refresh(response.ok ? t("deleting_doc", { title: doc.title || doc.id })
-      : t("not_deleted", { error: await problem(response) }));
+    refresh(response.ok ? "" : t("not_deleted", { error: await problem(response) }));
   }
 
   function start() {
