@@ -15,8 +15,8 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DGGML_BMI2=ON -DLLAVA_BUILD=OFF
 
 .PHONY: install install-test system-deps run index test test-fast lint bench bench-core bench-quality \
-	bench-load bench-access bench-soak bench-reloads bench-peer bench-int8 bench-fusion bench-ingest \
-	clean docs docs-tables train train-smoke
+	bench-load bench-access bench-soak bench-reloads bench-scale bench-peer bench-int8 bench-fusion \
+	bench-ingest clean docs docs-tables train train-smoke translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,10 @@ bench-ingest: system-deps install-test
 bench-reloads: install-test
 	$(BIN)/python -m bench.reloads
 
+# Synthetic corpora of 15k, 150k and 500k chunks, each served by 2 workers (SCALE_SIZES=…).
+bench-scale: install-test
+	nice $(BIN)/python -m bench.scale
+
 # citeqa beside the LangChain tutorial stack, in one run (nice: the cores are shared).
 bench-peer: install-test
 	nice $(BIN)/python -m bench.peer
@@ -125,3 +129,13 @@ docs-tables: install
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+# The French catalog: pick up new strings (English is the source), then compile the .mo that
+# is committed beside it (tests/test_translations.py fails while either lags the code).
+CATALOGS := service/web/translations
+translations: install-test
+	mkdir -p build
+	$(BIN)/pybabel extract -F service/web/babel.cfg -k _l -k Reason --no-location \
+		--omit-header -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d $(CATALOGS) --no-fuzzy-matching -w 100
+	$(BIN)/pybabel compile -d $(CATALOGS) --statistics

@@ -14,6 +14,8 @@ PAGES = {
     "load": "operations.md",
     "quality": "quality.md",
     "meaning": "quality.md",
+    "scale": "scale.md",
+    "dense": "scale.md",
 }
 
 

@@ -53,7 +53,7 @@ def evaluate_variants(retriever: Retriever, claims: list[Claim], fusions: dict[s
         scores: dict[str, list[float]] = {"ndcg@10": [], "recall@10": [], "recall@100": []}
         for claim, (dense, lexical) in zip(claims, rankings, strict=True):
             order = ranked(fusion.combine(dense, lexical), dict(dense))
-            docs = unique_in_order(str(retriever.metas[p].get("doc_id", "")) for p in order)
+            docs = unique_in_order(retriever.lexicon.doc_id(p) for p in order)
             scores["ndcg@10"].append(ndcg_at_k(docs, claim.relevant, 10))
             scores["recall@10"].append(recall_at_k(docs, claim.relevant, 10))
             scores["recall@100"].append(recall_at_k(docs, claim.relevant, 100))

@@ -6,7 +6,7 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,9 +74,7 @@ def index_documents(
     report = IndexReport()
     api = store.client(cfg)
     records = store.docs_collection(api, cfg.collection)
-    known = records.get(include=["metadatas"])
-    indexed = {i: str((m or {}).get("fingerprint", "")) for i, m in
-               zip(known["ids"], known["metadatas"] or [], strict=False)}
+    indexed = {i: str(m.get("fingerprint", "")) for i, m in store.metadatas(records).items()}
     chunks = store.chunks_collection(api, cfg.collection)
     seen: set[str] = set()
     todo: list[tuple[Document, list[Chunk]]] = []
@@ -113,7 +111,7 @@ def index_documents(
         pending = [(doc, c) for doc, doc_chunks in group for c in doc_chunks]
         if embedder is not None and pending:
             _embed(chunks, embedder, pending, bar, batch_done)
-        _record(records, {doc.id: doc for doc, _ in group},
+        record_documents(records, {doc.id: doc for doc, _ in group},
                 Counter({doc.id: len(doc_chunks) for doc, doc_chunks in group}))
         report.chunks += len(pending)
     bar.close()
@@ -144,8 +142,7 @@ def index_threads() -> int:
 
 def _chunked(chunks: Collection) -> set[str]:
     """Return the ids of every document that has chunks in the store."""
-    found = chunks.get(include=["metadatas"])
-    return {str((m or {}).get("doc_id", "")) for m in found["metadatas"] or []} - {""}
+    return {str(m.get("doc_id", "")) for m in store.metadatas(chunks).values()} - {""}
 
 
 def _forget(records: Collection, chunks: Collection, doc_ids: list[str]) -> None:
@@ -166,7 +163,8 @@ def _embed(chunks: Collection, embedder: Embedder, pending: list[tuple[Document,
         batch_done(len(batch))
 
 
-def _record(records: Collection, docs: dict[str, Document], chunks: Counter[str]) -> None:
+def record_documents(records: Collection, docs: Mapping[str, Document],
+                     chunks: Mapping[str, int]) -> None:
     """Store full texts, fingerprints and chunk counts: a document is served once recorded."""
     if not docs:
         return
@@ -187,9 +185,9 @@ def stored_documents(api: ClientAPI, collection: str,
         records = api.get_collection(collection + store.DOCS_SUFFIX, embedding_function=None)
     except (NotFoundError, ValueError):
         return []
-    found = records.get(include=["documents", "metadatas"])
     return [Document(doc_id, str(meta.get("title", "")), str(meta.get("url", "")), text,
                      str(meta.get("fingerprint", "")), access.groups_of(meta))
+            for found in store.pages(records, ["documents", "metadatas"])
             for doc_id, text, meta in zip(found["ids"], found["documents"] or [],
                                           found["metadatas"] or [], strict=False)
             if wanted(doc_id) and meta and text is not None]

@@ -12,9 +12,10 @@ exist is one record each in `<base>_registry`, so every process and replica sees
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
@@ -23,6 +24,7 @@ from chromadb.errors import NotFoundError
 from index import store
 
 DEFAULT = "default"
+MAX_EXAMPLES = 4  # example questions a chat shows at most
 REGISTRY_SUFFIX = "_registry"
 SEPARATOR = "--"
 # No underscore: `_docs`, `_active` and generation suffixes must never look like a name.
@@ -70,15 +72,49 @@ def exists(api: ClientAPI, base: str, name: str) -> bool:
     return bool(_registry(api, base).get(ids=[name], include=[])["ids"])
 
 
-def create(api: ClientAPI, base: str, name: str) -> None:
+@dataclass(frozen=True)
+class About:
+    """What an owner says of a collection: a title, a description, the groups of new uploads
+    and the example questions of its chat."""
+
+    title: str = ""
+    description: str = ""
+    groups: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+
+def _metadata(about: About) -> dict[str, str]:
+    """Return the registry fields that hold what an owner says of a collection."""
+    return {"title": about.title, "description": about.description,
+            "groups": json.dumps(list(about.groups)), "examples": json.dumps(list(about.examples))}
+
+
+def create(api: ClientAPI, base: str, name: str, about: About | None = None) -> None:
     """Register a new, empty collection."""
     check_name(name)
     if exists(api, base, name):
         raise CollectionError(f"the collection {name!r} already exists")
     store.chunks_collection(api, chroma_base(base, name))
     store.docs_collection(api, chroma_base(base, name))
+    about = about or About()
     _registry(api, base).add(ids=[name], embeddings=store.placeholder_vectors(1),
-                             metadatas=[{"created": time.time()}])
+                             metadatas=[{"created": time.time(), **_metadata(about)}])
+
+
+def describe(api: ClientAPI, base: str, name: str, about: About) -> None:
+    """Replace what the owner says of an existing collection (not `default`)."""
+    if name == DEFAULT or not exists(api, base, name):
+        raise CollectionError(f"no collection named {name!r}")
+    _registry(api, base).update(ids=[name], metadatas=[dict(_metadata(about))])
+
+
+def described(api: ClientAPI, base: str) -> dict[str, About]:
+    """Return what the owners said of each collection (nothing for `default`)."""
+    found = _registry(api, base).get(include=["metadatas"])
+    return {name: About(str(meta.get("title", "")), str(meta.get("description", "")),
+                        tuple(json.loads(str(meta.get("groups", "[]")))),
+                        tuple(json.loads(str(meta.get("examples", "[]")))))
+            for name, meta in zip(found["ids"], found["metadatas"] or [], strict=True) if meta}
 
 
 def delete(api: ClientAPI, base: str, name: str) -> None:

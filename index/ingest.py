@@ -58,20 +58,24 @@ def read(job: Upload, body: bytes, limits: JobLimits = JobLimits()) -> Document:
     return replace(doc, id=job.id, title=title)
 
 
-def _import(job: Upload, body: bytes, cfg: store.StoreConfig, progress: Progress) -> None:
-    """Run a site import job into the collection of `cfg`."""
+def _import(job: Upload, body: bytes, cfg: store.StoreConfig, progress: Progress) -> str:
+    """Run a site import job into the collection of `cfg`; return its report."""
     from index import webimport  # the crawler loads on the first import job
     from index.crawl import CrawlError
 
     try:
-        webimport.run_job(body, cfg, job.groups, progress)
+        return webimport.run_job(body, cfg, job.groups, progress).summary()
     except CrawlError as exc:
         raise Unreadable(str(exc)) from exc
 
 
 def apply(job: Upload, body: bytes, base: store.StoreConfig, limits: JobLimits,
-          progress: Progress) -> None:
-    """Index or remove one document in its collection's serving generation."""
+          progress: Progress) -> str:
+    """Index or remove one document in its collection's serving generation.
+
+    Return what the owner should read beside `ready`: an import's report of pages fetched,
+    indexed and skipped (and why); nothing for a document.
+    """
     api = store.client(base)
     if not collections.exists(api, base.collection, job.collection):
         raise Unreadable(f"the collection {job.collection!r} no longer exists")
@@ -81,10 +85,11 @@ def apply(job: Upload, body: bytes, base: store.StoreConfig, limits: JobLimits,
         progress(f"embedded {done} of {total} passages")
 
     if job.action == "import":
-        _import(job, body, cfg, progress)
-    elif job.action == "delete":
+        return _import(job, body, cfg, progress)
+    if job.action == "delete":
         switch.change([], cfg, keep=lambda doc_id: doc_id != job.id)
-    else:
-        progress("reading the file")
-        doc = read(job, body, limits)
-        switch.change([doc], cfg, keep=lambda doc_id: doc_id != job.id, on_embed=embedding)
+        return ""
+    progress("reading the file")
+    doc = read(job, body, limits)
+    switch.change([doc], cfg, keep=lambda doc_id: doc_id != job.id, on_embed=embedding)
+    return ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, cast
@@ -15,12 +15,13 @@ import chromadb
 import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from chromadb.api.types import Where
+from chromadb.api.types import GetResult, Include, Where
 from chromadb.config import Settings as ChromaSettings
 
 from index import systems
 
 DOCS_SUFFIX = "_docs"
+PAGE = 5_000  # records per read of a whole collection
 T = TypeVar("T")
 _DEADLINES = concurrent.futures.ThreadPoolExecutor(max_workers=16,
                                                    thread_name_prefix="citeqa-store")
@@ -119,6 +120,31 @@ def chunks_collection(api: ClientAPI, name: str) -> Collection:
 def docs_collection(api: ClientAPI, name: str) -> Collection:
     """Return the collection of full document texts and fingerprints."""
     return api.get_or_create_collection(name + DOCS_SUFFIX, embedding_function=None)
+
+
+def pages(collection: Collection, include: Include, size: int = PAGE) -> Iterator[GetResult]:
+    """Yield every record of a collection, `size` at a time, in the store's order.
+
+    One get of a whole large collection fails in the embedded store (too many SQL variables).
+    """
+    offset = 0
+    while True:
+        page = collection.get(include=include, limit=size, offset=offset)
+        yield page
+        if len(page["ids"]) < size:
+            return
+        offset += size
+
+
+def metadatas(collection: Collection) -> dict[str, dict[str, object]]:
+    """Return the metadata of every record of a collection, by id."""
+    return {i: dict(m or {}) for page in pages(collection, ["metadatas"])
+            for i, m in zip(page["ids"], page["metadatas"] or [], strict=False)}
+
+
+def records(api: ClientAPI, name: str) -> dict[str, dict[str, object]]:
+    """Return the metadata of every document record of collection `name`, by document id."""
+    return metadatas(docs_collection(api, name))
 
 
 def placeholder_vectors(count: int) -> list[Sequence[float]]:

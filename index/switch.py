@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import logging
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -24,7 +25,7 @@ from pathlib import Path
 from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
 
-from index import store
+from index import lexical, store
 from index.build import IndexReport, index_documents, stored_documents
 from index.documents import Document, imported
 
@@ -35,10 +36,17 @@ POINTER_ID = "active"
 
 @dataclass(frozen=True)
 class Active:
-    """The collection that serves now, and the version that last changed it."""
+    """The collection that serves now, the version that last changed it, and its lexical index.
+
+    `lexical` names the lexical index built for that version (index/lexical.py) and `documents`
+    how many documents it holds: a serving process that has it opens it without reading every
+    document record (empty: read them).
+    """
 
     collection: str
     version: str = ""
+    lexical: str = ""
+    documents: int = -1
 
 
 def active(api: ClientAPI, base: str) -> Active:
@@ -51,15 +59,20 @@ def active(api: ClientAPI, base: str) -> Active:
     metas = record["metadatas"] or []
     if not metas or not metas[0]:
         return Active(base)
-    return Active(str(metas[0].get("collection", base)), str(metas[0].get("version", "")))
+    meta = metas[0]
+    return Active(str(meta.get("collection", base)), str(meta.get("version", "")),
+                  str(meta.get("lexical", "")), int(str(meta.get("documents", -1))))
 
 
-def point(api: ClientAPI, base: str, collection: str) -> Active:
+def point(api: ClientAPI, base: str, collection: str,
+          built: lexical.LexicalIndex | None = None) -> Active:
     """Make `collection` the serving index with a new version, in one write."""
     pointer = api.get_or_create_collection(base + POINTER_SUFFIX, embedding_function=None)
-    now = Active(collection, str(time.time_ns()))
+    now = Active(collection, str(time.time_ns()), built.folder.name if built else "",
+                 built.documents if built else -1)
     pointer.upsert(ids=[POINTER_ID], embeddings=store.placeholder_vectors(1),
-                   metadatas=[{"collection": now.collection, "version": now.version}])
+                   metadatas=[{"collection": now.collection, "version": now.version,
+                               "lexical": now.lexical, "documents": now.documents}])
     return now
 
 
@@ -118,8 +131,11 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
 
     report = index_documents(itertools.chain(loaders.load_corpus(corpus_dir), pages),
                              replace(cfg, collection=name), progress=progress)
-    point(api, cfg.collection, name)
-    prune(api, cfg.collection, keep={name, previous.collection})
+    # serving processes are pointed at a generation only once its lexical index is complete
+    built = lexical.current(replace(cfg, collection=name), api)
+    point(api, cfg.collection, name, built)
+    for dropped in prune(api, cfg.collection, keep={name, previous.collection}):
+        shutil.rmtree(lexical.root(replace(cfg, collection=dropped)), ignore_errors=True)
     return report
 
 
@@ -142,9 +158,13 @@ def change(docs: Iterable[Document], cfg: store.StoreConfig,
            on_embed: Callable[[int, int], None] | None = None) -> IndexReport:
     """Bring the serving collection in line with `docs` and tell serving processes it changed."""
     api = store.client(cfg)
-    current = active(api, cfg.collection)
-    report = index_documents(docs, replace(cfg, collection=current.collection), keep=keep,
-                             progress=progress, on_embed=on_embed)
+    current = replace(cfg, collection=active(api, cfg.collection).collection)
+    before = lexical.state(current, api)
+    report = index_documents(docs, current, keep=keep, progress=progress, on_embed=on_embed)
+    # the lexical index of the new state is complete before serving processes look for it
+    built = lexical.current(current, api)
     if report.added or report.updated or report.removed:
-        point(api, cfg.collection, current.collection)
+        point(api, cfg.collection, current.collection, built)
+        # the state that served until now stays, so requests already running on it finish
+        lexical.prune(lexical.root(current), keep={built.folder.name, before})
     return report

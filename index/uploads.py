@@ -154,6 +154,15 @@ class Queue:
                          (collection, doc_id)).fetchone()
         return _upload(row) if row else None
 
+    def body(self, collection: str, doc_id: str) -> bytes | None:
+        """Return the bytes last uploaded for a document (to index it again), or None."""
+        if not self.path.exists():
+            return None
+        with self._db() as db:
+            row = db.execute("SELECT body FROM uploads WHERE collection = ? AND id = ? AND "
+                             "action = 'index'", (collection, doc_id)).fetchone()
+        return bytes(row[0]) if row else None
+
     def ids(self, collection: str) -> set[str]:
         """Return the ids of a collection's uploads (a folder index must keep them)."""
         return {u.id for u in self.listed(collection)}

@@ -8,9 +8,7 @@ so the browser sees genuinely different origins.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,11 +24,12 @@ from index.build import index_corpus
 from index.store import StoreConfig
 from service.web.app import create_app
 from tests.support.cli import run_citeqa
+from tests.support.paths import ROOT
+from tests.support.screens import shoot
 from tests.support.servers import free_port, serving_in_thread, wait_until
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
+
 PHONE = {"width": 390, "height": 800}
 DESKTOP = {"width": 1280, "height": 800}
 HOSTILE = ("Harbour notes\n\nThe harbour gate opened on June 3, 2021 "
@@ -435,13 +434,6 @@ def test_only_allowed_origins_frame_embed_or_call_the_api(page: Page, base: str,
     assert "blocked" in cross_origin_answer(page, base)
 
 
-def shoot(page: Page, name: str, folder: Path) -> None:
-    """Screenshot the page; with CITEQA_SCREENSHOTS=1 also refresh its copy in docs/."""
-    page.screenshot(path=folder / name)
-    if os.environ.get("CITEQA_SCREENSHOTS") == "1":
-        shutil.copy(folder / name, DOCS / name)
-
-
 def fits_width(page: Page) -> bool:
     """Tell whether the page needs no horizontal scrolling."""
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
@@ -453,7 +445,8 @@ def test_pages_fit_desktop_and_phone(browser: Browser, base: str, portals: tuple
         context = browser.new_context(viewport=viewport, color_scheme=scheme)
         page = context.new_page()
         page.goto(base + "/")
-        expect(page.locator("#example-list button")).to_have_count(4)
+        # each example is answered before it is shown: give a loaded machine time
+        expect(page.locator("#example-list button")).to_have_count(4, timeout=20_000)
         if suffix == "desktop":
             shoot(page, "chat-empty-desktop.png", tmp_path)
         ask(page, "Until when did Canada extend Operation IMPACT?")

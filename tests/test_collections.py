@@ -78,7 +78,8 @@ def garden(app: Flask) -> str:
     client = app.test_client()
     resp = client.post("/api/v1/collections", json={"name": "garden"}, headers=AS_ADMIN)
     assert resp.status_code == 201, resp.get_data(as_text=True)
-    assert resp.get_json() == {"name": "garden", "model": "citeqa-garden"}
+    assert resp.get_json() == {"name": "garden", "model": "citeqa-garden", "title": "",
+                               "description": "", "groups": [], "examples": []}
     resp = client.post("/api/v1/collections/garden/documents", headers=AS_ADMIN,
                        data={"file": (io.BytesIO(GARDEN.encode()), "rules.md"),
                              "title": "Garden rules"})

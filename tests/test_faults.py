@@ -166,7 +166,8 @@ def serving(app: Flask) -> str:
 def test_rebuild_under_load_on_the_chroma_server(chroma: ChromaServer, tmp_path: Path) -> None:
     app = remote_app(chroma, tmp_path)
     before = serving(app)
-    cfg = StoreConfig(Path("."), "citeqa", chroma.url)
+    # the indexing host keeps its copy of the lexical index in its own data folder
+    cfg = StoreConfig(tmp_path / "indexer", "citeqa", chroma.url)
     statuses = under_load(app, lambda: switch.rebuild(ROOT / "corpus", cfg, progress=False))
     assert statuses and set(statuses) == {200}, statuses
     wait_until(lambda: serving(app) != before, "switch to the rebuilt index", 30)

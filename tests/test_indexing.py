@@ -11,8 +11,9 @@ from pathlib import Path
 from index import store
 from index.access import EVERYTHING, PUBLIC, Access
 from index.build import index_corpus
+from index.lexical import ensure
 from index.store import StoreConfig
-from service.core.retrieval import Retriever, complete
+from service.core.retrieval import Retriever
 
 
 def _doc_ids(cfg: StoreConfig) -> set[str]:
@@ -42,7 +43,8 @@ def test_add_change_and_delete_files(corpus_copy: Path, tmp_path: Path) -> None:
     assert _doc_ids(cfg) == {"bridge.html", "guide.md", "notes.txt", "extra.md"}
 
     retriever = Retriever.open(cfg)
-    texts = " ".join(retriever.texts)
+    served = [retriever.lexicon.chunk_id(p) for p in range(len(retriever))]
+    texts = " ".join(retriever.chunks.get(ids=served, include=["documents"])["documents"] or [])
     assert "17 wrecks" in texts and "42 stations" not in texts and "318 members" not in texts
     assert retriever.search("kiln temperature", 1)[0].doc_id == "extra.md"
 
@@ -84,7 +86,7 @@ def test_exact_search_ranks_as_the_store_does(corpus_copy: Path, tmp_path: Path)
     index_corpus(corpus_copy, cfg, progress=False)
     exact = Retriever.open(cfg)
     assert exact.vectors is not None and len(exact.vectors) == len(exact)
-    queried = Retriever(exact.chunks, exact.embedder)
+    queried = Retriever(exact.lexicon, exact.chunks, exact.embedder, exact=False)
     assert queried.vectors is None
     queries = ("How deep was the silt beside the ferry pier?", "tides", "pruning")
     for access in (EVERYTHING, PUBLIC, Access(frozenset({"crew"}))):
@@ -92,22 +94,23 @@ def test_exact_search_ranks_as_the_store_does(corpus_copy: Path, tmp_path: Path)
             _same_ranking(exact.dense(query, 5, access), queried.dense(query, 5, access))
 
     def docs(access: Access) -> set[str]:
-        return {str(exact.metas[p]["doc_id"]) for p, _ in exact.dense("tides", 9, access)}
+        return {exact.lexicon.doc_id(p) for p, _ in exact.dense("tides", 9, access)}
 
     assert "crew/log.md" in docs(Access(frozenset({"crew"}))) and len(docs(PUBLIC)) == 4
     assert "crew/log.md" not in docs(PUBLIC)
 
     # a document still being written is left out, and the rest rank as before
-    records = store.docs_collection(store.client(cfg), cfg.collection).get(include=["metadatas"])
-    ready = {doc: rec for doc, rec in complete(dict(zip(
-        records["ids"], [dict(m or {}) for m in records["metadatas"] or []], strict=True))).items()
-        if doc != "guide.md"}
-    partial = Retriever(exact.chunks, exact.embedder, ready=ready, exact_up_to=10_000)
+    records = store.records(store.client(cfg), cfg.collection)
+    ready = {doc: meta for doc, meta in records.items() if doc != "guide.md"}
+    partial = Retriever(ensure(tmp_path / "partial", exact.chunks, ready, 10_000), exact.chunks,
+                        exact.embedder)
     assert partial.vectors is not None and len(partial.vectors) == len(partial) < len(exact)
     for query in queries:
-        found = [(partial.ids[p], s) for p, s in partial.dense(query, len(exact), EVERYTHING)]
-        every = [(exact.ids[p], s) for p, s in exact.dense(query, len(exact), EVERYTHING)
-                 if exact.metas[p]["doc_id"] != "guide.md"]
+        found = [(partial.lexicon.chunk_id(p), s)
+                 for p, s in partial.dense(query, len(exact), EVERYTHING)]
+        every = [(exact.lexicon.chunk_id(p), s)
+                 for p, s in exact.dense(query, len(exact), EVERYTHING)
+                 if exact.lexicon.doc_id(p) != "guide.md"]
         assert len(found) == len(partial)
         _same_ranking(found, every)
 

@@ -24,9 +24,9 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from index.store import StoreConfig
+from index.terms import content_terms, words
 from service.core.evidence import numbers
 from service.core.llm_backend import load_prompts
-from service.core.terms import content_terms, words
 from service.web.app import create_app
 from tests.support.servers import free_port, serving_in_thread, stop, wait_until
 

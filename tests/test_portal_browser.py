@@ -170,6 +170,7 @@ def test_documents_page_uploads_lists_and_deletes(page: Page, base: str, tmp_pat
         drop.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
     }""")
     expect(page.locator("#docs-status")).to_contain_text("empty.txt: the file is empty")
+    page.once("dialog", lambda dialog: dialog.accept())  # deleting asks for confirmation
     parking.get_by_role("button", name="Delete Parking").click()
     expect(rows).to_have_count(3, timeout=120_000)
 

@@ -43,8 +43,9 @@ def remote(chroma: ChromaServer, tmp_path_factory: pytest.TempPathFactory
     app = create_app({"chroma_url": chroma.url, "data_dir": local, "index_check_seconds": 0.2},
                      load_sync=True)
     yield env, corpus, app
-    # the exported model is the one thing a replica keeps locally
-    assert {p.name for p in local.iterdir()} <= {"models"}, "client/server mode wrote a local store"
+    # a replica keeps only the exported model and its host's copy of the lexical index
+    assert {p.name for p in local.iterdir()} <= {"models", "lexical"}, \
+        "client/server mode wrote a local store"
 
 
 def serving(app: Flask) -> str:

@@ -116,7 +116,7 @@ def test_verbatim_quote_passes_without_the_embedding_model(passages: list[Passag
     passage = passages[number_of(passages, IMPACT) - 1]
     span = next(s for s in passage.sentences if IMPACT in passage.sentence_text(s))
     quote = Claim(passage.sentence_text(span), [Evidence(passage, span.start, span.end)])
-    draft, report = Verifier(engine.retriever().idf, no_model).verify(Draft([quote]), passages)
+    draft, report = Verifier(engine.retriever().idf(), no_model).verify(Draft([quote]), passages)
     assert draft.claims == [quote] and report.removed == report.recited == 0
 
 

@@ -361,6 +361,7 @@ def api_import(client: FlaskClient, site: Site) -> None:
     status = wait_until(lambda: if_ended(client.get(accepted.headers["Location"],
                                                      headers=admin).get_json()), "import", 120)
     assert status["status"] == "ready", status
+    assert status["reason"].startswith("fetched "), status  # the owner reads what it did
     body = wait_until(lambda: if_answered(client.post(
         "/api/v1/collections/harbour/answer", headers=admin,
         json={"question": "How many tonnes does the crane lift?"}).get_json()), "an answer", 30)

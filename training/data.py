@@ -19,7 +19,7 @@ from typing import Any
 from evaldata.scifact import held_out_claims
 from evaldata.squad import FIRST_HELD_OUT
 from index.chunking import sentence_spans
-from service.core.terms import content_terms
+from index.terms import content_terms
 from training.reversals import reverse
 
 HERE = Path(__file__).resolve().parent

@@ -15,14 +15,15 @@ from service.core.extractive import PROFILES, ExtractiveBackend
 from service.core.loaded import LoadedIndex
 from service.core.meaning import Judge
 from service.core.questions import Question
+from service.core.reasons import Reason
 from service.core.reloader import Reloader
 from service.core.results import Answer, DocumentInfo, EventData, Message
-from service.core.retrieval import Passage, Retriever, complete
+from service.core.retrieval import Passage, Retriever
 from service.core.verify import Verifier
 from service.ops.metrics import count_answer, stage
 from service.settings import Config
 
-NOT_COVERED = "The sources do not cover this question."
+NOT_COVERED = Reason("The sources do not cover this question.")
 log = logging.getLogger("citeqa")
 
 
@@ -87,12 +88,8 @@ class Engine:
             api = store.client(cfg, fresh=True)  # an embedded store's cache holds old vectors
             serving = switch.active(api, cfg.collection)
             texts = store.docs_collection(api, serving.collection)
-            # records first: a document recorded now has all its chunks written already
-            known = texts.get(include=["metadatas"])
-            ready = complete({i: dict(m or {}) for i, m in
-                              zip(known["ids"], known["metadatas"] or [], strict=False)})
             retriever = Retriever.open(replace(cfg, collection=serving.collection), api,
-                                       self.config.model_threads, ready)
+                                       self.config.model_threads, serving)
             if not len(retriever) and self.name == collections.DEFAULT:
                 raise NotReady("the index is empty: run `citeqa index` first")
             retriever.embedder.embed_query("warm up")
@@ -175,7 +172,7 @@ class Engine:
             read, passages = self._retrieve(ask, retriever, self.backend)
             with stage("answer"):
                 draft = self.backend.draft(read, passages, retriever, ask.access)
-            return self._verified(read, passages, retriever, draft, self.backend.name)
+            return self._verified(ask, read, passages, retriever, draft, self.backend.name)
         except BackendError as exc:
             return self._fall_back(ask, retriever, str(exc))
 
@@ -201,7 +198,7 @@ class Engine:
             read, passages = self._retrieve(ask, retriever, self.backend)
             written = self.backend.draft_stream(read, passages, retriever, ask.access)
             draft = yield from _deltas(written)
-            result = self._verified(read, passages, retriever, draft, self.backend.name)
+            result = self._verified(ask, read, passages, retriever, draft, self.backend.name)
         except BackendError as exc:
             result = self._fall_back(ask, retriever, str(exc))
         yield "citations", result.citations
@@ -226,13 +223,15 @@ class Engine:
                     self.backend.name, why)
         question, passages = self._retrieve(ask, retriever, self.fallback)
         draft = self.fallback.draft(question, passages, retriever, ask.access)
-        return self._verified(question, passages, retriever, draft, self.fallback.name, why)
+        return self._verified(ask, question, passages, retriever, draft, self.fallback.name,
+                              why)
 
-    def _verified(self, question: Question, passages: list[Passage], retriever: Retriever,
-                  draft: Draft, backend: str, fallback: str = "") -> Answer:
+    def _verified(self, ask: Ask, question: Question, passages: list[Passage],
+                  retriever: Retriever, draft: Draft, backend: str, fallback: str = "") -> Answer:
         """Check the draft's citations, then write the answer or the abstention."""
         with stage("verify"):
-            draft, report = Verifier.over(retriever, self.verifier_judge).verify(draft, passages)
+            verifier = Verifier.over(retriever, self.verifier_judge, ask.access)
+            draft, report = verifier.verify(draft, passages)
         count_answer(draft.abstained)
         if draft.abstained:
             return Answer(answer=NOT_COVERED, abstained=True, reason=draft.reason,
@@ -247,13 +246,11 @@ class Engine:
         """Return the metadata of every indexed document `access` may read."""
         texts = self.loaded().texts
         records = store.within(store.deadline(self.store_config()),
-                               lambda: texts.get(include=["metadatas"]))
+                               lambda: store.metadatas(texts))
         return sorted((
-            DocumentInfo(id=i, title=str((m or {}).get("title", "")),
-                         url=str((m or {}).get("url", "")),
-                         length=int(str((m or {}).get("length", 0))), groups=groups_of(m))
-            for i, m in zip(records["ids"], records["metadatas"] or [], strict=False)
-            if access.allows(m)
+            DocumentInfo(id=i, title=str(m.get("title", "")), url=str(m.get("url", "")),
+                         length=int(str(m.get("length", 0))), groups=groups_of(m))
+            for i, m in records.items() if access.allows(m)
         ), key=lambda d: d.id)
 
     def document(self, doc_id: str, access: Access = PUBLIC) -> DocumentInfo:

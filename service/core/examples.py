@@ -7,20 +7,17 @@ import logging
 import threading
 
 from index.access import Access
-from index.collections import DEFAULT
+from index.collections import DEFAULT, MAX_EXAMPLES
 from service.core.engine import Engine
 
 log = logging.getLogger("citeqa")
-MAX_EXAMPLES = 4
 
 
-def configured(engine: Engine) -> list[str]:
-    """Return the operator's examples: the setting, else `examples.json` in the corpus folder.
-
-    Both describe the default corpus; other collections have none.
-    """
-    if engine.name != DEFAULT:
-        return []
+def configured(engine: Engine, own: tuple[str, ...] = ()) -> list[str]:
+    """Return a collection's examples: those its owner gave (`own`), else for the default
+    collection the operator's, the setting or `examples.json` in the corpus folder."""
+    if own or engine.name != DEFAULT:
+        return list(own)
     if engine.config.examples:
         return list(engine.config.examples)
     path = engine.config.corpus_dir / "examples.json"
@@ -46,15 +43,16 @@ class Examples:
         self._lock = threading.Lock()
         self._answered: dict[tuple[object, ...], list[str]] = {}
 
-    def get(self, engine: Engine, access: Access) -> list[str]:
+    def get(self, engine: Engine, access: Access, own: tuple[str, ...] = ()) -> list[str]:
         """Return up to MAX_EXAMPLES configured questions that the current index answers."""
         with self._lock:
             index = engine.retriever()
-            # a rebuilt and reloaded index is a new object, so its examples are recomputed
-            key = (engine.name, id(index), access.key())
+            # a rebuilt and reloaded index is a new object, and edited examples a new tuple,
+            # so the examples are recomputed
+            key = (engine.name, id(index), access.key(), own)
             if key not in self._answered:
                 self._answered = {k: v for k, v in self._answered.items()
-                                  if k[0] != key[0] or k[1] == key[1]}
-                self._answered[key] = [q for q in configured(engine)
+                                  if k[0] != key[0] or (k[1], k[3]) == (key[1], key[3])}
+                self._answered[key] = [q for q in configured(engine, own)
                                        if not engine.answer(q, access=access).abstained]
             return self._answered[key][:MAX_EXAMPLES]

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from index.access import PUBLIC, Access
 from index.documents import Span
+from index.terms import content_terms
 from service.core import evidence
 from service.core.backends import AnswerBackend
 from service.core.drafts import Claim, Draft, Evidence
 from service.core.meaning import Judge, unanswered
 from service.core.questions import Question
+from service.core.reasons import KINDS, Reason
 from service.core.retrieval import Passage, Retriever
-from service.core.terms import content_terms
 
 SECOND_SENTENCE_GAIN = 0.25
 MIN_QUOTE = 30
@@ -60,13 +62,13 @@ class Refusal:
         """Return the reason as `access` reads it; chunks it may not read count as absent."""
         if self.missing is None:
             return self.reason
-        lacks = ("the passage that best matches the question does not mention"
-                 if not self.missing or retriever.mentions(self.missing, access)
-                 else "the sources do not mention")
-        return f"{lacks} {self.reason}"
+        if not self.missing or retriever.mentions(self.missing, access):
+            return Reason("the passage that best matches the question does not mention %(what)s",
+                          what=self.reason)
+        return Reason("the sources do not mention %(what)s", what=self.reason)
 
 
-UNADDRESSED = Refusal("no passage addresses what the question asks")
+UNADDRESSED = Refusal(Reason("no passage addresses what the question asks"))
 
 
 @dataclass(frozen=True)
@@ -110,17 +112,19 @@ class ExtractiveBackend(AnswerBackend):
     def draft(self, question: Question, passages: list[Passage], retriever: Retriever,
               access: Access = PUBLIC) -> Draft:
         """Pick the best sentence (and a second one if it adds), then decide to abstain."""
-        ranked = sorted(self._candidates(question, passages[:self.passages_read], retriever),
+        # word weights over what `access` may read: restricted text moves no reader's answer
+        idf = retriever.idf(access)
+        ranked = sorted(self._candidates(question, passages[:self.passages_read], idf),
                         key=lambda c: -c.score)
         if not ranked:
-            return Draft(reason="nothing in the indexed documents matches the question")
+            return Draft(reason=Reason("nothing in the indexed documents matches the question"))
         if self.judge:
             return self._by_meaning(question, ranked, retriever, self.judge, access)
         best = ranked[0]
-        refusal = self._refusal(question, best, retriever)
+        refusal = self._refusal(question, best, idf)
         if refusal:
             return Draft(reason=refusal.said(retriever, access))
-        return self._answer(question, best, ranked, retriever)
+        return self._answer(question, best, ranked, idf)
 
     def _by_meaning(self, question: Question, ranked: list[Candidate], retriever: Retriever,
                     judge: Judge, access: Access) -> Draft:
@@ -132,13 +136,14 @@ class ExtractiveBackend(AnswerBackend):
         finds sentences sharing its other words, and the model takes some for answers.
         """
         limits = judge.limits
-        refusal = self._refusal(question, ranked[0], retriever)
+        idf = retriever.idf(access)
+        refusal = self._refusal(question, ranked[0], idf)
         if refusal and (refusal != UNADDRESSED or not self.abstention.rescue):
             # a rule that words alone settle, or a strict profile
             return Draft(reason=refusal.said(retriever, access))
         reads = limits.rerank if refusal else limits.rerank_accepted
         top = [c for i, c in enumerate(ranked[:reads])
-               if (why := refusal if i == 0 else self._refusal(question, c, retriever)) is None
+               if (why := refusal if i == 0 else self._refusal(question, c, idf)) is None
                or (why == UNADDRESSED and c.passage.dense >= limits.similarity)]
         if not top:
             return Draft(reason=unanswered(question.text))
@@ -148,11 +153,10 @@ class ExtractiveBackend(AnswerBackend):
         if chance[pick] < (limits.answer if refusal else limits.confirm):
             return Draft(reason=unanswered(question.text))
         best = top[pick]
-        return self._answer(question, best, [best, *(c for c in ranked if c is not best)],
-                            retriever)
+        return self._answer(question, best, [best, *(c for c in ranked if c is not best)], idf)
 
     def _answer(self, question: Question, best: Candidate, ranked: list[Candidate],
-                retriever: Retriever) -> Draft:
+                idf: Callable[[str], float]) -> Draft:
         """Quote the best sentence, and a second one when it covers more of the question."""
         chosen = [best]
         if question.expects in (None, "list"):
@@ -160,23 +164,23 @@ class ExtractiveBackend(AnswerBackend):
             for cand in ranked[1:4]:
                 gain = [t for t in question.terms
                         if t in set(content_terms(cand.usable)) - covered]
-                weight = sum(retriever.idf(t) for t in gain)
-                total = sum(retriever.idf(t) for t in question.terms) or 1.0
+                weight = sum(idf(t) for t in gain)
+                total = sum(idf(t) for t in question.terms) or 1.0
                 if (weight / total >= SECOND_SENTENCE_GAIN
-                        and self._refusal(question, cand, retriever) is None):
+                        and self._refusal(question, cand, idf) is None):
                     chosen.append(cand)
                     break
         return Draft(claims=[self._claim(c) for c in chosen])
 
     def _candidates(self, question: Question, passages: list[Passage],
-                    retriever: Retriever) -> list[Candidate]:
+                    idf: Callable[[str], float]) -> list[Candidate]:
         """Score every sentence of the passages by term coverage, meaning and kind."""
         out: list[Candidate] = []
         for rank, passage in enumerate(passages):
             context = f"{passage.title} {passage.heading}"
             for span in passage.sentences:
                 text = passage.sentence_text(span)
-                cov = evidence.coverage(question.terms, text, context, retriever.idf)
+                cov = evidence.coverage(question.terms, text, context, idf)
                 if cov < self.abstention.min_coverage and not Candidate.quotable(text):
                     continue  # a list's announcement about something else: not a candidate
                 score = cov + DENSE_WEIGHT * passage.dense - RANK_PENALTY * rank
@@ -188,29 +192,32 @@ class ExtractiveBackend(AnswerBackend):
         return out
 
     def _refusal(self, question: Question, cand: Candidate,
-                 retriever: Retriever) -> Refusal | None:
+                 idf: Callable[[str], float]) -> Refusal | None:
         """Return why a sentence cannot answer the question, or None if it can."""
         context = f"{cand.passage.title} {cand.passage.heading}"
         # only an announcement that addresses the question can be blamed for a missing list
         if cand.usable != cand.text and cand.coverage >= self.abstention.min_coverage and (
             not cand.usable
-            or evidence.coverage(question.terms, cand.usable, context, retriever.idf)
+            or evidence.coverage(question.terms, cand.usable, context, idf)
             < self.abstention.min_coverage_with_similarity
         ):
-            return Refusal("the source announces a list for this, but the list's items are not "
-                           "in the document text")
-        if not evidence.has_kind(question.expects, cand.usable):
-            return Refusal(f"no passage gives the {question.expects} this question asks for")
+            return Refusal(Reason("the source announces a list for this, but the list's items "
+                                  "are not in the document text"))
+        # a name the passage lacks is said first: which readable sentence ranks best (and so
+        # whether it holds the kind of answer asked) must not change the reason given
         scope = f"{cand.passage.title} {cand.passage.heading} {cand.passage.text}"
         missing = evidence.missing_names(question.names, scope)
         if missing:
             stems = tuple(t for name in missing for t in content_terms(name))
             return Refusal(", ".join(missing), stems)
+        if not evidence.has_kind(question.expects, cand.usable):
+            return Refusal(Reason("no passage gives %(kind)s this question asks for",
+                                  kind=KINDS.get(question.expects or "", "")))
         rare = self.abstention.max_missing_idf
         absent = [] if rare is None else evidence.missing_terms(
-            question.terms, scope, lambda t: retriever.idf(t) >= rare)
+            question.terms, scope, lambda t: idf(t) >= rare)
         if absent:
-            return Refusal("what the question is about", tuple(absent))
+            return Refusal(Reason("what the question is about"), tuple(absent))
         limits = self.abstention
         if cand.coverage >= limits.min_coverage:
             return None

@@ -63,11 +63,21 @@ class Library:
                 self._engines[name] = found
             return found
 
-    def create(self, name: str) -> None:
+    def create(self, name: str, about: collections.About | None = None) -> None:
         """Create an empty collection."""
         store.within(store.deadline(self.default.store_config()),
-                     lambda: collections.create(self.api(), self.base(), name))
+                     lambda: collections.create(self.api(), self.base(), name, about))
         self.names(fresh=True)
+
+    def described(self) -> dict[str, collections.About]:
+        """Return what the owners said of each collection."""
+        return store.within(store.deadline(self.default.store_config()),
+                            lambda: collections.described(self.api(), self.base()))
+
+    def describe(self, name: str, about: collections.About) -> None:
+        """Replace what the owner says of a collection."""
+        store.within(store.deadline(self.default.store_config()),
+                     lambda: collections.describe(self.api(), self.base(), name, about))
 
     def delete(self, name: str) -> None:
         """Delete a collection and its index."""

@@ -25,6 +25,7 @@ from index.access import PUBLIC, Access
 from service.core.backends import AnswerBackend, BackendError
 from service.core.drafts import Draft
 from service.core.questions import Question, Similarity, read_question
+from service.core.reasons import Reason
 from service.core.results import Message
 from service.core.retrieval import Passage, Retriever
 from service.core.verify import claims_from_text, markers
@@ -74,7 +75,7 @@ def parse_draft(text: str) -> Draft:
     if not text.strip():
         raise BackendError("the LLM returned an empty answer")
     if _NOT_COVERED.search(text) and not markers(text):
-        return Draft(reason="the LLM found no answer in the retrieved passages")
+        return Draft(reason=Reason("the LLM found no answer in the retrieved passages"))
     return Draft(claims=claims_from_text(text))
 
 
@@ -124,14 +125,14 @@ class LLMBackend(AnswerBackend):
               access: Access = PUBLIC) -> Draft:
         """Ask the model for a cited answer from the passages."""
         if not passages:
-            return Draft(reason="nothing in the indexed documents matches the question")
+            return Draft(reason=Reason("nothing in the indexed documents matches the question"))
         return parse_draft(self._write(answer_messages(question.query, passages, self.prompts)))
 
     def draft_stream(self, question: Question, passages: list[Passage], retriever: Retriever,
                      access: Access = PUBLIC) -> Generator[str, None, Draft]:
         """Yield the model's tokens as they come, then return the draft they make."""
         if not passages:
-            return Draft(reason="nothing in the indexed documents matches the question")
+            return Draft(reason=Reason("nothing in the indexed documents matches the question"))
         written: list[str] = []
         for token in self._tokens(answer_messages(question.query, passages, self.prompts)):
             written.append(token)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from service.core.reasons import Reason
 from service.core.relevance import Judgement, RelevanceModel, shipped
 
 
@@ -61,5 +62,6 @@ def unanswered(question: str) -> str:
     match = _WH.match(text)
     if match and not _PARTICIPLE.search(match.group(3)):
         wh, verb, rest = match.groups()
-        return f"the sources do not say {wh.lower()} {rest} {verb.lower()}"
-    return f"no sentence of the sources answers “{text}?”"
+        return Reason("the sources do not say %(wh)s %(rest)s %(verb)s", wh=wh.lower(),
+                      rest=rest, verb=verb.lower())
+    return Reason("no sentence of the sources answers “%(question)s?”", question=text)

@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from index.terms import STOPWORDS, content_terms
 from service.core.results import Message
-from service.core.terms import STOPWORDS, content_terms
 
 _EXPECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("number", re.compile(r"\bhow (much|many|long|far|big|large|old|often)\b|"

@@ -15,20 +15,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from index.access import EVERYTHING, Access
 from index.chunking import sentence_spans
 from index.documents import Span
+from index.terms import STOPWORDS, content_terms, words
 from service.core import evidence
 from service.core.drafts import Claim, Draft, Evidence
 from service.core.meaning import Judge
+from service.core.reasons import Reason
 from service.core.results import Verification
 from service.core.retrieval import Passage, Retriever
-from service.core.terms import STOPWORDS, content_terms, words
 
 MIN_COVERAGE = 0.5  # idf-weighted share of the claim's key terms a paraphrase must keep
 NEGATION_REACH = 3  # words after a "not" or "never" that it reverses
 MIN_SIMILARITY = 0.8  # cosine similarity of a paraphrase to its sentence (all-MiniLM-L6-v2)
-UNSUPPORTED = ("no sentence of the draft is supported by the passages it cites or by any "
-               "other retrieved passage")
+UNSUPPORTED = Reason("no sentence of the draft is supported by the passages it cites or by "
+                     "any other retrieved passage")
 
 MARKER = re.compile(r"\s*\[(?:(?:passage|source)\s*)?(\d+(?:\s*,\s*\d+)*)\]", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#+)\s+")
@@ -88,9 +90,10 @@ class Verifier:
     _vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def over(cls, retriever: Retriever, judge: Judge | None = None) -> Verifier:
-        """Return a verifier with the retriever's word weights and embedding model."""
-        return cls(retriever.idf, retriever.embedder.embed, judge)
+    def over(cls, retriever: Retriever, judge: Judge | None = None,
+             access: Access = EVERYTHING) -> Verifier:
+        """Return a verifier with the word weights of what `access` reads, and the model."""
+        return cls(retriever.idf(access), retriever.embedder.embed, judge)
 
     def verify(self, draft: Draft, passages: list[Passage]) -> tuple[Draft, Verification]:
         """Return the draft with only supported claims, each citing its narrowest support."""

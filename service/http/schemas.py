@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from index.collections import MAX_EXAMPLES
+
 
 def web_link(url: str) -> str:
     """Return the URL when it is an http(s) link, else "" (`javascript:`, `data:`, …)."""
@@ -57,6 +59,8 @@ class Citation(BaseModel):
     title: str
     url: WebLink = ""
     text: str
+    html: str = Field(default="", description="`text` as sanitised HTML (Markdown rendered, "
+                                              "raw HTML shown as text).")
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     score: float = Field(description="Similarity of the cited passage to the question, 0..1.")
@@ -77,6 +81,8 @@ class AnswerResponse(BaseModel):
     """An answer whose every `[n]` is a citation, or an abstention with its reason."""
 
     answer: str
+    answer_html: str = Field(default="", description="`answer` as sanitised HTML (Markdown "
+                                                     "rendered, `[n]` markers kept as text).")
     abstained: bool
     reason: str = ""
     citations: list[Citation]
@@ -126,7 +132,9 @@ class DocumentSummary(BaseModel):
     length: int
     status: Literal["queued", "indexing", "ready", "failed", "deleting"] = Field(
         default="ready", description="Where its indexing stands; only `ready` is answered from.")
-    reason: str = Field(default="", description="Why indexing failed.")
+    reason: str = Field(default="", description="Why indexing failed; for a finished site "
+                                                "import, its report (pages fetched, skipped "
+                                                "and why).")
     progress: str = Field(default="", description="How far indexing went while it runs.")
     groups: list[str] = Field(default_factory=list,
                               description="Who may read it (shown to admins only).")
@@ -142,6 +150,8 @@ class DocumentDetail(DocumentSummary):
     """A document with its full text, for showing a cited passage in context."""
 
     text: str
+    html: str = Field(default="", description="`text` as sanitised HTML (Markdown rendered); "
+                                              "each `<span data-at=N>` starts at `text[N]`.")
 
 
 class ErrorBody(BaseModel):
@@ -188,18 +198,58 @@ class ExampleList(BaseModel):
     examples: list[str]
 
 
+EXAMPLES_NOTE = ("Example questions of the collection's chat; one is shown only when the "
+                 "index answers it for that reader.")
+
+
 class CollectionCreate(BaseModel):
-    """A new collection's name."""
+    """A new collection's name, and what its owner says of it."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(description="1-40 lowercase letters, digits and single hyphens.")
+    title: str = Field(default="", max_length=80, description="Shown as the chat's heading.")
+    description: str = Field(default="", max_length=500)
+    groups: list[str] | str = Field(default_factory=list, description="Groups the console "
+                                    "proposes for new uploads (a list, or comma-separated).")
+    examples: list[str] = Field(default_factory=list, max_length=MAX_EXAMPLES,
+                                description=EXAMPLES_NOTE)
+
+
+class CollectionEdit(BaseModel):
+    """A new title, description, proposed groups or examples for a collection (absent: kept)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=80)
+    description: str | None = Field(default=None, max_length=500)
+    groups: list[str] | str | None = None
+    examples: list[str] | None = Field(default=None, max_length=MAX_EXAMPLES,
+                                       description=EXAMPLES_NOTE)
 
 
 class CollectionInfo(BaseModel):
-    """A collection and the OpenAI model id that answers from it."""
+    """A collection, what its owner says of it, and the OpenAI model id that answers from it."""
 
     name: str
     model: str
+    title: str = ""
+    description: str = ""
+    groups: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+
+
+class AdminCheck(BaseModel):
+    """The key may manage collections."""
+
+    admin: bool = True
+
+
+class DocumentEdit(BaseModel):
+    """A new title or new access groups for a document (it is indexed again)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=300)
+    groups: list[str] | str | None = Field(default=None, description="Access groups (a list, "
+                                           "or comma-separated; empty: every reader).")
 
 
 class CollectionList(BaseModel):

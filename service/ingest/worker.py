@@ -105,7 +105,7 @@ class Worker:
         self.watch = Watch(self.queue, job, self.owner, self.limits.max_seconds)
         try:
             with self.watch as watch:
-                apply(job, body, self.base, self.limits, watch.report)
+                note = apply(job, body, self.base, self.limits, watch.report)
         except (Unreadable, Stopped) as exc:
             log.warning("%s/%s failed: %s", job.collection, job.id, exc)
             self.queue.finish(job, "failed", str(exc))
@@ -114,7 +114,7 @@ class Worker:
                         exc.__class__.__name__)
             self.queue.retry_later(job, RETRY_SECONDS)
         else:
-            self.queue.finish(job, "ready")
+            self.queue.finish(job, "ready", note)
 
     def _interrupt(self, signum: int, frame: object) -> None:
         """Route the stop signal to the running job's watch."""

@@ -27,7 +27,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from service.http.errors import error_response
-from service.security import widget_token
+from service.security import user_token, widget_token
 from service.security.origins import API_PREFIXES, self_origin
 from service.settings import Config
 
@@ -160,7 +160,20 @@ def init_app(app: Flask, config: Config) -> None:
         if granted is not None:
             g.collections = granted.collections  # a page token reads what its key could
             return None
-        response, status = error_response(401, "send a valid API key: Authorization: Bearer <key>",
-                                          "unauthorized")
+        response, status = error_response(401, *refusal(config))
         response.headers["WWW-Authenticate"] = 'Bearer realm="citeqa"'
         return response, status
+
+
+def refusal(config: Config) -> tuple[str, str]:
+    """Say why a caller without a key or page token is refused, its portal's token first.
+
+    The widget tells its portal to renew an expired or refused user token only if it hears so.
+    """
+    token = request.headers.get(user_token.HEADER, "").strip()
+    if token:
+        try:
+            user_token.verify(config, token)
+        except user_token.UserTokenError as exc:
+            return str(exc), "invalid_user_token"
+    return "send a valid API key: Authorization: Bearer <key>", "unauthorized"

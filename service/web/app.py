@@ -14,8 +14,10 @@ from service.security import headers, keys, origins, ratelimit
 from service.settings import Config
 from service.web import (
     api,
+    console,
     feedback,
     health,
+    i18n,
     imports,
     manage,
     observe,
@@ -27,8 +29,8 @@ from service.web import (
 FORM_OVERHEAD = 65536  # multipart boundaries and the small fields beside an uploaded file
 
 # One blueprint per surface; their order is the order of /openapi.json's paths.
-BLUEPRINTS = (api.bp, manage.bp, imports.bp, openai_compat.bp, pages.bp, feedback.bp,
-              health.bp)
+BLUEPRINTS = (api.bp, manage.bp, imports.bp, console.bp, openai_compat.bp, pages.bp,
+              feedback.bp, health.bp)
 
 
 def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False) -> Flask:
@@ -49,6 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     app.extensions["citeqa.engine"] = engine
     app.extensions["citeqa.library"] = Library(engine)
     errors.init_app(app)
+    i18n.init_app(app)
     outages.init_app(app)
     # Order matters: the request id first, then the key check, whose caller the limiter counts.
     observe.init_app(app)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from service.core import results
 from service.core.retrieval import Passage
 from service.http import schemas
+from service.web import markdown
+from service.web.i18n import localize
 
 
 def history(messages: list[schemas.Message]) -> list[results.Message]:
@@ -17,12 +19,17 @@ def history(messages: list[schemas.Message]) -> list[results.Message]:
 
 def answer(result: results.Answer) -> schemas.AnswerResponse:
     """Return an answer as the API sends it."""
-    return schemas.AnswerResponse.model_validate(asdict(result))
+    shown = replace(result, answer=localize(result.answer), reason=localize(result.reason))
+    response = schemas.AnswerResponse.model_validate(asdict(shown))
+    response.answer_html = markdown.render(response.answer)
+    response.citations = citations(result.citations)
+    return response
 
 
 def citations(found: list[results.Citation]) -> list[schemas.Citation]:
     """Return citations as the API sends them."""
-    return [schemas.Citation.model_validate(asdict(c)) for c in found]
+    return [schemas.Citation.model_validate({**asdict(c), "html": markdown.render(c.text)})
+            for c in found]
 
 
 def search(query: str, passages: list[Passage]) -> schemas.SearchResponse:
@@ -43,7 +50,9 @@ def summary(found: results.DocumentInfo, groups: bool = False) -> schemas.Docume
 
 def document(found: results.DocumentInfo, groups: bool = False) -> schemas.DocumentDetail:
     """Return one document with its text as the API sends it (its groups only when asked)."""
-    return schemas.DocumentDetail(**summary(found, groups).model_dump(), text=found.text or "")
+    text = found.text or ""
+    return schemas.DocumentDetail(**summary(found, groups).model_dump(), text=text,
+                                  html=markdown.anchored(text))
 
 
 def event(payload: results.EventData) -> dict[str, Any]:

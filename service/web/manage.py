@@ -102,7 +102,7 @@ def listing(name: str) -> DocumentList:
              for d in eng.documents(document_access())}
     if is_admin():
         for upload in queue().listed(name):
-            if upload.status != "ready":
+            if upload.status != "ready" or upload.action == "import":  # an import's report
                 found[upload.id] = _summary(upload)
     return DocumentList(documents=[found[k] for k in sorted(found)])
 
@@ -124,10 +124,19 @@ def detail(name: str, document_id: str) -> DocumentDetail:
 @bp.operation(Route("get", "/api/v1/collections", "List the collections the caller may use.",
                    CollectionList, errors=(401, 429, 503)))
 def list_collections() -> Response:
-    """List the collections this key may use."""
-    return jsonify(CollectionList(collections=[CollectionInfo(name=n, model=model_id(n))
+    """List the collections this key may use, with what their owners say of them."""
+    about = library().described()
+    return jsonify(CollectionList(collections=[info(n, about.get(n))
                                                for n in visible_collections(fresh=True)])
                    .model_dump())
+
+
+def info(name: str, about: collections.About | None = None) -> CollectionInfo:
+    """Describe a collection as the API sends it."""
+    about = about or collections.About()
+    return CollectionInfo(name=name, model=model_id(name), title=about.title,
+                          description=about.description, groups=list(about.groups),
+                          examples=list(about.examples))
 
 
 @bp.operation(Route("post", "/api/v1/collections", "Create a collection (admin).",
@@ -136,13 +145,15 @@ def create_collection() -> tuple[Response, int]:
     """Create an empty collection."""
     req = parse(CollectionCreate)
     require_admin(req.name)
+    about = collections.About(req.title.strip(), req.description.strip(), groups_from(req.groups),
+                              examples_from(req.examples))
     try:
-        library().create(req.name)
+        library().create(req.name, about)
     except collections.CollectionError as exc:
         status = 409 if "already exists" in str(exc) else 400
         raise ApiError(status, str(exc), "collection_exists" if status == 409
                        else "invalid_collection") from exc
-    return jsonify(CollectionInfo(name=req.name, model=model_id(req.name)).model_dump()), 201
+    return jsonify(info(req.name, about).model_dump()), 201
 
 
 @bp.operation(Route("delete", "/api/v1/collections/{name}",
@@ -160,7 +171,7 @@ def delete_collection(name: str) -> Response:
     return jsonify(CollectionInfo(name=name, model=model_id(name)).model_dump())
 
 
-def _groups(given: list[str] | str) -> tuple[str, ...]:
+def groups_from(given: list[str] | str) -> tuple[str, ...]:
     """Return the access groups of an upload, or raise 400."""
     try:
         return clean_groups(split_groups(given))
@@ -168,12 +179,24 @@ def _groups(given: list[str] | str) -> tuple[str, ...]:
         raise ApiError(400, str(exc), "invalid_groups") from exc
 
 
+def examples_from(given: list[str]) -> tuple[str, ...]:
+    """Return a collection's example questions, or raise 400 for a blank or over-long one."""
+    limit = config().max_question_chars
+    for question in given:
+        if not question.strip():
+            raise ApiError(400, "an example question is empty", "invalid_examples")
+        if len(question.strip()) > limit:
+            raise ApiError(400, f"an example question is over {limit} characters",
+                           "invalid_examples")
+    return tuple(q.strip() for q in given)
+
+
 def _received() -> tuple[str, str, tuple[str, ...], bytes]:
     """Read an upload (multipart file or JSON text): filename, title, groups and bytes."""
     limit = config().max_upload_bytes
     if request.is_json:
         req = parse(TextUpload, limit)
-        return ("text.md", req.title.strip(), _groups(req.groups),
+        return ("text.md", req.title.strip(), groups_from(req.groups),
                 req.text.encode("utf-8"))
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "send the document as multipart/form-data (field `file`) or as "
@@ -191,10 +214,10 @@ def _received() -> tuple[str, str, tuple[str, ...], bytes]:
     if not body.strip():
         raise ApiError(400, "the file is empty", "empty_file")
     title = request.form.get("title", "").strip()[:300]
-    return Path(file.filename).name[:200], title, _groups(request.form.get("groups", "")), body
+    return Path(file.filename).name[:200], title, groups_from(request.form.get("groups", "")), body
 
 
-def _accepted(upload: Upload, status: int) -> tuple[Response, int]:
+def accepted(upload: Upload, status: int) -> tuple[Response, int]:
     """Answer that an upload waits in the queue, and tell the ingest workers."""
     enqueue(upload)
     response = jsonify(UploadAccepted(id=upload.id, status=upload.status).model_dump())
@@ -209,15 +232,19 @@ def _new_id(filename: str) -> str:
     return f"{stem}-{secrets.token_hex(4)}"
 
 
-@bp.operation(Route("post", DOCS, "Upload a document (multipart `file`, `title`, `groups`; or "
-                   "JSON `text`, `title`, `groups`) to index in the background (admin).",
-                   UploadAccepted, TextUpload, (400, 401, 403, 404, 413, 415, 429)))
+@bp.operation(Route("post", DOCS, "Upload a document (multipart `file`, `title`, `groups`, "
+                   "and `replace=same-name` to replace the document last uploaded under the "
+                   "file's name; or JSON `text`, `title`, `groups`) to index in the background "
+                   "(admin).", UploadAccepted, TextUpload, (400, 401, 403, 404, 413, 415, 429)))
 def upload(name: str) -> tuple[Response, int]:
-    """Queue a new document for indexing."""
+    """Queue a new document for indexing (or a new version of the one of the same file name)."""
     require_admin(name)
     known_collection(name)
     filename, title, groups, body = _received()
-    return _accepted(queue().put(name, _new_id(filename), filename, title, groups, body), 202)
+    same = [u.id for u in queue().listed(name) if u.filename == filename and u.action == "index"
+            and u.status != "deleting"] if request.form.get("replace") == "same-name" else []
+    doc_id = same[-1] if same else _new_id(filename)
+    return accepted(queue().put(name, doc_id, filename, title, groups, body), 202)
 
 
 def _exists(name: str, document_id: str) -> None:
@@ -238,7 +265,7 @@ def replace_document(name: str, document_id: str) -> tuple[Response, int]:
     known_collection(name)
     _exists(name, document_id)
     filename, title, groups, body = _received()
-    return _accepted(queue().put(name, document_id, filename, title, groups, body), 202)
+    return accepted(queue().put(name, document_id, filename, title, groups, body), 202)
 
 
 @bp.operation(Route("delete", DOCS + "/{document_id}", "Remove a document (admin).",
@@ -248,4 +275,4 @@ def delete_document(name: str, document_id: str) -> tuple[Response, int]:
     require_admin(name)
     known_collection(name)
     _exists(name, document_id)
-    return _accepted(queue().remove(name, document_id), 202)
+    return accepted(queue().remove(name, document_id), 202)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify, render_template, request
+from flask_babel import gettext
 
 from index.access import PUBLIC
-from index.collections import DEFAULT
+from index.collections import DEFAULT, About
 from service.core.examples import Examples
 from service.http.errors import ApiError
 from service.http.routes import DocumentedBlueprint, Route
 from service.http.schemas import ExampleList
 from service.security import callers, keys, origins, widget_token
+from service.web import i18n
 from service.web.context import (
     check_scope,
     config,
@@ -41,18 +43,43 @@ def chat_page(embedded: bool) -> Response:
     """Render the chat, with a fresh token bound to its (embedding) origin if the caller may."""
     cfg = config()
     allowed = callers.may_hold_token(cfg)
-    collection = page_collection(request.args.get("collection", "") or DEFAULT, allowed)
     bound = origins.embedder_origin(cfg) if embedded else origins.self_origin(cfg)
+    named = request.args.get("collection", "")
+    try:
+        collection = page_collection(named or DEFAULT, allowed)
+    except ApiError as exc:  # a misspelt data-collection: say so, never answer from another
+        if exc.status != 404:
+            raise
+        return page("unavailable.html", embedded, status=404, parent=bound, name=named[:60])
     token = widget_token.issue(widget_token.secret(cfg), bound,
                                keys.caller_scope()) if allowed else ""
-    html = render_template("chat.html", embedded=embedded, token=token,
-                           token_ttl=widget_token.TTL_SECONDS, parent=bound,
-                           collection="" if collection == DEFAULT else collection,
-                           title=request.args.get("title", "")[:60] if embedded else "",
-                           corpus=corpus_titles(collection) if allowed else "")
-    response = Response(html, mimetype="text/html")
+    return page("chat.html", embedded, token=token, token_ttl=widget_token.TTL_SECONDS,
+                parent=bound, collection="" if collection == DEFAULT else collection,
+                title=(request.args.get("title", "")[:60] if embedded else "")
+                or (collection_title(collection) if allowed else ""),
+                closable=embedded and request.args.get("launcher") == "1",
+                corpus=corpus_titles(collection) if allowed else "")
+
+
+def page(template: str, embedded: bool, status: int = 200, **values: object) -> Response:
+    """Render a page in the theme asked for (`?theme=light|dark`, else the system's)."""
+    theme = request.args.get("theme", "")
+    html = render_template(template, embedded=embedded,
+                           theme=theme if theme in ("light", "dark") else "", **values)
+    response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
-    return origins.secure_page(response, cfg, embeddable=embedded)
+    return origins.secure_page(response, config(), embeddable=embedded)
+
+
+def collection_title(collection: str) -> str:
+    """Return the title its owner gave a collection, else its name ("" for the default)."""
+    if collection == DEFAULT:
+        return ""
+    try:
+        about = library().described().get(collection)
+    except Exception:  # a page must render even when the store is briefly unreachable
+        about = None
+    return about.title if about and about.title else collection
 
 
 def corpus_titles(collection: str) -> str:
@@ -64,8 +91,10 @@ def corpus_titles(collection: str) -> str:
         docs = eng.documents(PUBLIC)
     except Exception:  # a page must render even when the store is briefly unreachable
         return ""
-    more = f" and {len(docs) - 2} more" if len(docs) > 2 else ""
-    return ", ".join(d.title for d in docs[:2]) + more
+    titles = ", ".join(d.title for d in docs[:2])
+    if len(docs) <= 2:
+        return titles
+    return str(gettext("%(titles)s and %(n)s more", titles=titles, n=len(docs) - 2))
 
 
 @bp.get("/")
@@ -83,17 +112,20 @@ def embed() -> Response:
 @bp.get("/collections/<name>/documents")
 def documents_page(name: str) -> Response:
     """Serve the owners' page that uploads, lists and deletes a collection's documents."""
-    allowed = callers.may_hold_token(config())
-    html = render_template("documents.html", collection=page_collection(name, allowed))
-    response = Response(html, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return origins.secure_page(response, config())
+    try:
+        collection = page_collection(name, callers.may_hold_token(config()))
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        return page("unavailable.html", False, status=404, name=name[:60])
+    return page("documents.html", False, collection=collection)
 
 
 @bp.get("/widget.js")
 def widget() -> Response:
     """Serve the launcher script that portals paste into their pages."""
-    response = current_app.send_static_file("widget.js")
+    response = Response(render_template("widget.js", strings=i18n.every_language("widget")),
+                        mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=300"
     return origins.share_script(response)
 
@@ -125,6 +157,7 @@ def refresh_token() -> Response:
 def examples(name: str) -> Response:
     """Return example questions the loaded index answers for this reader."""
     found: Examples = current_app.extensions.setdefault("citeqa.examples", Examples())
-    return jsonify(ExampleList(examples=found.get(ready_engine(name), reader_access()))
-                   .model_dump())
+    engine = ready_engine(name)
+    own = library().described().get(name, About()).examples if name != DEFAULT else ()
+    return jsonify(ExampleList(examples=found.get(engine, reader_access(), own)).model_dump())
 

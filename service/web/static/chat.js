@@ -1,5 +1,6 @@
 // citeqa chat: streams answers, turns [n] markers into source buttons, records feedback.
-// Answer text only ever reaches the page through textContent and DOM nodes, never as HTML.
+// Text reaches the page through textContent and DOM nodes; the only HTML it takes is the
+// Markdown the server rendered and cleaned to an allow-list (service/web/markdown.py).
 "use strict";
 
 (() => {
@@ -16,7 +17,11 @@
   let history = [];
   let busy = false;
   let lastMarker = null;
+  let retryLast = null;  // asks the last failed question again, once
+  const embedded = Boolean(parentOrigin) && window.parent !== window;
   const documents = new Map();
+  const t = window.citeqaText;
+  const lang = document.documentElement.lang || "en";
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -52,24 +57,37 @@
   }
 
   function headers(extra) {
-    const base = { "X-Citeqa-Token": token };
+    const base = { "X-Citeqa-Token": token, "Accept-Language": lang };
     if (userToken) base["X-Citeqa-User"] = userToken;
     return Object.assign(base, extra || {});
   }
 
-  // The portal hands over its signed-in person's token by postMessage, never in the URL.
-  function listenForUserToken() {
-    if (!parentOrigin || window.parent === window) return;
+  // The portal hands over its signed-in person's token by postMessage, never in the URL;
+  // the widget says when its panel opens, so the question box takes focus then, not on load.
+  function listenToThePortal() {
+    if (!embedded) return;
     window.addEventListener("message", (event) => {
       if (event.source !== window.parent || event.origin !== parentOrigin) return;
-      const data = event.data;
-      if (!data || data.type !== "citeqa:user-token" || typeof data.token !== "string") return;
+      const data = event.data || {};
+      if (data.type === "citeqa:open") $("question").focus();
+      if (data.type !== "citeqa:user-token" || typeof data.token !== "string") return;
       userToken = data.token;
       documents.clear();
       // with API keys set, a page gets its token only once the portal vouches for its reader
-      (token ? Promise.resolve() : refreshToken()).then(loadExamples);
+      (token ? Promise.resolve() : refreshToken()).then(() => {
+        loadExamples();
+        if (retryLast) retryLast();
+      });
     });
     window.parent.postMessage({ type: "citeqa:ready" }, parentOrigin);
+  }
+
+  // Tell the portal its reader's token is missing, expired or refused: it should send a
+  // fresh one (citeqaWidget.setUserToken), and the failed question is then asked again.
+  function askForUserToken(failure) {
+    if (!embedded || !["unauthorized", "invalid_user_token"].includes(failure.code)) return;
+    const reason = !userToken ? "missing" : /expired/.test(failure.message) ? "expired" : "refused";
+    window.parent.postMessage({ type: "citeqa:user-token-needed", reason }, parentOrigin);
   }
 
   function refreshToken() {
@@ -83,33 +101,56 @@
     $("status").textContent = text;
   }
 
-  async function errorMessage(response) {
-    try {
-      const body = await response.json();
-      return body.error.message;
-    } catch (_) {
-      return `the service answered ${response.status}`;
+  // An error the service answered, with its stable code.
+  class Failure extends Error {
+    constructor(message, code) {
+      super(message);
+      this.code = code;
     }
   }
 
-  // Split an answer into text nodes and marker buttons for the citations it names.
-  function renderAnswer(container, text, citations) {
-    container.replaceChildren();
-    const byId = new Map(citations.map((c) => [c.id, c]));
-    const parts = text.split(/(\[\d+\])/);
-    for (const part of parts) {
+  async function failure(response) {
+    try {
+      const { error } = await response.json();
+      return new Failure(error.message, error.code);
+    } catch (_) {
+      return new Failure(t("status", { status: response.status }), "");
+    }
+  }
+
+  async function errorMessage(response) {
+    return (await failure(response)).message;
+  }
+
+  // The nodes of HTML the server rendered from Markdown and cleaned (never run: DOMParser).
+  function parsed(html) {
+    return [...new DOMParser().parseFromString(html, "text/html").body.childNodes];
+  }
+
+  // Turn the [n] markers of a text node into buttons for the citations they name.
+  function markerButtons(node, byId) {
+    const parts = node.data.split(/(\[\d+\])/);
+    if (parts.length === 1) return;
+    node.replaceWith(...parts.map((part) => {
       const match = /^\[(\d+)\]$/.exec(part);
       const citation = match && byId.get(Number(match[1]));
-      if (citation) {
-        container.append(el("button", {
-          type: "button", class: "marker", text: part,
-          "aria-label": `Source ${citation.id}: ${citation.title}`,
-          onclick: (event) => openSource(citation, event.currentTarget),
-        }));
-      } else if (part) {
-        container.append(document.createTextNode(part));
-      }
-    }
+      return citation ? el("button", {
+        type: "button", class: "marker", text: part,
+        "aria-label": t("marker", { id: citation.id, title: citation.title }),
+        onclick: (event) => openSource(citation, event.currentTarget),
+      }) : part;
+    }));
+  }
+
+  // Show an answer (its rendered Markdown, else its text) with source buttons for its markers.
+  function renderAnswer(container, result) {
+    const shown = result.answer_html ? parsed(result.answer_html) : [result.answer];
+    container.replaceChildren(...shown);
+    const byId = new Map(result.citations.map((c) => [c.id, c]));
+    const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+    const texts = [];
+    while (walker.nextNode()) texts.push(walker.currentNode);
+    for (const node of texts) if (!node.parentElement.closest("a")) markerButtons(node, byId);
   }
 
   function safeLink(url) {
@@ -123,7 +164,7 @@
   }
 
   function sourceList(citations) {
-    const list = el("ol", { class: "sources", "aria-label": "Sources" });
+    const list = el("ol", { class: "sources", "aria-label": t("sources") });
     for (const c of citations) {
       const href = safeLink(c.url);
       const title = href
@@ -132,12 +173,12 @@
       list.append(el("li", {},
         el("div", { class: "source-title" },
           el("span", { class: "num", text: String(c.id) }), title),
-        el("blockquote", { text: c.text }),
-        el("button", { type: "button", class: "link", text: "Show in document",
+        el("blockquote", {}, ...(c.html ? parsed(c.html) : [c.text])),
+        el("button", { type: "button", class: "link", text: t("show_in_document"),
           onclick: (event) => openSource(c, event.currentTarget) })));
     }
     return el("details", { class: "sources-box", open: "" },
-      el("summary", { text: citations.length === 1 ? "1 source" : `${citations.length} sources` }),
+      el("summary", { text: citations.length === 1 ? t("sources_one") : t("sources_many", { n: citations.length }) }),
       list);
   }
 
@@ -151,75 +192,21 @@
     return documents.get(id);
   }
 
-  // Markdown-ish block structure: headings, list items, and paragraphs between blank lines.
-  const HEADING = /^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$/;
-  const ITEM = /^[ \t]*([-*+]|\d{1,9}[.)])[ \t]+/;
-
-  // Split a document into blocks that keep the offsets of the text they show, so that any
-  // range of the text maps onto the rendered blocks exactly (markers are the only thing hidden).
-  function blocks(text) {
-    const found = [];
-    let open = null;
-    for (let pos = 0; pos <= text.length;) {
-      const stop = text.indexOf("\n", pos) < 0 ? text.length : text.indexOf("\n", pos);
-      const line = text.slice(pos, stop);
-      const heading = HEADING.exec(line);
-      const item = ITEM.exec(line);
-      if (!line.trim()) {
-        open = null;
-      } else if (heading && heading[2]) {
-        const from = pos + line.indexOf(heading[2], heading[1].length);
-        found.push({ tag: `h${Math.min(heading[1].length + 2, 6)}`, from, to: from + heading[2].length });
-        open = null;
-      } else if (item && item[0].length < line.length) {
-        open = { tag: "li", ordered: /\d/.test(item[1]), number: parseInt(item[1], 10),
-          from: pos + item[0].length, to: stop };
-        found.push(open);
-      } else if (open) {
-        open.to = stop;
-      } else {
-        open = { tag: "p", from: pos + line.search(/\S/), to: stop };
-        found.push(open);
-      }
-      pos = stop + 1;
-    }
-    return found;
-  }
-
-  // Append text[from:to] to a node, marking the part inside [start, end).
-  function appendMarked(node, text, from, to, start, end, marks) {
-    const a = Math.min(Math.max(from, start), to);
-    const b = Math.max(Math.min(to, end), a);
-    if (a > from) node.append(text.slice(from, a));
-    if (b > a) {
-      const mark = el("mark", { class: "cited", text: text.slice(a, b) });
-      marks.push(mark);
-      node.append(mark);
-    }
-    if (to > b) node.append(text.slice(b, to));
-  }
-
-  // Render a document's structure from text nodes, with text[start:end] highlighted.
-  function renderDocument(text, start, end) {
-    const nodes = [];
+  // Highlight text[start:end) of a document on its rendered Markdown: each text run of it is
+  // a <span data-at="N"> holding text[N:N+length], so the range maps onto the runs exactly.
+  function markRange(root, start, end) {
     const marks = [];
-    let list = null;
-    for (const block of blocks(text)) {
-      const node = el(block.tag, {});
-      appendMarked(node, text, block.from, block.to, start, end, marks);
-      if (block.tag !== "li") {
-        list = null;
-        nodes.push(node);
-        continue;
-      }
-      if (!list || list.ordered !== block.ordered) {
-        list = { ordered: block.ordered, node: el(block.ordered ? "ol" : "ul", {}) };
-        if (block.ordered && block.number !== 1) list.node.setAttribute("start", String(block.number));
-        nodes.push(list.node);
-      }
-      list.node.append(node);
+    for (const span of root.querySelectorAll("span[data-at]")) {
+      const at = Number(span.dataset.at);
+      const text = span.textContent;
+      const from = Math.max(start, at) - at;
+      const to = Math.min(end, at + text.length) - at;
+      if (to <= from) continue;
+      const mark = el("mark", { class: "cited", text: text.slice(from, to) });
+      span.replaceChildren(text.slice(0, from), mark, text.slice(to));
+      marks.push(mark);
     }
-    return { nodes, marks };
+    return marks;
   }
 
   async function openSource(citation, trigger) {
@@ -232,22 +219,22 @@
     link.hidden = !href;
     link.textContent = href ? new URL(href).hostname : "";
     if (href) link.href = href;
-    body.replaceChildren(el("p", { class: "muted", text: "Loading the document…" }));
+    body.replaceChildren(el("p", { class: "muted", text: t("loading_document") }));
     pane.hidden = false;
     document.body.classList.add("source-open");
     try {
       const doc = await loadDocument(citation.document_id);
-      const { nodes, marks } = renderDocument(doc.text, citation.start, citation.end);
-      body.replaceChildren(...nodes);
+      body.replaceChildren(...(doc.html ? parsed(doc.html) : [el("p", { text: doc.text })]));
+      const marks = markRange(body, citation.start, citation.end);
       const mark = marks[0];
       if (mark) {
         Object.assign(mark, { id: "cited", tabIndex: -1 });
         mark.scrollIntoView({ block: "center" });
         mark.focus({ preventScroll: true });
       }
-      announce(`Showing source ${citation.id} with the cited passage highlighted.`);
+      announce(t("showing_source", { id: citation.id }));
     } catch (err) {
-      body.replaceChildren(el("p", { class: "error", text: `Could not load the document: ${err.message}` }));
+      body.replaceChildren(el("p", { class: "error", text: t("document_failed", { error: err.message }) }));
     }
   }
 
@@ -259,15 +246,15 @@
 
   function feedbackBar(turn) {
     const status = el("span", { class: "muted small", role: "status" });
-    const comment = el("textarea", { rows: "2", maxlength: "2000", "aria-label": "Comment (optional)",
-      placeholder: "What was right or wrong? (optional)" });
+    const comment = el("textarea", { rows: "2", maxlength: "2000", "aria-label": t("comment"),
+      placeholder: t("comment_placeholder") });
     const form = el("form", { class: "comment", hidden: "" }, comment,
-      el("button", { type: "submit", class: "primary small", text: "Send feedback" }));
+      el("button", { type: "submit", class: "primary small", text: t("send_feedback") }));
     let rating = null;
     const thumbs = ["up", "down"].map((value) => el("button", {
       type: "button", class: "ghost icon thumb", "aria-pressed": "false", "data-rating": value,
-      "aria-label": value === "up" ? "Good answer" : "Bad answer",
-      title: value === "up" ? "Good answer" : "Bad answer",
+      "aria-label": t(value === "up" ? "good_answer" : "bad_answer"),
+      title: t(value === "up" ? "good_answer" : "bad_answer"),
       onclick: (event) => {
         rating = value;
         for (const b of thumbs) b.setAttribute("aria-pressed", String(b === event.currentTarget));
@@ -285,9 +272,9 @@
       if (response.ok) {
         form.hidden = true;
         for (const b of thumbs) b.disabled = true;
-        status.textContent = "Thanks — your feedback was saved.";
+        status.textContent = t("feedback_saved");
       } else {
-        status.textContent = `Not saved: ${await errorMessage(response)}`;
+        status.textContent = t("feedback_failed", { error: await errorMessage(response) });
       }
     });
     const copy = el("button", { type: "button", class: "ghost small with-icon",
@@ -295,12 +282,22 @@
         const sources = turn.result.citations.map((c) => `[${c.id}] ${c.title} — "${c.text}"`);
         try {
           await navigator.clipboard.writeText([turn.result.answer, ...sources].join("\n"));
-          status.textContent = "Answer copied.";
+          status.textContent = t("copied");
         } catch (_) {
-          status.textContent = "Copying is blocked here; select the text instead.";
+          status.textContent = t("copy_blocked");
         }
-      } }, icon("copy"), "Copy");
+      } }, icon("copy"), t("copy"));
     return el("div", { class: "actions" }, copy, ...thumbs, status, form);
+  }
+
+  // What the reader should know about how the answer was made: checked, or a fallback.
+  function notes(result) {
+    const found = [];
+    const { removed = 0, recited = 0 } = result.verification || {};
+    if (result.fallback) found.push(t("fallback"));
+    else if (removed || recited) found.push(t("checked_changed", { removed, recited }));
+    else if (result.backend !== "extractive" && !result.abstained) found.push(t("checked_clean"));
+    return found;
   }
 
   function finish(card, answer, turn) {
@@ -309,14 +306,16 @@
     card.removeAttribute("aria-busy");
     if (result.abstained) {
       card.classList.add("abstained");
-      card.prepend(el("p", { class: "badge", text: "Not in the sources" }));
+      card.prepend(el("p", { class: "badge", text: t("not_in_sources") }));
       answer.textContent = result.answer;
-      if (result.reason) card.append(el("p", { class: "reason", text: `Why: ${result.reason}` }));
+      if (result.reason) card.append(el("p", { class: "reason", text: t("why", { reason: result.reason }) }));
     } else {
       card.classList.add("answered");
-      renderAnswer(answer, result.answer, result.citations);
+      renderAnswer(answer, result);
+      answer.classList.add("rendered");
       if (result.citations.length) card.append(sourceList(result.citations));
     }
+    for (const note of notes(result)) card.append(el("p", { class: "note", text: note }));
     card.append(feedbackBar(turn));
   }
 
@@ -351,9 +350,9 @@
     $("welcome").hidden = true;
     const log = $("log");
     log.append(el("div", { class: "msg user" }, el("p", { text: question })));
-    const answer = el("p", { class: "answer" });
+    const answer = el("div", { class: "answer" });
     const card = el("article", { class: "msg bot pending", "aria-busy": "true" },
-      el("p", { class: "typing", "aria-hidden": "true", text: "Searching the documents…" }), answer);
+      el("p", { class: "typing", "aria-hidden": "true", text: t("searching") }), answer);
     log.append(card);
     card.scrollIntoView({ block: "end", behavior: "smooth" });
     const turn = { question, history: history.slice(-MAX_HISTORY), result: null };
@@ -363,7 +362,7 @@
         headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
         body: JSON.stringify({ question, history: turn.history }),
       });
-      if (!response.ok) throw new Error(await errorMessage(response));
+      if (!response.ok) throw await failure(response);
       await readEvents(response, (name, data) => {
         if (name === "delta") {
           card.querySelector(".typing")?.remove();
@@ -371,20 +370,24 @@
         } else if (name === "done") {
           turn.result = data;
         } else if (name === "error") {
-          throw new Error(data.error.message);
+          throw new Failure(data.error.message, data.error.code);
         }
       });
-      if (!turn.result) throw new Error("the answer stream ended early");
+      if (!turn.result) throw new Error(t("stream_ended"));
       card.querySelector(".typing")?.remove();
       finish(card, answer, turn);
       history.push({ role: "user", content: question }, { role: "assistant", content: turn.result.answer });
-      announce(turn.result.abstained ? "The sources do not cover this question." : "Answer ready.");
+      announce(t(turn.result.abstained ? "not_covered" : "answer_ready"));
     } catch (err) {
       card.classList.remove("pending");
       card.classList.add("failed");
       card.removeAttribute("aria-busy");
       card.querySelector(".typing")?.remove();
-      answer.textContent = `Sorry, no answer: ${err.message}`;
+      answer.textContent = t("no_answer", { error: err instanceof TypeError ? t("unreachable") : err.message });
+      retryLast = () => { retryLast = null; card.remove(); ask(question); };
+      card.append(el("button", { type: "button", class: "ghost small retry", text: t("retry"),
+        onclick: () => { $("question").focus(); if (retryLast) retryLast(); } }));
+      askForUserToken(err);
     } finally {
       busy = false;
       $("send").disabled = false;
@@ -399,7 +402,8 @@
       const { examples } = await response.json();
       const list = $("example-list");
       list.replaceChildren(...examples.map((q) => el("li", {},
-        el("button", { type: "button", class: "example", text: q, onclick: () => ask(q) }))));
+        el("button", { type: "button", class: "example", text: q,
+          onclick: () => { $("question").focus(); ask(q); } }))));
       $("examples").hidden = examples.length === 0;
     } catch (_) { /* examples are optional */ }
   }
@@ -411,7 +415,7 @@
     closeSource();
     $("question").value = "";
     $("question").focus();
-    announce("New conversation.");
+    announce(t("new_conversation"));
   }
 
   function grow() {
@@ -451,17 +455,15 @@
     document.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && !$("source").hidden) closeSource();
     });
-    const close = $("close-widget");
-    if (close && window.parent !== window) {
-      close.hidden = false;
-      box.focus();
-      close.addEventListener("click", () => window.parent.postMessage("citeqa:close", "*"));
-    }
+    // the ✕ is there only when the widget's launcher framed the page: it alone can close it
+    $("close-widget")?.addEventListener("click", () => {
+      if (embedded) window.parent.postMessage("citeqa:close", parentOrigin);
+    });
     const colour = new URLSearchParams(location.search).get("color");
     if (colour && /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(colour)) useAccent(colour);
     const ttl = Number(tokenMeta?.dataset.ttl || 0);
     if (ttl > 60) setInterval(refreshToken, (ttl / 2) * 1000);
-    listenForUserToken();
+    listenToThePortal();
     loadExamples();
   }
 

@@ -8,13 +8,16 @@
   const api = `/api/v1/collections/${encodeURIComponent(collection)}/documents`;
   const STORE = "citeqa-admin-key";
   let timer = null;
+  const t = window.citeqaText;
 
   function key() { return sessionStorage.getItem(STORE) || ""; }
-  function headers() { return { Authorization: `Bearer ${key()}` }; }
+  function headers() {
+    return { Authorization: `Bearer ${key()}`, "Accept-Language": document.documentElement.lang };
+  }
   function say(text) { $("docs-status").textContent = text; }
 
   async function problem(response) {
-    try { return (await response.json()).error.message; } catch (_) { return `status ${response.status}`; }
+    try { return (await response.json()).error.message; } catch (_) { return t("status_unknown", { status: response.status }); }
   }
 
   function row(doc) {
@@ -23,7 +26,7 @@
     title.textContent = doc.title || doc.id;
     const status = document.createElement("td");
     status.className = `status-${doc.status}`;
-    status.textContent = doc.status;
+    status.textContent = t(`status_${doc.status}`);
     if (doc.reason) {
       const why = document.createElement("span");
       why.className = "reason";
@@ -31,13 +34,13 @@
       status.append(why);
     }
     const groups = document.createElement("td");
-    groups.textContent = (doc.groups || []).join(", ") || "everyone";
+    groups.textContent = (doc.groups || []).join(", ") || t("everyone");
     const actions = document.createElement("td");
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "ghost small";
-    remove.textContent = "Delete";
-    remove.setAttribute("aria-label", `Delete ${doc.title || doc.id}`);
+    remove.textContent = t("delete");
+    remove.setAttribute("aria-label", t("delete_label", { title: doc.title || doc.id }));
     remove.disabled = doc.status === "deleting";
     remove.addEventListener("click", () => removeDoc(doc));
     actions.append(remove);
@@ -47,13 +50,14 @@
 
   async function refresh(note) {
     clearTimeout(timer);
-    if (!key()) { say("Enter the admin key to see and change documents."); return; }
+    if (!key()) { say(t("need_key")); return; }
     const response = await fetch(api, { headers: headers() });
-    if (!response.ok) { say(`Could not list documents: ${await problem(response)}`); return; }
+    if (!response.ok) { say(t("list_failed", { error: await problem(response) })); return; }
     const { documents } = await response.json();
     $("docs-body").replaceChildren(...documents.map(row));
     const pending = documents.some((d) => ["queued", "indexing", "deleting"].includes(d.status));
-    const count = documents.length ? `${documents.length} documents${pending ? ", indexing…" : ""}` : "No documents yet.";
+    const listed = documents.length === 1 ? t("documents_one") : t("documents_many", { n: documents.length });
+    const count = !documents.length ? t("no_documents") : pending ? t("indexing_note", { count: listed }) : listed;
     say(note ? `${note} · ${count}` : count);
     if (pending) timer = setTimeout(() => refresh(note), 1500);
   }
@@ -64,16 +68,19 @@
       const form = new FormData();
       form.append("file", file);
       form.append("groups", $("groups").value);
+      form.append("replace", "same-name");  // the page promises "replace"
       const response = await fetch(api, { method: "POST", headers: headers(), body: form });
-      notes.push(response.ok ? `${file.name}: queued` : `${file.name}: ${await problem(response)}`);
+      notes.push(response.ok ? t("queued_file", { name: file.name }) : `${file.name}: ${await problem(response)}`);
     }
     refresh(notes.join(" · "));
   }
 
   async function removeDoc(doc) {
+    if (!window.confirm(t("confirm_document", { title: doc.title || doc.id }))) return;
     const response = await fetch(`${api}/${encodeURIComponent(doc.id)}`,
       { method: "DELETE", headers: headers() });
-    refresh(response.ok ? `${doc.title || doc.id}: deleting` : `Not deleted: ${await problem(response)}`);
+    refresh(response.ok ? t("deleting_doc", { title: doc.title || doc.id })
+      : t("not_deleted", { error: await problem(response) }));
   }
 
   function start() {
