@@ -120,3 +120,15 @@ def _same_ranking(mine: Sequence[tuple[object, float]],
     """Assert two rankings hold the same chunks in order, with the same similarities."""
     assert [p for p, _ in mine] == [p for p, _ in theirs]
     assert all(abs(a - b) < 1e-5 for (_, a), (_, b) in zip(mine, theirs, strict=True))
+
+
+def test_a_query_is_embedded_once_however_often_it_is_searched(corpus_copy: Path,
+                                                                tmp_path: Path) -> None:
+    cfg = StoreConfig(tmp_path / "data", "queries")
+    index_corpus(corpus_copy, cfg, progress=False)
+    retriever = Retriever.open(cfg)
+    first = retriever.dense("prune apple trees winter", 3)
+    assert retriever.search("prune apple trees winter", 3)  # a follow-up's second look
+    assert retriever.dense("prune apple trees winter", 3) == first
+    cached = retriever.embed_query.cache_info()
+    assert (cached.misses, cached.hits) == (1, 2)

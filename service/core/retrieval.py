@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -99,6 +100,8 @@ class Retriever:
         self.lexicon = lexicon
         self.chunks = chunks
         self.embedder = embedder
+        # a follow-up's query is compared alone and joined before one is searched: embed each once
+        self.embed_query = functools.lru_cache(maxsize=64)(embedder.embed_query)
         self.fusion = fusion or Fusion()
         self.deadline = deadline  # seconds a query of a remote store may take
         self.vectors = lexicon.vectors if exact else None
@@ -134,7 +137,7 @@ class Retriever:
         """Return `(position, cosine similarity)` of the nearest readable chunks."""
         if not len(self):
             return []
-        vector = self.embedder.embed_query(query)
+        vector = self.embed_query(query)
         readable = self.lexicon.mask(access)
         if self.vectors is not None:
             return nearest(self.vectors, vector, k, readable)
