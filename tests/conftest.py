@@ -58,10 +58,15 @@ def offline_engine() -> Callable[..., Engine]:
 
 
 @pytest.fixture(scope="session")
-def app(default_index: StoreConfig) -> Flask:
-    """Return the app over the default index, loaded before the first request."""
+def app(default_index: StoreConfig, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """Return the app over the default index, loaded before the first request.
+
+    Its feedback goes to a file of its own, not into the index folder other apps copy.
+    """
+    feedback = tmp_path_factory.mktemp("app") / "feedback.sqlite3"
     return create_app({"data_dir": default_index.data_dir, "collection": default_index.collection,
-                       "corpus_dir": ROOT / "corpus"}, load_sync=True)
+                       "corpus_dir": ROOT / "corpus", "feedback_db": feedback},
+                      load_sync=True)
 
 
 @pytest.fixture()

@@ -16,10 +16,15 @@ OPERATIONS = [f"{r.method.upper()} {r.path}"
 
 
 @pytest.fixture(scope="module")
-def operations(default_index: StoreConfig) -> dict[str, APIOperation]:
-    """Load /openapi.json from the app itself (WSGI, no network); return its operations."""
-    app = create_app({"data_dir": default_index.data_dir, "collection": default_index.collection},
-                     load_sync=True)
+def operations(default_index: StoreConfig,
+               tmp_path_factory: pytest.TempPathFactory) -> dict[str, APIOperation]:
+    """Load /openapi.json from the app itself (WSGI, no network); return its operations.
+
+    The fuzzed feedback goes to a file of its own, not into the session's shared index folder.
+    """
+    feedback = tmp_path_factory.mktemp("fuzz") / "feedback.sqlite3"
+    app = create_app({"data_dir": default_index.data_dir, "collection": default_index.collection,
+                      "feedback_db": feedback}, load_sync=True)
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     return {op.label: op for op in (r.ok() for r in schema.get_all_operations())}
 
