@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from flask import Blueprint
 from pydantic import BaseModel
 
+from index.collections import DEFAULT
+
 View = TypeVar("View", bound=Callable[..., Any])
 # Path parameters that may hold a slash (a document id is often a file path).
 CONVERTERS = {"document_id": "path"}
@@ -63,3 +65,20 @@ def documented(blueprints: Mapping[str, object]) -> tuple[Route, ...]:
     """Return the operations of every documented blueprint an app registered."""
     return tuple(r for bp in blueprints.values() if isinstance(bp, DocumentedBlueprint)
                  for r in bp.operations)
+
+
+COLLECTION = "/api/v1/collections/{name}"
+READING = (401, 403, 404, 429, 503)
+
+
+def both(method: str, path: str, summary: str, response: type[BaseModel],
+         body: type[BaseModel] | None = None, errors: tuple[int, ...] = READING,
+         streams: bool = False) -> tuple[Route, Route]:
+    """Return an operation on the default collection (`/api/v1…`) and on a named one.
+
+    `{whose}` in the summary names the collection where one is named.
+    """
+    return (Route(method, f"/api/v1{path}", summary.format(whose=""), response, body, errors,
+                  streams, defaults=(("name", DEFAULT),)),
+            Route(method, f"{COLLECTION}{path}", summary.format(whose=" of a collection"),
+                  response, body, errors, streams))

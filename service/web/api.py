@@ -11,13 +11,11 @@ import logging
 from collections.abc import Iterator
 
 from flask import Response, jsonify, request, stream_with_context
-from pydantic import BaseModel
 
-from index.collections import DEFAULT
 from service.core.engine import UnknownDocument
 from service.core.results import EventData
 from service.http.errors import ApiError
-from service.http.routes import DocumentedBlueprint, Route
+from service.http.routes import DocumentedBlueprint, both
 from service.http.schemas import (
     AnswerRequest,
     AnswerResponse,
@@ -29,23 +27,8 @@ from service.http.schemas import (
 from service.web import convert, manage, outages
 from service.web.context import check_limits, parse, reader_access, ready_engine
 
-COLLECTION = "/api/v1/collections/{name}"
 ASKING = (400, 401, 403, 404, 413, 415, 429, 503)
-READING = (401, 403, 404, 429, 503)
 bp = DocumentedBlueprint("api", __name__)
-
-
-def both(method: str, path: str, summary: str, response: type[BaseModel],
-         body: type[BaseModel] | None = None, errors: tuple[int, ...] = READING,
-         streams: bool = False) -> tuple[Route, Route]:
-    """Return an operation on the default collection (`/api/v1…`) and on a named one.
-
-    `{whose}` in the summary names the collection where one is named.
-    """
-    return (Route(method, f"/api/v1{path}", summary.format(whose=""), response, body, errors,
-                  streams, defaults=(("name", DEFAULT),)),
-            Route(method, f"{COLLECTION}{path}", summary.format(whose=" of a collection"),
-                  response, body, errors, streams))
 
 
 log = logging.getLogger("citeqa")

@@ -9,7 +9,7 @@ from index.access import PUBLIC
 from index.collections import DEFAULT, About
 from service.core.examples import Examples
 from service.http.errors import ApiError
-from service.http.routes import DocumentedBlueprint, Route
+from service.http.routes import DocumentedBlueprint, both
 from service.http.schemas import ExampleList
 from service.security import callers, keys, origins, widget_token
 from service.web import i18n
@@ -148,12 +148,8 @@ def refresh_token() -> Response:
                     "expires_in": widget_token.TTL_SECONDS})
 
 
-@bp.operation(
-    Route("get", "/api/v1/examples", "Example questions the index answers.", ExampleList,
-          errors=(401, 429, 503), defaults=(("name", DEFAULT),)),
-    Route("get", "/api/v1/collections/{name}/examples",
-          "Example questions a collection answers.", ExampleList, errors=(401, 403, 404, 429, 503)),
-)
+@bp.operation(*both("get", "/examples", "Example questions the index{whose} answers.",
+                   ExampleList))
 def examples(name: str) -> Response:
     """Return example questions the loaded index answers for this reader."""
     found: Examples = current_app.extensions.setdefault("citeqa.examples", Examples())
