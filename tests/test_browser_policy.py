@@ -15,8 +15,8 @@ from index.store import StoreConfig
 from service.security import widget_token
 from service.settings import Config
 from service.web.app import create_app
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "service" / "web" / "static"
 PORTAL = "https://portal.example"
 FOREIGN = "https://elsewhere.example"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,14 +17,15 @@ from pypdf import PdfWriter
 from index.store import StoreConfig
 from service.web.app import create_app
 from service.web.feedback import FeedbackStore
+from tests.support.apps import page_token
 from tests.support.cli import run_citeqa
 from tests.support.http import if_answered, if_ended
+from tests.support.paths import ROOT
 from tests.support.servers import ingest_worker, settings_env, wait_until
 
 ADMIN = "admin-key-for-tests"
 READER = "reader-key-for-tests"
 SCOPED = "scoped-key-for-tests"
-ROOT = Path(__file__).resolve().parent.parent
 AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 AS_READER = {"Authorization": f"Bearer {READER}"}
 GARDEN = ("# Garden rules\n\nThe community garden opens at 7 a.m. on weekdays.\n\n"
@@ -164,10 +164,9 @@ def test_a_scoped_key_page_token_reads_only_the_key_collections(client: FlaskCli
     assert minted.status_code == 200
     renewed = client.post("/widget-token", headers={**as_scoped,
                                                     "X-Citeqa-Token": minted.get_json()["token"]})
-    page = client.get("/?collection=garden", headers=as_scoped).get_data(as_text=True)
-    from_page = re.search(r'name="citeqa-token" content="([^"]+)"', page)
-    assert from_page is not None
-    for token in (minted.get_json()["token"], renewed.get_json()["token"], from_page.group(1)):
+    from_page = page_token(client, "/?collection=garden", **as_scoped)
+    assert from_page
+    for token in (minted.get_json()["token"], renewed.get_json()["token"], from_page):
         as_page = {"X-Citeqa-Token": token}
         assert client.post("/api/v1/collections/garden/search", json={"query": "compost"},
                            headers=as_page).status_code == 200

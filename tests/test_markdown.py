@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.web.markdown import anchored, render
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN = re.compile(r'<span data-at="(\d+)">([^<]*)</span>')
 HOSTILE = ("[click](javascript:window.__xss='link') [data](data:text/html,<b>x</b>) "
            "<javascript:alert(1)> ![img](x onerror=alert(1)) <img src=x onerror=alert(1)> "

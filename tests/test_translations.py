@@ -13,7 +13,8 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 FRENCH = ROOT / "service" / "web" / "translations" / "fr" / "LC_MESSAGES"
 BRACES = re.compile(r"\{(\w+)\}")
 

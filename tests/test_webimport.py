@@ -42,7 +42,6 @@ from tests.support.servers import (
     wait_until,
 )
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 AGENT = "citeqa-import-test/1"
 LOOPBACK = "127.0.0.0/8"  # the test sites' network, refused unless allowed
 
