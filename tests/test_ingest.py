@@ -307,7 +307,8 @@ def test_a_job_reports_progress_stops_at_its_time_limit_and_on_delete(
     """A running job shows its progress, fails past CITEQA_INGEST_MAX_SECONDS, and stops
     when its document is deleted."""
     client = app_with(settings, "long").test_client()
-    doc_id = upload(client, "long", long_text(600_000), "Long")
+    # long enough to outlast the lease renewal that sees the delete, even on idle cores
+    doc_id = upload(client, "long", long_text(1_900_000), "Long")
     log = (tmp_path / "worker.log").open("wb")
     with ingest_worker(settings_env(settings), log=log):
         running = wait_for(lambda: (s := status(client, "long", doc_id))["progress"] and s)
