@@ -29,7 +29,7 @@ import numpy as np
 import requests
 
 from bench.doc_tables import replace_section
-from bench.servers import BIN, ChromaServer, free_port, stop, wait_until
+from tests.support.servers import BIN, ChromaServer, free_port, stop, wait_until
 from index import build, lexical, model_export, store, switch
 from index.access import PUBLIC
 from index.chunking import chunk_document

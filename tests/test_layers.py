@@ -67,6 +67,23 @@ def imports(root: Path) -> dict[str, set[str]]:
     return graph
 
 
+def unresolved(root: Path) -> list[str]:
+    """Return each import of a project module that does not exist (mypy ignores missing ones)."""
+    known = modules(root)
+    missing: list[str] = []
+    for module, path in known.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [next(_named(module, path, node)).rpartition(".")[0]]
+            else:
+                continue
+            missing += [f"{module} imports {name}" for name in names
+                        if name.split(".")[0] in PACKAGES and name not in known]
+    return sorted(missing)
+
+
 def arrows_up(graph: Mapping[str, set[str]]) -> list[str]:
     """Return each import of a module from a layer above its own."""
     return sorted(f"{low} imports {high}" for low, highs in graph.items() for high in highs
@@ -99,6 +116,10 @@ def test_every_package_stands_in_a_layer() -> None:
 
 def test_no_import_runs_up_the_layers() -> None:
     assert arrows_up(imports(ROOT)) == []
+
+
+def test_every_project_import_exists() -> None:
+    assert unresolved(ROOT) == []
 
 
 def test_no_modules_import_each_other_in_a_circle() -> None:
@@ -138,6 +159,9 @@ def test_an_arrow_up_and_a_circle_are_caught(tmp_path: Path) -> None:
     for name, text in sources.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
+    (tmp_path / "bench/scale.py").write_text("from bench.servers import BIN\nimport index.gone\n")
+    assert unresolved(tmp_path) == ["bench.scale imports bench.servers",
+                                    "bench.scale imports index.gone"]
     graph = imports(tmp_path)
     assert arrows_up(graph) == ["index.low imports service.web.page",
                                 "service.core.engine imports service.web.page",
