@@ -29,12 +29,12 @@ import numpy as np
 import requests
 
 from bench.doc_tables import replace_section
-from tests.support.servers import BIN, ChromaServer, free_port, stop, wait_until
 from index import build, lexical, model_export, store, switch
 from index.access import PUBLIC
 from index.chunking import chunk_document
 from index.documents import Chunk, Document
 from service.core.retrieval import nearest
+from tests.support.servers import BIN, ChromaServer, free_port, stop, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
