@@ -29,11 +29,10 @@ import numpy as np
 import requests
 
 from bench.doc_tables import replace_section
-from index import build, lexical, model_export, store, switch
+from index import build, lexical, model_export, store, switch, vectors
 from index.access import PUBLIC
 from index.chunking import chunk_document
 from index.documents import Chunk, Document
-from service.core.retrieval import nearest
 from tests.support.servers import BIN, ChromaServer, free_port, stop, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,30 +195,38 @@ def size_mb(path: Path) -> float:
 
 
 def dense_costs(cfg: store.StoreConfig, count: int) -> dict[str, float]:
-    """Return the median ms of one search by meaning, question embedded beforehand, two ways.
+    """Return the median ms of one search by meaning, question embedded beforehand, four ways.
 
     By the store (Chroma's HNSW), without a filter (a reader who may read every chunk) and
     with the public reader's filter (what a reader gets once some documents are restricted),
-    and exactly over `count` vectors in memory (a mask applied), alternating, 30 questions.
+    and exactly over `count` vectors in memory, float32 and int8 (a mask applied),
+    alternating, 30 questions.
     """
     api = store.client(cfg)
     chunks = store.chunks_collection(api, cfg.collection)
     embedder = model_export.embedder(model_export.installed(cfg.data_dir))
     asked = [embedder.embed_query(q) for q in questions(30)]
-    vectors = np.random.default_rng(5).standard_normal((count, DIMENSIONS)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    random = np.random.default_rng(5).standard_normal((count, DIMENSIONS)).astype(np.float32)
+    kept = {}
+    for way, full_up_to in (("exact", count), ("exact_int8", 0)):
+        vectors.save(WORK, list(random), full_up_to)
+        kept[way] = vectors.load(WORK, mapped=False)
+        for name in (vectors.FLOAT_FILE, vectors.INT8_FILE, vectors.SCALES_FILE):
+            (WORK / name).unlink(missing_ok=True)
     mask = np.ones(count, dtype=bool)
     chunks.query(query_embeddings=[asked[0]], n_results=500)  # the store loads its index
-    taken: dict[str, list[float]] = {"exact": [], "store": [], "store_filtered": []}
+    taken: dict[str, list[float]] = {way: [] for way in (*kept, "store", "store_filtered")}
     for vector in asked:
         for way, where in (("store", None), ("store_filtered", PUBLIC.where())):
             began = time.perf_counter()
             chunks.query(query_embeddings=[vector], n_results=500, include=["distances"],
                          where=where)
             taken[way].append(time.perf_counter() - began)
-        began = time.perf_counter()
-        nearest(vectors, vector, 500, mask)
-        taken["exact"].append(time.perf_counter() - began)
+        for way, rows in kept.items():
+            assert rows is not None
+            began = time.perf_counter()
+            vectors.nearest(rows, vector, 500, mask)
+            taken[way].append(time.perf_counter() - began)
     return {way: round(statistics.median(t) * 1000, 2) for way, t in taken.items()}
 
 
@@ -341,9 +348,9 @@ def table(runs: dict[str, dict[str, Any]]) -> str:
 
 def dense_table(runs: dict[str, dict[str, Any]]) -> str:
     """Return the cost of one search by meaning, exact and by the store, as a Markdown table."""
-    rows = ["| chunks | exact, in memory (ms) | Chroma HNSW (ms) | Chroma HNSW, filtered (ms) |",
-            "|---|---|---|---|"]
-    rows += [f"| {label(run)} | {run['dense_ms']['exact']} | "
+    rows = ["| chunks | exact, float32 (ms) | exact, int8 (ms) | Chroma HNSW (ms) | "
+            "Chroma HNSW, filtered (ms) |", "|---|---|---|---|---|"]
+    rows += [f"| {label(run)} | {run['dense_ms']['exact']} | {run['dense_ms']['exact_int8']} | "
              f"{run['dense_ms']['store']} | {run['dense_ms']['store_filtered']} |"
              for run in ordered(runs)]
     return "\n".join(rows)

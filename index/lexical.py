@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import bm25s
 import numpy as np
@@ -35,15 +34,18 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Include
 
-from index import store
+from index import passages, store, vectors
 from index.access import EVERYTHING, Access, groups_of
 from index.terms import STOPWORDS, stemmer
 
 FOLDER = "lexical"  # under the data folder: a folder per collection, a subfolder per state
-# Up to this many chunks, an embedded store's vectors are kept beside the lexical index (1.5 KB
-# each) and ranked all exactly by one product: over a small corpus Chroma's query costs more
-# than the whole product, and the ranking is exact, not approximate.
-EXACT_SEARCH_CHUNKS = 20_000
+# Up to this many chunks, an embedded store's vectors are kept beside the lexical index (float32
+# up to vectors.FULL_PRECISION_CHUNKS, int8 beyond) and ranked exactly by one product per
+# query: no worker then loads Chroma's HNSW index (about 2 KB a chunk in each worker), and a
+# reader's access mask costs nothing, where the store's filtered query costs 25-50x
+# (docs/scale.md). Beyond it the product grows past the store's query time: Chroma answers.
+EXACT_SEARCH_CHUNKS = 1_000_000
+FORMAT = "2"  # of a folder's files: a folder of another format is built again
 MANIFEST = "manifest.json"
 LOCK = ".build.lock"
 K1, B = 0.9, 0.4
@@ -116,10 +118,9 @@ class LexicalIndex:
         mapped = bool(manifest["chunks"])
         self.ids = _array(folder / "ids.npy", mapped)
         self.docs = _array(folder / "docs.npy", mapped)
-        self.prints = _array(folder / "prints.npy", mapped)
         self._order = _array(folder / "order.npy", mapped)
-        vectors = folder / "vectors.npy"
-        self.vectors = _array(vectors, mapped) if vectors.exists() else None
+        self.vectors = vectors.load(folder, mapped)
+        self.passages = passages.Passages(folder)
         self.parts = [Part(tuple(p["groups"]), int(p["start"]), int(p["end"]),
                            bm25s.BM25.load(folder / f"part{i}", mmap=True, show_progress=False))
                       for i, p in enumerate(manifest["parts"])]
@@ -135,10 +136,6 @@ class LexicalIndex:
     def doc_id(self, pos: int) -> str:
         """Return the document id of the chunk at a position."""
         return bytes(self.docs[pos]).decode()
-
-    def fingerprint(self, pos: int) -> str:
-        """Return the fingerprint the chunk's document had when this index was built."""
-        return bytes(self.prints[pos]).decode()
 
     def position(self, chunk_id: str) -> int | None:
         """Return the position of a chunk id, or None when this index does not hold it."""
@@ -208,15 +205,21 @@ class _Chunks:
 
     ids: list[str]
     docs: list[str]
-    prints: list[str]
     groups: list[tuple[str, ...]]
     texts: list[str]
+    passages: list[tuple[str, Meta]]
     vectors: list[np.ndarray]
 
 
 def folder_name(records: Mapping[str, Meta], exact_up_to: int) -> str:
-    """Return the folder a state's index lives in (vectors are kept only for small ones)."""
-    return f"{stamp(records)}-{'x' if exact_up_to else 'q'}"
+    """Return the folder a state's index lives in (with its vectors, or without: `-q`)."""
+    return stamp(records) + _suffix(exact_up_to)
+
+
+def _suffix(exact_up_to: int) -> str:
+    """Return how a folder's name ends: with vectors (`v`) or without (`q`), and the format
+    (2: int8 vectors past vectors.FULL_PRECISION_CHUNKS, and the passages)."""
+    return ("-v" if exact_up_to else "-q") + FORMAT
 
 
 def root(cfg: store.StoreConfig) -> Path:
@@ -250,7 +253,8 @@ def named(cfg: store.StoreConfig, api: ClientAPI, name: str, documents: int) -> 
     records' count, catches documents added or removed since without a new pointer.
     """
     folder = root(cfg) / name
-    if name and folder.is_dir() and \
+    # a folder of an older format (another suffix) is rebuilt in today's
+    if name.endswith(_suffix(exact_up_to(cfg))) and folder.is_dir() and \
             documents == store.docs_collection(api, cfg.collection).count():
         with _locked(root(cfg) / LOCK, shared=True):  # a prune waits until the files are mapped
             if (folder / MANIFEST).exists():
@@ -264,7 +268,8 @@ def state(cfg: store.StoreConfig, api: ClientAPI) -> str:
 
 
 def ensure(root: Path, chunks: Collection, records: Mapping[str, Meta],
-           exact_up_to: int = 0) -> LexicalIndex:
+           exact_up_to: int = 0, full_up_to: int = vectors.FULL_PRECISION_CHUNKS
+           ) -> LexicalIndex:
     """Return the index of what `records` describe, building it once per host if missing."""
     root.mkdir(parents=True, exist_ok=True)
     target = root / folder_name(records, exact_up_to)
@@ -274,7 +279,7 @@ def ensure(root: Path, chunks: Collection, records: Mapping[str, Meta],
     with _locked(root / LOCK):  # one builder per host; the others wait, then read
         if not (target / MANIFEST).exists():
             # a document changed while it was read: serve what was read
-            target = build(root, chunks, records, exact_up_to)
+            target = build(root, chunks, records, exact_up_to, full_up_to)
         return LexicalIndex(target)
 
 
@@ -290,7 +295,7 @@ def _locked(path: Path, shared: bool = False) -> Iterator[None]:
 
 
 def build(root: Path, chunks: Collection, records: Mapping[str, Meta],
-          exact_up_to: int = 0) -> Path:
+          exact_up_to: int = 0, full_up_to: int = vectors.FULL_PRECISION_CHUNKS) -> Path:
     """Build the index of the whole documents `records` names into `root`; return its folder.
 
     A document whose chunks do not match its record (being rewritten now) is left out, and the
@@ -308,7 +313,7 @@ def build(root: Path, chunks: Collection, records: Mapping[str, Meta],
         shutil.rmtree(target)
     work = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
     try:
-        _write(work, read, len(held), exact)
+        _write(work, read, len(held), full_up_to if exact else -1)
         os.rename(work, target)
     except OSError:
         if not (target / MANIFEST).exists():  # a builder on another host may have won
@@ -324,19 +329,19 @@ def _read(chunks: Collection, ready: Mapping[str, tuple[str, int]], exact: bool)
         else ["documents", "metadatas"]
     rows: list[tuple[str, str, Meta, np.ndarray | None]] = []
     for page in store.pages(chunks, include):
-        vectors = page["embeddings"] if exact else None
+        embedded = page["embeddings"] if exact else None
         for i, cid in enumerate(page["ids"]):
             rows.append((cid, (page["documents"] or [])[i] or "",
                          dict((page["metadatas"] or [])[i] or {}),
-                         None if vectors is None else np.asarray(vectors[i], dtype=np.float32)))
+                         None if embedded is None else np.asarray(embedded[i], dtype=np.float32)))
     kept = whole_documents([meta for _, _, meta, _ in rows], ready)
     read = _Chunks([], [], [], [], [], [])
     for cid, text, meta, vector in (rows[i] for i in kept):
         read.ids.append(cid)
         read.docs.append(str(meta.get("doc_id", "")))
-        read.prints.append(str(meta.get("fingerprint", "")))
         read.groups.append(groups_of(meta))
         read.texts.append(bm25_text(text, meta))
+        read.passages.append((text, meta))
         if vector is not None:
             read.vectors.append(vector)
     return read
@@ -349,8 +354,9 @@ def bm25_text(text: str, meta: Meta) -> str:
     return " ".join(h for h in head if h and h not in text) + " " + text
 
 
-def _write(work: Path, read: _Chunks, documents: int, exact: bool) -> None:
-    """Write the arrays, one BM25 index per access class, and the manifest last."""
+def _write(work: Path, read: _Chunks, documents: int, full_up_to: int) -> None:
+    """Write the arrays, one BM25 index per access class, and the manifest last; the vectors
+    too unless `full_up_to` is negative (float32 up to that many chunks, int8 beyond)."""
     classes = sorted(set(read.groups))
     order = sorted(range(len(read.ids)), key=lambda i: classes.index(read.groups[i]))
     parts, start = [], 0
@@ -365,24 +371,11 @@ def _write(work: Path, read: _Chunks, documents: int, exact: bool) -> None:
     np.save(work / "ids.npy", ids)
     np.save(work / "order.npy", np.argsort(ids, kind="stable").astype(np.int64))
     np.save(work / "docs.npy", np.array([read.docs[i].encode() for i in order], dtype=bytes))
-    np.save(work / "prints.npy", np.array([read.prints[i].encode() for i in order],
-                                          dtype=bytes))
-    if exact:
-        np.save(work / "vectors.npy", _unit_rows([read.vectors[i] for i in order]))
+    passages.save(work, (read.passages[i] for i in order))
+    if full_up_to >= 0:
+        vectors.save(work, [read.vectors[i] for i in order], full_up_to)
     (work / MANIFEST).write_text(json.dumps({"documents": documents, "chunks": len(ids),
                                              "parts": parts}))
-
-
-def _unit_rows(vectors: list[np.ndarray]) -> np.ndarray:
-    """Return the vectors as float32 rows, each scaled to length 1.
-
-    The store's cosine space normalises its vectors the same way before comparing them.
-    """
-    if not vectors:
-        return np.zeros((0, 1), dtype=np.float32)
-    rows = np.stack(vectors).astype(np.float32)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return cast(np.ndarray, rows / np.where(norms > 0, norms, 1.0))
 
 
 def whole_documents(metas: list[Meta], ready: Mapping[str, tuple[str, int]]) -> list[int]:

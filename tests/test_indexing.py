@@ -8,7 +8,9 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from index import store
+import numpy as np
+
+from index import passages, store
 from index.access import EVERYTHING, PUBLIC, Access
 from index.build import index_corpus
 from index.lexical import ensure
@@ -113,6 +115,46 @@ def test_exact_search_ranks_as_the_store_does(corpus_copy: Path, tmp_path: Path)
                  if exact.lexicon.doc_id(p) != "guide.md"]
         assert len(found) == len(partial)
         _same_ranking(found, every)
+
+
+def test_int8_vectors_rank_as_float32_ones(corpus_copy: Path, tmp_path: Path) -> None:
+    """Past vectors.FULL_PRECISION_CHUNKS the rows are int8: four times smaller, same order."""
+    cfg = StoreConfig(tmp_path / "data", "int8s")
+    index_corpus(corpus_copy, cfg, progress=False)
+    full = Retriever.open(cfg)
+    records = store.records(store.client(cfg), cfg.collection)
+    small = Retriever(ensure(tmp_path / "int8", full.chunks, records, 10_000, full_up_to=0),
+                      full.chunks, full.embedder)
+    assert small.vectors is not None and small.vectors.rows.dtype == np.int8
+    assert full.vectors is not None and full.vectors.rows.dtype == np.float32
+    assert small.vectors.rows.nbytes * 4 == full.vectors.rows.nbytes
+    for query in ("How deep was the silt beside the ferry pier?", "tides", "pruning"):
+        mine, theirs = small.dense(query, len(full), PUBLIC), full.dense(query, len(full), PUBLIC)
+        assert {p for p, _ in mine} == {p for p, _ in theirs}
+        assert mine[0][0] == theirs[0][0]
+        score = dict(theirs)
+        assert all(abs(s - score[p]) < 0.01 for p, s in mine)
+
+
+def test_passages_are_read_from_the_index_folder_as_the_store_holds_them(
+        corpus_copy: Path, tmp_path: Path) -> None:
+    """The passages a search returns come from the state's folder, equal to the stored chunks."""
+    (corpus_copy / "notes.txt").write_text("Café hours: 7:30–16:00.\n\nThe ferry pier silts up.\n",
+                                           encoding="utf-8")
+    cfg = StoreConfig(tmp_path / "data", "passages")
+    index_corpus(corpus_copy, cfg, progress=False)
+    retriever = Retriever.open(cfg)
+    assert (retriever.lexicon.folder / passages.TEXTS).stat().st_size > 0
+    found = retriever.search("café hours ferry pier", 20)
+    stored = retriever.chunks.get(ids=[p.chunk_id for p in found],
+                                  include=["documents", "metadatas"])
+    by_id = dict(zip(stored["ids"], zip(stored["documents"] or [], stored["metadatas"] or [],
+                                        strict=True), strict=True))
+    assert len(found) == len(retriever) and any("Café" in p.text for p in found)
+    for passage in found:
+        text, meta = by_id[passage.chunk_id]
+        assert (passage.text, passage.doc_id, passage.start, passage.end) == \
+            (text, meta["doc_id"], meta["start"], meta["end"])
 
 
 def _same_ranking(mine: Sequence[tuple[object, float]],

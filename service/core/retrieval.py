@@ -11,7 +11,7 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
-from index import lexical, model_export, store
+from index import lexical, model_export, store, vectors
 from index.access import EVERYTHING, Access
 from index.documents import Span
 from index.embedder import Embedder
@@ -88,9 +88,8 @@ class Retriever:
     """Search one chunk collection by meaning and by words, and fuse the rankings.
 
     The lexical index (index/lexical.py) names the chunks served, by position: only chunks of
-    documents that were whole when it was built. Texts and metadata are read from the store
-    for the passages a request returns; a chunk rewritten since the build is left out until
-    the next load.
+    documents that were whole when it was built. The texts and metadata of the passages a
+    request returns are read from its folder, as they were indexed (index/passages.py).
     """
 
     def __init__(self, lexicon: LexicalIndex, chunks: Collection, embedder: Embedder,
@@ -140,7 +139,7 @@ class Retriever:
         vector = self.embed_query(query)
         readable = self.lexicon.mask(access)
         if self.vectors is not None:
-            return nearest(self.vectors, vector, k, readable)
+            return vectors.nearest(self.vectors, vector, k, readable)
         # the store applies the filter before its nearest-neighbour ranking; a caller who may
         # read every chunk needs none (and indexes older than access groups carry no flags)
         where = None if readable is None or readable.all() else access.where()
@@ -169,34 +168,18 @@ class Retriever:
         order = ranked(fused, dense_of)
         passages: list[Passage] = []
         seen_text: set[str] = set()
-        # texts come from the store a page at a time: most answers need only the first page
-        for page in range(0, len(order), 2 * k):
-            for pos, passage in self._passages(order[page:page + 2 * k]):
-                key = " ".join(passage.text.split()).lower()
-                if key in seen_text:
-                    continue
-                seen_text.add(key)
-                passage.dense = float(np.clip(dense_of.get(pos, 0.0), 0.0, 1.0))
-                passage.lexical, passage.fused = lexical_of.get(pos, 0.0), fused[pos]
-                passages.append(passage)
-                if len(passages) == k:
-                    return passages
+        for pos in order:  # each text is read from disk only when reached
+            passage = _passage(self.lexicon.chunk_id(pos), *self.lexicon.passages[pos])
+            key = " ".join(passage.text.split()).lower()
+            if key in seen_text:
+                continue
+            seen_text.add(key)
+            passage.dense = float(np.clip(dense_of.get(pos, 0.0), 0.0, 1.0))
+            passage.lexical, passage.fused = lexical_of.get(pos, 0.0), fused[pos]
+            passages.append(passage)
+            if len(passages) == k:
+                break
         return passages
-
-    def _passages(self, positions: list[int]) -> list[tuple[int, Passage]]:
-        """Read these chunks from the store, in order; one rewritten since the build is skipped."""
-        ids = [self.lexicon.chunk_id(p) for p in positions]
-        got = within(self.deadline, lambda: self.chunks.get(
-            ids=ids, include=["documents", "metadatas"]))
-        stored = {cid: (text or "", dict(meta or {})) for cid, text, meta in
-                  zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False)}
-        found = []
-        for pos, cid in zip(positions, ids, strict=True):
-            text, meta = stored.get(cid, ("", {}))
-            if cid in stored and str(meta.get("fingerprint", "")) == \
-                    self.lexicon.fingerprint(pos):
-                found.append((pos, _passage(cid, text, meta)))
-        return found
 
 
 def _passage(chunk_id: str, text: str, meta: Mapping[str, object]) -> Passage:
@@ -213,15 +196,3 @@ def _passage(chunk_id: str, text: str, meta: Mapping[str, object]) -> Passage:
         end=int(str(meta.get("end", 0))),
         sentences=spans,
     )
-
-
-def nearest(vectors: np.ndarray, query: np.ndarray, k: int,
-             readable: np.ndarray | None) -> list[tuple[int, float]]:
-    """Return `(position, cosine similarity)` of the `k` readable rows closest to `query`."""
-    target = query.astype(np.float32)
-    scores = vectors @ (target / (np.linalg.norm(target) or 1.0))
-    allowed = np.arange(len(scores)) if readable is None else np.flatnonzero(readable)
-    if len(allowed) > k:
-        allowed = allowed[np.argpartition(-scores[allowed], k - 1)[:k]]
-    best = allowed[np.argsort(-scores[allowed], kind="stable")]
-    return [(int(pos), float(scores[pos])) for pos in best]

@@ -1,0 +1,95 @@
+"""Chunk vectors saved beside the lexical index and ranked exactly, memory-mapped.
+
+Up to `FULL_PRECISION_CHUNKS` rows are kept as float32; beyond, as int8 with one scale per row
+(a quarter of the bytes: 384 bytes a chunk): every query reads every row, so the rows a worker
+touches are what it keeps resident, shared with the other workers of its host through the page
+cache. An embedded Chroma store would instead load its HNSW index into each worker (about 2 KB
+a chunk, private to each: docs/scale.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+FULL_PRECISION_CHUNKS = 20_000
+FLOAT_FILE, INT8_FILE, SCALES_FILE = "vectors.npy", "vectors-int8.npy", "vector-scales.npy"
+BLOCK = 4096  # int8 rows widened to float32 at a time: 6 MB of scratch, whatever the size
+
+
+class Rows:
+    """Unit vectors in position order: float32, or int8 rows each with its scale."""
+
+    def __init__(self, rows: np.ndarray, scales: np.ndarray | None = None) -> None:
+        """Wrap saved rows; `scales` (one per row) marks int8 rows."""
+        self.rows = rows
+        self.scales = scales
+
+    def __len__(self) -> int:
+        """Return the number of rows."""
+        return len(self.rows)
+
+    def scores(self, query: np.ndarray) -> np.ndarray:
+        """Return the cosine similarity of every row to `query`."""
+        target = query.astype(np.float32)
+        target /= np.linalg.norm(target) or 1.0
+        if self.scales is None:
+            return np.asarray(self.rows @ target, dtype=np.float32)
+        out = np.empty(len(self.rows), dtype=np.float32)
+        scratch = np.empty((min(BLOCK, len(self.rows)), self.rows.shape[1]), dtype=np.float32)
+        for start in range(0, len(self.rows), BLOCK):
+            block = scratch[:len(self.rows[start:start + BLOCK])]
+            block[...] = self.rows[start:start + BLOCK]
+            np.matmul(block, target, out=out[start:start + len(block)])
+        np.multiply(out, self.scales, out=out)
+        return out
+
+
+def unit_rows(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    """Return the vectors as float32 rows, each scaled to length 1.
+
+    The store's cosine space normalises its vectors the same way before comparing them.
+    """
+    if not vectors:
+        return np.zeros((0, 1), dtype=np.float32)
+    rows = np.stack(vectors).astype(np.float32)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    unit: np.ndarray = rows / np.where(norms > 0, norms, 1.0)
+    return unit
+
+
+def save(folder: Path, vectors: Sequence[np.ndarray], full_up_to: int) -> None:
+    """Write the vectors as unit rows: float32 up to `full_up_to` of them, int8 beyond."""
+    rows = unit_rows(vectors)
+    if len(rows) <= full_up_to:
+        np.save(folder / FLOAT_FILE, rows)
+        return
+    peaks = np.abs(rows).max(axis=1)
+    scales = np.where(peaks > 0, peaks / 127.0, 1.0).astype(np.float32)
+    np.save(folder / INT8_FILE, np.round(rows / scales[:, None]).astype(np.int8))
+    np.save(folder / SCALES_FILE, scales)
+
+
+def load(folder: Path, mapped: bool) -> Rows | None:
+    """Return the rows saved in `folder`, memory-mapped when `mapped`; None when none are."""
+    mode: Literal["r"] | None = "r" if mapped else None
+    if (folder / FLOAT_FILE).exists():
+        return Rows(np.load(folder / FLOAT_FILE, mmap_mode=mode))
+    if (folder / INT8_FILE).exists():
+        return Rows(np.load(folder / INT8_FILE, mmap_mode=mode),
+                    np.load(folder / SCALES_FILE))
+    return None
+
+
+def nearest(vectors: Rows, query: np.ndarray, k: int,
+            readable: np.ndarray | None) -> list[tuple[int, float]]:
+    """Return `(position, cosine similarity)` of the `k` readable rows closest to `query`."""
+    scores = vectors.scores(query)
+    allowed = np.arange(len(scores)) if readable is None else np.flatnonzero(readable)
+    if len(allowed) > k:
+        allowed = allowed[np.argpartition(-scores[allowed], k - 1)[:k]]
+    best = allowed[np.argsort(-scores[allowed], kind="stable")]
+    return [(int(pos), float(scores[pos])) for pos in best]
