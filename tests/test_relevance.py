@@ -12,7 +12,7 @@ import pytest
 
 from service.core.relevance import MODEL_DIR, RelevanceModel, shipped
 from tests.support.paths import ROOT, TEST_DATA
-from training import train
+from training import data, train
 
 # int8 weights against the float CrossEncoder that wrote the reference probabilities: dynamic
 # quantization moves the shipped model's probabilities by up to 0.075 on these pairs
@@ -51,7 +51,22 @@ def test_make_train_defaults_are_the_shipped_models_settings() -> None:
     # options added after the shipped training default to what it did without them
     added = {k: v for k, v in defaults.items() if k not in recorded}
     assert added.items() <= {"reversals": 0, "bf16": False, "squad_dev_paragraphs": 0,
-                             "breaking": 0, "counterfactual": 0, "negation": 0}.items()
+                             "breaking": 0, "counterfactual": 0, "negation": 0,
+                             "fever": 0, "mnli": 0}.items()
+
+
+def test_the_loss_is_cross_entropy_and_a_binary_pair_lowers_only_support() -> None:
+    import torch
+
+    logits = torch.tensor([[0.2, 1.5, -0.3], [0.0, 0.0, 0.0]], requires_grad=True)
+    labels = torch.tensor([data.SUPPORTS, data.NOT_SUPPORTED])
+    loss = train.Loss()(logits, labels)
+    three = torch.nn.functional.cross_entropy(logits[:1], labels[:1])
+    assert torch.isclose(loss, (three - torch.log(torch.tensor(2 / 3))) / 2)
+    loss.backward()
+    assert logits.grad is not None
+    contradiction, support, neutral = logits.grad[1].tolist()
+    assert support > 0 > contradiction and contradiction == neutral
 
 
 def test_shipped_model_is_one_small_file() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import FIXTURES
-from training import data, squad_pages
+from training import data, docnli, squad_pages
 from training.squad_pages import fingerprint, kept, never_trained, parse_page
 
 PAGE = FIXTURES / "squad_pages" / "Harbour.html"
@@ -31,7 +31,7 @@ def test_the_never_list_holds_every_held_out_group() -> None:
     groups = json.loads(squad_pages.NEVER.read_text(encoding="utf-8"))
     assert {k: len(v) for k, v in groups.items()} == {
         "squad_sample_paragraphs": 411, "squad_sample_held_out_questions": 250,
-        "scifact_test_claims": 300}
+        "scifact_test_claims": 300, "fever_test_claims": 9880}
 
 
 @pytest.mark.parametrize("path", [data.SQUAD_DEV_PAGES, data.SQUAD_TRAIN])
@@ -76,3 +76,23 @@ def test_nli_pair_files_hold_every_label_and_no_held_out_text(
     assert {p.label for p in pairs} == {data.CONTRADICTS, data.SUPPORTS, data.NEUTRAL}
     assert all(p.first != p.second or p.label == data.SUPPORTS for p in pairs)
     assert not [p for p in pairs if fingerprint(p.first) in never or fingerprint(p.second) in never]
+
+
+@pytest.mark.parametrize(("path", "size"), [(docnli.FEVER, 8023), (docnli.MNLI, 19647)])
+def test_binary_pair_files_hold_no_held_out_claim(path: Path, size: int) -> None:
+    never = never_trained()
+    pairs = data.docnli_pairs(path, path.name, random.Random(0), 10**6)
+    assert len(pairs) == size
+    assert {p.label for p in pairs} == {data.SUPPORTS, data.NOT_SUPPORTED}
+    assert not [p for p in pairs if fingerprint(p.first) in never or fingerprint(p.second) in never]
+
+
+def test_a_fever_test_claim_is_dropped_from_the_built_file(tmp_path: Path) -> None:
+    source = tmp_path / "dev.txt"
+    source.write_text("entailment\tThe pier is 40 m long.\tThe pier is long.\n"
+                      "not_entailment\tThe pier is 40 m long.\tThe pier is short.\n",
+                      encoding="utf-8")
+    out = tmp_path / "out.tsv.gz"
+    assert docnli.write([source], out, {fingerprint("The pier is  short.")}) == 1
+    with gzip.open(out, "rt", encoding="utf-8") as handle:
+        assert handle.read().endswith("The pier is long.\n")

@@ -20,6 +20,7 @@ from evaldata.scifact import held_out_claims
 from evaldata.squad import FIRST_HELD_OUT
 from index.chunking import sentence_spans
 from index.terms import content_terms
+from training.docnli import FEVER, MNLI
 from training.reversals import reverse
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +34,10 @@ COUNTERFACTUAL_NLI = HERE / "data" / "cad_nli_all_combined.tsv.gz"
 NEGATION_NLI = HERE / "data" / "negation_nli_snli_mnli.tsv.gz"
 CONTRADICTS, SUPPORTS, NEUTRAL = 0, 1, 2
 LABELS = ("contradiction", "entailment", "neutral")
+# A pair from a binary set that says only "the sentence does not support the claim": trained
+# to lower the support probability, whether by contradiction or by saying nothing.
+NOT_SUPPORTED = 3
+NAMES = (*LABELS, "not entailment")
 # Questions 251-500 of the SQuAD sample are evaluation only; 176-250 and every fifth SciFact
 # train claim are kept out of training to tune the service's limits on (bench/tune.py).
 SQUAD_TRAIN_QUESTIONS = 175
@@ -202,6 +207,18 @@ def _tsv_pairs(path: Path, source: str, rng: random.Random, count: int) -> list[
     return rng.sample(pairs, min(count, len(pairs)))
 
 
+def docnli_pairs(path: Path, source: str, rng: random.Random, count: int) -> list[Pair]:
+    """Return `count` pairs of a binary DocNLI training file (training/docnli.py): the claim,
+    the evidence, and SUPPORTS or NOT_SUPPORTED."""
+    if not count:
+        return []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        rows = [line.rstrip("\n").split("\t") for line in handle]
+    pairs = [Pair(hypothesis, premise, SUPPORTS if label == "entailment" else NOT_SUPPORTED,
+                  source) for label, premise, hypothesis in rows]
+    return rng.sample(pairs, min(count, len(pairs)))
+
+
 def esnli_pairs(rng: random.Random, count: int, reversals: int = 0) -> list[Pair]:
     """Return `count` SNLI premise/hypothesis pairs, the same number of each label, and
     `reversals` entailed hypotheses reversed into contradictions."""
@@ -229,7 +246,7 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
                    squad_paragraphs: int = 10**6, scifact_repeats: int = 1,
                    reversals: int = 0, squad_dev_paragraphs: int = 0,
                    breaking: int = 0, counterfactual: int = 0,
-                   negation: int = 0) -> list[Pair]:
+                   negation: int = 0, fever: int = 0, mnli: int = 0) -> list[Pair]:
     """Return every training pair, shuffled with `seed`; small sets repeated for weight.
 
     With `reversals`, supported SciFact claims and that many entailed SNLI hypotheses are
@@ -239,7 +256,9 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
              + squad_pairs(folder, squad_questions) * squad_repeats
              + squad_train_pairs(squad_paragraphs) + esnli_pairs(rng, esnli, reversals)
              + squad_dev_pairs(squad_dev_paragraphs) + breaking_pairs(rng, breaking)
-             + counterfactual_pairs(rng, counterfactual) + negation_pairs(rng, negation))
+             + counterfactual_pairs(rng, counterfactual) + negation_pairs(rng, negation)
+             + docnli_pairs(FEVER, "fever-nli", rng, fever)
+             + docnli_pairs(MNLI, "mnli-binary", rng, mnli))
     rng.shuffle(pairs)
     return pairs
 
@@ -249,5 +268,5 @@ def counts(pairs: Iterable[Pair]) -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = {}
     for pair in pairs:
         row = table.setdefault(pair.source, dict.fromkeys(LABELS, 0))
-        row[LABELS[pair.label]] += 1
+        row[NAMES[pair.label]] = row.get(NAMES[pair.label], 0) + 1
     return table

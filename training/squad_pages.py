@@ -167,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--out", type=Path, default=PAGES)
     args = parser.parse_args(argv)
     if args.command == "never":
-        NEVER.write_text(json.dumps(held_out_fingerprints(args.data), indent=0) + "\n",
-                         encoding="utf-8")
+        groups = json.loads(NEVER.read_text(encoding="utf-8"))  # others' groups stay
+        groups.update(held_out_fingerprints(args.data))
+        NEVER.write_text(json.dumps(groups, indent=0) + "\n", encoding="utf-8")
         print(f"wrote {NEVER}")
         return 0
     count = write(kept(read_pages(args.folders), never_trained()), args.out)

