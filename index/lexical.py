@@ -167,10 +167,13 @@ class LexicalIndex:
             known = [t for t in terms if t in part.bm25.vocab_dict]
             if not known:
                 continue
-            docs, scores = part.bm25.retrieve([known], k=min(k, part.end - part.start),
-                                              show_progress=False)
-            hits += [(part.start + int(d), float(s))
-                     for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+            # the top k among the chunks that match at all: bm25s's own top k partitions every
+            # score, mostly zeros, which costs 25 ms at 150,000 chunks against 1.5 ms
+            scores = part.bm25.get_scores(known)
+            found = np.flatnonzero(scores > 0)
+            if len(found) > k:
+                found = found[np.argpartition(-scores[found], k - 1)[:k]]
+            hits += [(part.start + int(d), float(scores[d])) for d in found]
         hits.sort(key=lambda hit: -hit[1])
         return hits[:k]
 
