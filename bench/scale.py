@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -208,11 +210,11 @@ def dense_costs(cfg: store.StoreConfig, count: int) -> dict[str, float]:
     asked = [embedder.embed_query(q) for q in questions(30)]
     random = np.random.default_rng(5).standard_normal((count, DIMENSIONS)).astype(np.float32)
     kept = {}
+    saved = Path(tempfile.mkdtemp(dir=WORK))  # removed with its files once timed
     for way, full_up_to in (("exact", count), ("exact_int8", 0)):
-        vectors.save(WORK, list(random), full_up_to)
-        kept[way] = vectors.load(WORK, mapped=False)
-        for name in (vectors.FLOAT_FILE, vectors.INT8_FILE, vectors.SCALES_FILE):
-            (WORK / name).unlink(missing_ok=True)
+        (saved / way).mkdir()
+        vectors.save(saved / way, list(random), full_up_to)
+        kept[way] = vectors.load(saved / way, mapped=False)
     mask = np.ones(count, dtype=bool)
     chunks.query(query_embeddings=[asked[0]], n_results=500)  # the store loads its index
     taken: dict[str, list[float]] = {way: [] for way in (*kept, "store", "store_filtered")}
@@ -227,6 +229,7 @@ def dense_costs(cfg: store.StoreConfig, count: int) -> dict[str, float]:
             began = time.perf_counter()
             vectors.nearest(rows, vector, 500, mask)
             taken[way].append(time.perf_counter() - began)
+    shutil.rmtree(saved)
     return {way: round(statistics.median(t) * 1000, 2) for way, t in taken.items()}
 
 

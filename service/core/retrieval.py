@@ -94,8 +94,9 @@ class Retriever:
 
     def __init__(self, lexicon: LexicalIndex, chunks: Collection, embedder: Embedder,
                  fusion: Fusion | None = None, deadline: float | None = None,
-                 exact: bool = True) -> None:
-        """Serve `lexicon`; with `exact` and its vectors, rank by meaning in memory, exactly."""
+                 exact: bool = True, threads: int = 1) -> None:
+        """Serve `lexicon`; with `exact` and its vectors, rank by meaning in memory, exactly,
+        on `threads` CPU threads."""
         self.lexicon = lexicon
         self.chunks = chunks
         self.embedder = embedder
@@ -104,6 +105,7 @@ class Retriever:
         self.fusion = fusion or Fusion()
         self.deadline = deadline  # seconds a query of a remote store may take
         self.vectors = lexicon.vectors if exact else None
+        self.threads = threads
         self.documents = lexicon.documents
 
     @classmethod
@@ -118,7 +120,7 @@ class Retriever:
             else lexical.current(cfg, api)
         embedder = model_export.embedder(model_export.installed(cfg.data_dir), threads)
         return cls(lexicon, store.chunks_collection(api, cfg.collection), embedder,
-                   deadline=store.deadline(cfg))
+                   deadline=store.deadline(cfg), threads=threads)
 
     def __len__(self) -> int:
         """Return the number of chunks searched."""
@@ -139,7 +141,7 @@ class Retriever:
         vector = self.embed_query(query)
         readable = self.lexicon.mask(access)
         if self.vectors is not None:
-            return vectors.nearest(self.vectors, vector, k, readable)
+            return vectors.nearest(self.vectors, vector, k, readable, self.threads)
         # the store applies the filter before its nearest-neighbour ranking; a caller who may
         # read every chunk needs none (and indexes older than access groups carry no flags)
         where = None if readable is None or readable.all() else access.where()
