@@ -54,9 +54,12 @@ class Rows:
         peak = float(np.abs(target).max()) or 1.0
         small = np.round(target * (127.0 / peak)).astype(np.int8)
         if threads not in self._sessions:
+            options = onnx_model.session_options(threads)
+            # MatMulInteger's scratch (as large as the rows) is returned after each product;
+            # an arena would keep it in every worker (80 MB more at 150,000 chunks, measured)
+            options.enable_cpu_mem_arena = False
             self._sessions[threads] = ort.InferenceSession(
-                str(self.graph), onnx_model.session_options(threads),
-                providers=["CPUExecutionProvider"])
+                str(self.graph), options, providers=["CPUExecutionProvider"])
         [dots] = self._sessions[threads].run(None, {"rows": self.rows, "query": small[:, None]})
         out: np.ndarray = dots[:, 0].astype(np.float32)
         np.multiply(out, self.scales * np.float32(peak / 127.0), out=out)
