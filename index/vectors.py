@@ -123,8 +123,12 @@ def nearest(vectors: Rows, query: np.ndarray, k: int, readable: np.ndarray | Non
             threads: int = 1) -> list[tuple[int, float]]:
     """Return `(position, cosine similarity)` of the `k` readable rows closest to `query`."""
     scores = vectors.scores(query, threads)
-    allowed = np.arange(len(scores)) if readable is None else np.flatnonzero(readable)
-    if len(allowed) > k:
-        allowed = allowed[np.argpartition(-scores[allowed], k - 1)[:k]]
+    if readable is None:  # every row: no copy of the scores to gather the readable ones
+        allowed = np.argpartition(-scores, k - 1)[:k] if len(scores) > k \
+            else np.arange(len(scores))
+    else:
+        allowed = np.flatnonzero(readable)
+        if len(allowed) > k:
+            allowed = allowed[np.argpartition(-scores[allowed], k - 1)[:k]]
     best = allowed[np.argsort(-scores[allowed], kind="stable")]
     return [(int(pos), float(scores[pos])) for pos in best]
