@@ -153,10 +153,11 @@ class LexicalIndex:
 
     def mask(self, access: Access) -> np.ndarray | None:
         """Return True for each position `access` may read (None: all)."""
-        if access.everything:
+        parts = self.readable(access)
+        if access.everything or len(parts) == len(self.parts):  # no position to mask
             return None
         allowed = np.zeros(len(self), dtype=bool)
-        for part in self.readable(access):
+        for part in parts:
             allowed[part.start:part.end] = True
         return allowed
 

@@ -41,6 +41,12 @@ def test_restricted_text_moves_no_other_readers_scores(corpus_copy: Path, tmp_pa
     assert not after.mentions(["kiln"], PUBLIC) and after.mentions(["kiln"], VAULT)
     assert any(cid.startswith("vault/dive.md") for cid, _ in _scores(after, VAULT))
     assert after.idf(VAULT)(terms[0]) != weights[0]  # who may read it counts it
+    # a reader of every class is masked by nobody; a public reader only off the vault's chunks
+    assert before.lexicon.mask(PUBLIC) is None and after.lexicon.mask(VAULT) is None
+    public_mask = after.lexicon.mask(PUBLIC)
+    assert public_mask is not None and not all(public_mask) and any(public_mask)
+    assert all(after.lexicon.doc_id(p).startswith("vault/") != bool(public_mask[p])
+               for p in range(len(after.lexicon)))
 
 
 def test_indexing_builds_the_lexical_index_before_serving_processes_look(
