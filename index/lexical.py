@@ -36,6 +36,7 @@ from chromadb.api.types import Include
 
 from index import passages, store, vectors
 from index.access import EVERYTHING, Access, groups_of
+from index.ast_lock import AST_LOCK
 from index.terms import STOPWORDS, stemmer
 
 FOLDER = "lexical"  # under the data folder: a folder per collection, a subfolder per state
@@ -116,14 +117,16 @@ class LexicalIndex:
         manifest = json.loads((folder / MANIFEST).read_text())
         self.documents = int(manifest["documents"])
         mapped = bool(manifest["chunks"])
-        self.ids = _array(folder / "ids.npy", mapped)
-        self.docs = _array(folder / "docs.npy", mapped)
-        self._order = _array(folder / "order.npy", mapped)
-        self.vectors = vectors.load(folder, mapped)
-        self.passages = passages.Passages(folder)
-        self.parts = [Part(tuple(p["groups"]), int(p["start"]), int(p["end"]),
-                           bm25s.BM25.load(folder / f"part{i}", mmap=True, show_progress=False))
-                      for i, p in enumerate(manifest["parts"])]
+        with AST_LOCK:  # each array's header is parsed with `ast`
+            self.ids = _array(folder / "ids.npy", mapped)
+            self.docs = _array(folder / "docs.npy", mapped)
+            self._order = _array(folder / "order.npy", mapped)
+            self.vectors = vectors.load(folder, mapped)
+            self.passages = passages.Passages(folder)
+            self.parts = [Part(tuple(p["groups"]), int(p["start"]), int(p["end"]),
+                               bm25s.BM25.load(folder / f"part{i}", mmap=True,
+                                               show_progress=False))
+                          for i, p in enumerate(manifest["parts"])]
 
     def __len__(self) -> int:
         """Return the number of chunks indexed."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 
+from index.ast_lock import AST_LOCK
 from service.core.engine import Engine
 from service.core.library import Library
 from service.http import errors
@@ -37,6 +38,18 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     """Build the app; the index loads in the background unless `load_sync`."""
     configure_logging()
     config = Config.from_env(**(overrides or {}))
+    engine = Engine(config)
+    with AST_LOCK:  # werkzeug compiles each route, Flask's static one too, with `ast`
+        app = _routed(config, engine)
+    if load_sync:
+        engine.load()
+    else:
+        engine.load_in_background()
+    return app
+
+
+def _routed(config: Config, engine: Engine) -> Flask:
+    """Return the app over `engine` with its extensions, hooks and routes."""
     app = Flask(__name__)
     # JSON bodies are checked against CITEQA_MAX_BODY_BYTES where they are read; one byte over
     # is let through so a chunked body (which werkzeug cuts at the limit without a word) is
@@ -47,7 +60,6 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # `/api/v1/collections/default/answer` is served as is, not redirected to `/api/v1/answer`
     app.url_map.redirect_defaults = False
-    engine = Engine(config)
     app.extensions["citeqa.engine"] = engine
     app.extensions["citeqa.library"] = Library(engine)
     errors.init_app(app)
@@ -62,8 +74,4 @@ def create_app(overrides: dict[str, Any] | None = None, load_sync: bool = False)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     origins.init_app(app, config)
-    if load_sync:
-        engine.load()
-    else:
-        engine.load_in_background()
     return app
