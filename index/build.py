@@ -147,7 +147,8 @@ def _chunked(chunks: Collection) -> set[str]:
 
 def _forget(records: Collection, chunks: Collection, doc_ids: list[str]) -> None:
     """Drop documents: their records first (so a crash re-indexes them), then their chunks."""
-    records.delete(ids=doc_ids)
+    with store.changing(records):
+        records.delete(ids=doc_ids)
     chunks.delete(where=store.where_doc_in(doc_ids))
 
 
@@ -168,14 +169,16 @@ def record_documents(records: Collection, docs: Mapping[str, Document],
     """Store full texts, fingerprints and chunk counts: a document is served once recorded."""
     if not docs:
         return
-    records.upsert(
-        ids=list(docs),
-        embeddings=store.placeholder_vectors(len(docs)),
-        documents=[d.text for d in docs.values()],
-        metadatas=[{"title": d.title, "url": d.url, "fingerprint": d.fingerprint,
-                    "length": len(d.text), "chunks": chunks[d.id], **access.metadata(d.groups)}
-                   for d in docs.values()],
-    )
+    with store.changing(records):
+        records.upsert(
+            ids=list(docs),
+            embeddings=store.placeholder_vectors(len(docs)),
+            documents=[d.text for d in docs.values()],
+            metadatas=[{"title": d.title, "url": d.url, "fingerprint": d.fingerprint,
+                        "length": len(d.text), "chunks": chunks[d.id],
+                        **access.metadata(d.groups)}
+                       for d in docs.values()],
+        )
 
 
 def stored_documents(api: ClientAPI, collection: str,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,7 @@ from chromadb.config import Settings as ChromaSettings
 from index import systems
 
 DOCS_SUFFIX = "_docs"
+WRITTEN = "written"  # a document collection's metadata: a new stamp with each change
 PAGE = 5_000  # records per read of a whole collection
 T = TypeVar("T")
 _DEADLINES = concurrent.futures.ThreadPoolExecutor(max_workers=16,
@@ -120,6 +123,32 @@ def chunks_collection(api: ClientAPI, name: str) -> Collection:
 def docs_collection(api: ClientAPI, name: str) -> Collection:
     """Return the collection of full document texts and fingerprints."""
     return api.get_or_create_collection(name + DOCS_SUFFIX, embedding_function=None)
+
+
+@contextlib.contextmanager
+def changing(records: Collection) -> Iterator[None]:
+    """Stamp a document collection before and after a change to its records.
+
+    Whoever read the stamp (`written`) before reading the records finds it unchanged later only
+    if no change began since, even one whose writer died midway.
+    """
+    _stamp(records)
+    yield
+    _stamp(records)
+
+
+def _stamp(records: Collection) -> None:
+    """Give a document collection a new stamp (its metadata holds nothing else)."""
+    records.modify(metadata={WRITTEN: uuid.uuid4().hex})
+
+
+def written(api: ClientAPI, name: str) -> str:
+    """Return the stamp of the last change to collection `name`'s records ("" before stamps).
+
+    It is read from the collection's description: no record is read, so an embedded store
+    loads none of the collection into memory.
+    """
+    return str((docs_collection(api, name).metadata or {}).get(WRITTEN, ""))
 
 
 def pages(collection: Collection, include: Include, size: int = PAGE) -> Iterator[GetResult]:

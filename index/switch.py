@@ -38,8 +38,9 @@ POINTER_ID = "active"
 class Active:
     """The collection that serves now, the version that last changed it, and its lexical index.
 
-    `lexical` names the lexical index built for that version (index/lexical.py) and `documents`
-    how many documents it holds: a serving process that has it opens it without reading every
+    `lexical` names the lexical index built for that version (index/lexical.py), `documents`
+    how many documents it holds and `written` the document collection's stamp (`store.written`)
+    read before it was built: a serving process that has it opens it without reading every
     document record (empty: read them).
     """
 
@@ -47,6 +48,7 @@ class Active:
     version: str = ""
     lexical: str = ""
     documents: int = -1
+    written: str = ""
 
 
 def active(api: ClientAPI, base: str) -> Active:
@@ -61,18 +63,23 @@ def active(api: ClientAPI, base: str) -> Active:
         return Active(base)
     meta = metas[0]
     return Active(str(meta.get("collection", base)), str(meta.get("version", "")),
-                  str(meta.get("lexical", "")), int(str(meta.get("documents", -1))))
+                  str(meta.get("lexical", "")), int(str(meta.get("documents", -1))),
+                  str(meta.get("written", "")))
 
 
 def point(api: ClientAPI, base: str, collection: str,
-          built: lexical.LexicalIndex | None = None) -> Active:
-    """Make `collection` the serving index with a new version, in one write."""
+          built: lexical.LexicalIndex | None = None, written: str = "") -> Active:
+    """Make `collection` the serving index with a new version, in one write.
+
+    `written` is the document collection's stamp read before `built` read the records.
+    """
     pointer = api.get_or_create_collection(base + POINTER_SUFFIX, embedding_function=None)
     now = Active(collection, str(time.time_ns()), built.folder.name if built else "",
-                 built.documents if built else -1)
+                 built.documents if built else -1, written)
     pointer.upsert(ids=[POINTER_ID], embeddings=store.placeholder_vectors(1),
                    metadatas=[{"collection": now.collection, "version": now.version,
-                               "lexical": now.lexical, "documents": now.documents}])
+                               "lexical": now.lexical, "documents": now.documents,
+                               "written": now.written}])
     return now
 
 
@@ -132,8 +139,9 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
     report = index_documents(itertools.chain(loaders.load_corpus(corpus_dir), pages),
                              replace(cfg, collection=name), progress=progress)
     # serving processes are pointed at a generation only once its lexical index is complete
+    written = store.written(api, name)
     built = lexical.current(replace(cfg, collection=name), api)
-    point(api, cfg.collection, name, built)
+    point(api, cfg.collection, name, built, written)
     for dropped in prune(api, cfg.collection, keep={name, previous.collection}):
         shutil.rmtree(lexical.root(replace(cfg, collection=dropped)), ignore_errors=True)
     return report
@@ -162,9 +170,10 @@ def change(docs: Iterable[Document], cfg: store.StoreConfig,
     before = lexical.state(current, api)
     report = index_documents(docs, current, keep=keep, progress=progress, on_embed=on_embed)
     # the lexical index of the new state is complete before serving processes look for it
+    written = store.written(api, current.collection)
     built = lexical.current(current, api)
     if report.added or report.updated or report.removed:
-        point(api, cfg.collection, current.collection, built)
+        point(api, cfg.collection, current.collection, built, written)
         # the state that served until now stays, so requests already running on it finish
         lexical.prune(lexical.root(current), keep={built.folder.name, before})
     return report

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from index import lexical, store, switch
 from index.access import PUBLIC, Access
 from index.build import index_corpus, index_documents
 from index.documents import Document
+from index.loaders import load_corpus
 from index.store import StoreConfig
 from service.core.retrieval import Retriever
 
@@ -102,15 +104,34 @@ def test_the_pointer_names_the_lexical_index_and_a_stale_name_is_not_served(
     api = store.client(cfg)
     pointer = switch.active(api, cfg.collection)
     assert pointer.lexical and pointer.documents == 4
+    assert pointer.written == store.written(api, cfg.collection) != ""
     assert Retriever.open(cfg, api, pointer=pointer).lexicon.folder.name == pointer.lexical
 
-    # written by a library call that leaves the pointer alone: the records' count tells
+    # written by a library call that leaves the pointer alone: the records' stamp tells, and
+    # for a pointer written before stamps, the records' count
     extra = Document("extra.md", "Extra", "", "# Extra\n\nThe kiln fires at 1,280 degrees.\n",
                      "fp-extra")
     index_documents([extra], cfg, keep=lambda _: True, progress=False)
+    assert store.written(api, cfg.collection) != pointer.written
+    for seen in (pointer, replace(pointer, written="")):
+        opened = Retriever.open(cfg, api, pointer=seen)
+        assert opened.lexicon.folder.name != pointer.lexical
+        assert opened.search("kiln temperature", 1)[0].doc_id == "extra.md"
+
+
+def test_a_replaced_document_is_seen_though_the_count_is_the_same(corpus_copy: Path,
+                                                                   tmp_path: Path) -> None:
+    """A library call that rewrites a document leaves the count alone, not the stamp."""
+    cfg = StoreConfig(tmp_path / "data", "replaced")
+    switch.update(corpus_copy, cfg, progress=False)
+    api = store.client(cfg)
+    pointer = switch.active(api, cfg.collection)
+    (corpus_copy / "notes.txt").write_text("The kiln fires at 1,280 degrees.\n")
+    index_documents(load_corpus(corpus_copy), cfg, progress=False)
     opened = Retriever.open(cfg, api, pointer=pointer)
+    assert opened.lexicon.documents == pointer.documents
     assert opened.lexicon.folder.name != pointer.lexical
-    assert opened.search("kiln temperature", 1)[0].doc_id == "extra.md"
+    assert opened.search("kiln temperature", 1)[0].doc_id == "notes.txt"
 
 
 def test_a_document_without_chunks_does_not_make_every_load_build(tmp_path: Path) -> None:

@@ -116,13 +116,18 @@ class Engine:
         index = self._index
         if index is None:
             return True
-        # reuse the open client: two small reads per check
-        try:
-            index.texts.count()  # fails once the store is damaged or set aside under us
-            return (switch.active(index.api, self.store_config().collection).version
-                    != index.version)
+        try:  # one small read on the open client; it fails once the store is damaged
+            return self._pointer(index).version != index.version
         except Exception:  # only a fresh client can tell what the store holds now
             return True
+
+    def _pointer(self, index: LoadedIndex) -> switch.Active:
+        """Read the index pointer through `index`'s client: no record of a large collection.
+
+        Any read of a document or chunk collection would load the whole collection into an
+        embedded store's memory for as long as the client lives.
+        """
+        return switch.active(index.api, self.store_config().collection)
 
     def probe(self) -> str:
         """Return "" when the serving index answers a small read now, else why not."""
@@ -131,7 +136,7 @@ class Engine:
         if index is None:
             return self._error
         try:
-            store.within(store.deadline(self.store_config()), index.texts.count)
+            store.within(store.deadline(self.store_config()), lambda: self._pointer(index))
         except Exception as exc:  # a dead server, a corrupt file: each raises its own kind
             return f"the index store failed a check ({exc.__class__.__name__})"
         return ""

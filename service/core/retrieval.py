@@ -116,7 +116,8 @@ class Retriever:
         The lexical index is the one the index `pointer` names when this host has it.
         """
         api = api or store.client(cfg)
-        lexicon = lexical.named(cfg, api, pointer.lexical, pointer.documents) if pointer \
+        lexicon = lexical.named(cfg, api, pointer.lexical, pointer.documents,
+                                pointer.written) if pointer \
             else lexical.current(cfg, api)
         embedder = model_export.embedder(model_export.installed(cfg.data_dir), threads)
         return cls(lexicon, store.chunks_collection(api, cfg.collection), embedder,
