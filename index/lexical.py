@@ -46,7 +46,7 @@ FOLDER = "lexical"  # under the data folder: a folder per collection, a subfolde
 # reader's access mask costs nothing, where the store's filtered query costs 25-50x
 # (docs/scale.md). Beyond it the product grows past the store's query time: Chroma answers.
 EXACT_SEARCH_CHUNKS = 1_000_000
-FORMAT = "3"  # of a folder's files: a folder of another format is built again
+FORMAT = "4"  # of a folder's files: a folder of another format is built again
 MANIFEST = "manifest.json"
 LOCK = ".build.lock"
 K1, B = 0.9, 0.4
@@ -225,7 +225,8 @@ def folder_name(records: Mapping[str, Meta], exact_up_to: int) -> str:
 
 def _suffix(exact_up_to: int) -> str:
     """Return how a folder's name ends: with vectors (`v`) or without (`q`), and the format
-    (3: int8 vectors and their product graph past vectors.FULL_PRECISION_CHUNKS, passages)."""
+    (4: int8 vector columns and their product graph past vectors.FULL_PRECISION_CHUNKS,
+    passages)."""
     return ("-v" if exact_up_to else "-q") + FORMAT
 
 
