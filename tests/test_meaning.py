@@ -15,12 +15,6 @@ from service.core.verify import Verifier, claims_from_text
 from service.settings import Config
 from tests.support.paths import FIXTURES
 
-# Cases the shipped model (one CPU epoch, 6 layers) does not get right yet: they stay as strict
-# expected failures, so a better model that passes them makes this suite say so.
-SHORTFALL = pytest.mark.xfail(strict=True, reason="the shipped relevance model takes a sentence "
-                              "sharing most of a claim's words for support, though an antonym or "
-                              "a negation reverses it (MODEL_CARD.md)")
-
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory,
@@ -101,7 +95,7 @@ def test_paraphrased_claims_are_kept(library: Engine, claim: str, needle: str) -
 
 
 @pytest.mark.parametrize(("claim", "needle"), [
-    pytest.param("The library is open every Sunday.", "closes every Sunday", marks=SHORTFALL),
+    ("The library is open every Sunday.", "closes every Sunday"),
     ("The old maps may be taken home by readers.", "never taken home"),
 ])
 def test_contradicting_claims_are_dropped(library: Engine, claim: str, needle: str) -> None:
@@ -131,7 +125,6 @@ def test_words_alone_drop_a_claim_its_sentence_negates(library: Engine) -> None:
     assert not verify(library, kept, "never taken home", kept, by_meaning=False).abstained
 
 
-@SHORTFALL
 def test_shipped_page_reversal_is_dropped_though_the_words_match(shipped: Engine) -> None:
     claim = "Canada will continue its air strike operations."
     draft = verify(shipped, claim, "cease air strike operations", claim)

@@ -1,10 +1,10 @@
 """Check every claim of a draft against the passages it cites: keep, narrow, re-cite or drop.
 
 A claim is supported by one sentence (or two adjacent ones) of a passage when every number,
-name and negation of the claim is there, and the sentence covers the claim's key terms, alone
-or with an embedding similarity close enough. Deciding by meaning, the relevance model
-also judges: it drops a claim the words' sentence contradicts, and keeps one that a sentence
-passing those hard checks supports in other words.
+name and negation of the claim is there, no word of it is reversed by its opposite, and the
+sentence covers the claim's key terms, alone or with an embedding similarity close enough.
+Deciding by meaning, the relevance model also judges: it drops a claim the words' sentence
+contradicts, and keeps one that a sentence passing those hard checks supports in other words.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from service.core.meaning import Judge
 from service.core.reasons import Reason
 from service.core.results import Verification
 from service.core.retrieval import Passage, Retriever
+from service.core.reversals import reverses
 
 MIN_COVERAGE = 0.5  # idf-weighted share of the claim's key terms a paraphrase must keep
 NEGATION_REACH = 3  # words after a "not" or "never" that it reverses
@@ -246,8 +247,11 @@ def _facts_match(claim: str, window: str, context: str) -> bool:
     """Return whether every number, name and negation of the claim is in the window.
 
     A window that negates one of the claim's terms ("never taken home") matches only a claim
-    that negates too.
+    that negates too; one that puts an opposite in place of a claim's word ("closes every
+    Sunday" for "is open every Sunday") matches none.
     """
+    if reverses(claim, window):
+        return False
     if not evidence.numbers(claim) <= evidence.numbers(window):
         return False
     present = set(words(f"{window} {context}"))

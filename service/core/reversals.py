@@ -1,0 +1,121 @@
+"""Words whose opposite, put where they stood, reverses a statement (open and close, rise and fall).
+
+A hard check of the verifier: a sentence that says "closes every Sunday" does not support "is
+open every Sunday", however many words the two share, and a model trained on pairs that rarely
+flip one word takes it for support. A claim is reversed when a word of it has its opposite in
+the sentence next to the same word (after it, or before it at the end of a clause), and the
+sentence does not also put the claim's own word there.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from index.terms import STOPWORDS, stemmer
+
+# Pairs of opposites, any form of each (they are compared stemmed). General English only: the
+# verbs, adjectives and adverbs that state a change, a state or a direction.
+OPPOSITES = (
+    ("open", "close"), ("open", "shut"), ("continue", "cease"), ("continue", "stop"),
+    ("continue", "end"), ("continue", "halt"), ("continue", "discontinue"), ("start", "stop"),
+    ("start", "end"), ("start", "finish"), ("begin", "end"), ("begin", "stop"),
+    ("increase", "decrease"), ("increase", "reduce"), ("increase", "decline"),
+    ("increase", "lower"), ("increase", "drop"), ("rise", "fall"), ("rise", "decline"),
+    ("rise", "drop"), ("raise", "lower"), ("raise", "reduce"), ("grow", "shrink"),
+    ("expand", "shrink"), ("expand", "reduce"), ("extend", "shorten"), ("gain", "lose"),
+    ("win", "lose"), ("allow", "forbid"), ("allow", "prohibit"), ("allow", "ban"),
+    ("permit", "forbid"), ("permit", "prohibit"), ("accept", "reject"), ("accept", "refuse"),
+    ("approve", "reject"), ("approve", "deny"), ("include", "exclude"), ("add", "remove"),
+    ("enable", "disable"), ("activate", "deactivate"), ("activate", "inhibit"),
+    ("promote", "inhibit"), ("promote", "suppress"), ("promote", "prevent"),
+    ("stimulate", "inhibit"), ("enhance", "reduce"), ("enhance", "impair"),
+    ("enhance", "inhibit"), ("improve", "worsen"), ("improve", "impair"),
+    ("strengthen", "weaken"), ("upregulate", "downregulate"), ("induce", "inhibit"),
+    ("induce", "suppress"), ("attach", "detach"), ("import", "export"), ("buy", "sell"),
+    ("succeed", "fail"), ("pass", "fail"), ("arrive", "depart"), ("enter", "leave"),
+    ("higher", "lower"), ("more", "less"), ("more", "fewer"), ("larger", "smaller"),
+    ("greater", "smaller"), ("greater", "lower"), ("longer", "shorter"), ("faster", "slower"),
+    ("earlier", "later"), ("before", "after"), ("above", "below"), ("over", "under"),
+    ("positive", "negative"), ("present", "absent"), ("maximum", "minimum"),
+    ("high", "low"), ("strong", "weak"), ("early", "late"), ("long", "short"),
+    ("large", "small"), ("same", "different"), ("true", "false"), ("legal", "illegal"),
+    ("public", "private"), ("first", "last"), ("always", "never"), ("all", "none"),
+    ("inside", "outside"), ("north", "south"), ("east", "west"),
+)
+# Irregular forms the stemmer leaves apart from their verb
+_IRREGULAR = {"rose": "rise", "risen": "rise", "fell": "fall", "fallen": "fall", "grew": "grow",
+              "grown": "grow", "shrank": "shrink", "shrunk": "shrink", "won": "win",
+              "lost": "lose", "began": "begin", "begun": "begin", "sold": "sell",
+              "bought": "buy", "forbade": "forbid", "forbidden": "forbid"}
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+# What ends a clause: a word's neighbour is not looked for past these
+_BREAKS = frozenset({",", ";", ":", ".", "!", "?", "(", ")", "and", "or", "but", "while",
+                     "whereas", "although", "though", "yet"})
+NEIGHBOUR_REACH = 3  # words looked past (stopwords) for a word's neighbour
+
+
+@lru_cache(maxsize=1)
+def _opposites() -> dict[str, frozenset[str]]:
+    """Return each stemmed word's stemmed opposites."""
+    found: dict[str, set[str]] = {}
+    for one, other in OPPOSITES:
+        a, b = stemmer().stemWord(one), stemmer().stemWord(other)
+        found.setdefault(a, set()).add(b)
+        found.setdefault(b, set()).add(a)
+    return {word: frozenset(opposite) for word, opposite in found.items()}
+
+
+def _tokens(text: str) -> list[str]:
+    """Return the lower-cased words and punctuation of `text`, words stemmed."""
+    return [stemmer().stemWord(_IRREGULAR.get(t, t)) if t[0].isalnum() else t
+            for t in _TOKEN.findall(text.lower())]
+
+
+def _neighbour(tokens: list[str], at: int, step: int) -> str:
+    """Return the first content word from `at` in direction `step` within its clause ("" if
+    none): "" also when the clause ends first."""
+    i = at + step
+    for _ in range(NEIGHBOUR_REACH + 1):
+        if not 0 <= i < len(tokens) or tokens[i] in _BREAKS:
+            return ""
+        if tokens[i] not in STOPWORDS and tokens[i][0].isalnum():
+            return tokens[i]
+        i += step
+    return ""
+
+
+def _ends_clause(tokens: list[str], at: int) -> bool:
+    """Tell whether no content word follows the word at `at` in its clause."""
+    return not _neighbour(tokens, at, 1)
+
+
+def _sides(tokens: list[str], at: int) -> set[tuple[int, str]]:
+    """Return the neighbours that tie the word at `at` to what it is said of.
+
+    The word after it (its object, or what it qualifies); the word before it only at the end
+    of a clause ("prices fell").
+    """
+    sides = {(1, n)} if (n := _neighbour(tokens, at, 1)) else set()
+    if _ends_clause(tokens, at) and (n := _neighbour(tokens, at, -1)):
+        sides.add((-1, n))
+    return sides
+
+
+def reverses(claim: str, sentence: str) -> bool:
+    """Tell whether `sentence` puts an opposite where the claim has one of its words."""
+    opposites = _opposites()
+    said, heard = _tokens(claim), _tokens(sentence)
+    where: dict[str, list[int]] = {}
+    for j, token in enumerate(heard):
+        where.setdefault(token, []).append(j)
+    for i, word in enumerate(said):
+        against = opposites.get(word, frozenset()) - set(said)
+        if not against or not any(o in where for o in against):
+            continue
+        claimed = _sides(said, i)
+        kept = {s for j in where.get(word, []) for s in _sides(heard, j)}
+        flipped = {s for o in against for j in where.get(o, []) for s in _sides(heard, j)}
+        if (claimed & flipped) - kept:
+            return True
+    return False
