@@ -71,9 +71,7 @@ def test_a_question_about_a_deleted_document_is_refused(
 @pytest.mark.parametrize("question", [
     "When does the swimming pool open?",
     "How much does a bus ticket cost?",
-    pytest.param("When does the gym close?", marks=pytest.mark.xfail(
-        strict=True, reason="the shipped relevance model takes \"It closes at three\" (the "
-        "cafeteria) for an answer (0.37): it does not check what a sentence is about")),
+    "When does the gym close?",
     "Where do visitors charge their electric cars?",
 ])
 def test_questions_about_what_the_corpus_lacks_are_refused(campus: Engine, question: str) -> None:

@@ -28,6 +28,8 @@ KIND_BONUS = 0.15  # a sentence holding the kind asked for (a number for "how ma
 LIST_PENALTY = 0.05  # asked for a list, an announcement ("…include:") is not the list itself
 # A trailing "…, and does the following:" clause only announces a list; it adds nothing.
 _LIST_TAIL = re.compile(r",?\s+(?:and\s+)?[^,]*\bthe following\b[^,]*:\s*$")
+# A sentence that opens with one of these is about something named before it
+_REFERS_BACK = re.compile(r"\s*(?:it|its|they|their|he|his|she|her)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,8 @@ class ExtractiveBackend(AnswerBackend):
         reads = limits.rerank if refusal else limits.rerank_accepted
         top = [c for i, c in enumerate(ranked[:reads])
                if (why := refusal if i == 0 else self._refusal(question, c, idf)) is None
-               or (why == UNADDRESSED and c.passage.dense >= limits.similarity)]
+               or (why == UNADDRESSED and c.passage.dense >= limits.similarity
+                   and _about(question, c))]
         if not top:
             return Draft(reason=unanswered(question.text))
         chance = [j.supports for j in judge.judge(question.query, [c.usable or c.text
@@ -233,3 +236,20 @@ class ExtractiveBackend(AnswerBackend):
         end = cand.span.start + len(text)
         return Claim(text=text, evidence=[Evidence(cand.passage, cand.span.start, end)])
 
+
+def _about(question: Question, cand: Candidate) -> bool:
+    """Tell whether a sentence that opens with a pronoun can be about what the question names.
+
+    "It closes at three", after a sentence on the cafeteria, says nothing of when the gym
+    closes: a question word the sentence lacks must then be in the sentence before it (where
+    the pronoun's referent is named), unless the sentence opens its passage.
+    """
+    if not _REFERS_BACK.match(cand.text):
+        return True
+    context = f"{cand.text} {cand.passage.title} {cand.passage.heading}"
+    missing = set(question.terms) - set(content_terms(context))
+    spans = cand.passage.sentences
+    at = spans.index(cand.span) if cand.span in spans else 0
+    if not missing or at == 0:
+        return True
+    return bool(missing & set(content_terms(cand.passage.sentence_text(spans[at - 1]))))
