@@ -24,6 +24,7 @@ from index import systems
 
 DOCS_SUFFIX = "_docs"
 WRITTEN = "written"  # a document collection's metadata: a new stamp with each change
+OPENING = "~"  # begins the stamp of a change that has begun and not ended
 PAGE = 5_000  # records per read of a whole collection
 T = TypeVar("T")
 _DEADLINES = concurrent.futures.ThreadPoolExecutor(max_workers=16,
@@ -130,16 +131,19 @@ def changing(records: Collection) -> Iterator[None]:
     """Stamp a document collection before and after a change to its records.
 
     Whoever read the stamp (`written`) before reading the records finds it unchanged later only
-    if no change began since, even one whose writer died midway.
+    if no change began since, even one whose writer died midway; a stamp read while a change
+    was under way begins with `OPENING` and vouches for nothing (`switch.stamped_lexicon`).
     """
-    _stamp(records)
-    yield
-    _stamp(records)
+    _stamp(records, OPENING)
+    try:
+        yield
+    finally:
+        _stamp(records)
 
 
-def _stamp(records: Collection) -> None:
+def _stamp(records: Collection, prefix: str = "") -> None:
     """Give a document collection a new stamp (its metadata holds nothing else)."""
-    records.modify(metadata={WRITTEN: uuid.uuid4().hex})
+    records.modify(metadata={WRITTEN: prefix + uuid.uuid4().hex})
 
 
 def written(api: ClientAPI, name: str) -> str:

@@ -67,6 +67,16 @@ def active(api: ClientAPI, base: str) -> Active:
                   str(meta.get("written", "")))
 
 
+def stamped_lexicon(cfg: store.StoreConfig, api: ClientAPI) -> tuple[lexical.LexicalIndex, str]:
+    """Return the lexical index of what collection `cfg.collection` holds now, and the stamp
+    that vouches for it: "" when a change was under way or ran meanwhile (a serving process
+    then counts the records instead)."""
+    before = store.written(api, cfg.collection)
+    lexicon = lexical.current(cfg, api)
+    settled = not before.startswith(store.OPENING) and before == store.written(api, cfg.collection)
+    return lexicon, before if settled else ""
+
+
 def point(api: ClientAPI, base: str, collection: str,
           built: lexical.LexicalIndex | None = None, written: str = "") -> Active:
     """Make `collection` the serving index with a new version, in one write.
@@ -139,9 +149,7 @@ def rebuild(corpus_dir: Path, cfg: store.StoreConfig, progress: bool = True,
     report = index_documents(itertools.chain(loaders.load_corpus(corpus_dir), pages),
                              replace(cfg, collection=name), progress=progress)
     # serving processes are pointed at a generation only once its lexical index is complete
-    written = store.written(api, name)
-    built = lexical.current(replace(cfg, collection=name), api)
-    point(api, cfg.collection, name, built, written)
+    point(api, cfg.collection, name, *stamped_lexicon(replace(cfg, collection=name), api))
     for dropped in prune(api, cfg.collection, keep={name, previous.collection}):
         shutil.rmtree(lexical.root(replace(cfg, collection=dropped)), ignore_errors=True)
     return report
@@ -170,10 +178,9 @@ def change(docs: Iterable[Document], cfg: store.StoreConfig,
     before = lexical.state(current, api)
     report = index_documents(docs, current, keep=keep, progress=progress, on_embed=on_embed)
     # the lexical index of the new state is complete before serving processes look for it
-    written = store.written(api, current.collection)
-    built = lexical.current(current, api)
+    lexicon, written = stamped_lexicon(current, api)
     if report.added or report.updated or report.removed:
-        point(api, cfg.collection, current.collection, built, written)
+        point(api, cfg.collection, current.collection, lexicon, written)
         # the state that served until now stays, so requests already running on it finish
-        lexical.prune(lexical.root(current), keep={built.folder.name, before})
+        lexical.prune(lexical.root(current), keep={lexicon.folder.name, before})
     return report

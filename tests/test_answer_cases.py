@@ -152,3 +152,21 @@ def test_a_sentence_that_states_a_fact_under_its_title_is_verified(campus: Engin
     draft = verified(campus, "The registry office is on the second floor of the Dahl building [1].",
                      "Where is the registry office?", by_meaning)
     assert not draft.abstained, draft.reason
+
+
+def test_a_pronoun_is_read_back_to_the_sentence_that_names_it(
+        tmp_path: Path, offline_engine: Callable[..., Engine]) -> None:
+    """"It closes at 10 p.m." is about the boathouse named two sentences before, not the gym;
+    "opens at 6 a.m." does not say when it closes."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "harbour.md").write_text(
+        "# Harbour services\n\nThe boathouse opens at 6 a.m. It has a slipway and two cranes. "
+        "It closes at 10 p.m. on weekdays.\n", encoding="utf-8")
+    cfg = StoreConfig(tmp_path / "data", "harbour")
+    index_corpus(corpus, cfg, progress=False)
+    engine = offline_engine(cfg)
+    answer = engine.answer("When does the boathouse close?")
+    assert "10 p.m." in answer.answer and "6 a.m." not in answer.answer, answer.reason
+    refused = engine.answer("When does the gym close?")
+    assert refused.abstained, refused.answer

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from index import lexical, store, switch
 from index.access import PUBLIC, Access
 from index.build import index_corpus, index_documents
@@ -145,3 +147,20 @@ def test_a_document_without_chunks_does_not_make_every_load_build(tmp_path: Path
     assert first.documents == 2 and Retriever.open(cfg).lexicon.folder == first.lexicon.folder
     assert [p.name for p in lexical.root(cfg).iterdir() if p.is_dir()] == \
         [first.lexicon.folder.name]
+
+
+def test_a_stamp_read_during_a_change_vouches_for_nothing(corpus_copy: Path,
+                                                          tmp_path: Path) -> None:
+    """A change under way, or one that failed, leaves no stamp a pointer could trust."""
+    cfg = StoreConfig(tmp_path / "data", "stamped")
+    switch.update(corpus_copy, cfg, progress=False)
+    api = store.client(cfg)
+    records = store.docs_collection(api, cfg.collection)
+    with store.changing(records):
+        assert switch.stamped_lexicon(cfg, api)[1] == ""
+    settled = store.written(api, cfg.collection)
+    assert settled and switch.stamped_lexicon(cfg, api)[1] == settled
+    with pytest.raises(RuntimeError), store.changing(records):
+        raise RuntimeError("the writer failed midway")
+    assert store.written(api, cfg.collection) not in ("", settled)
+    assert not store.written(api, cfg.collection).startswith(store.OPENING)

@@ -32,6 +32,14 @@ def test_an_opposite_in_place_of_the_claims_word_reverses_it(claim: str, sentenc
     ("Ticket prices rose in 2019.", "Ticket prices rose in 2019 and fell in 2020."),
     ("The clinic opens at nine.", "The clinic opens at nine and closes at five."),
     ("The road was closed.", "The road was closed, then opened again in May."),
+    ("Ticket prices rose in 2019.", "In 2019, ticket prices rose, while wages fell in 2019."),
+    ("The vaccine reduced the risk of infection.",
+     "The risk of infection was reduced by the vaccine, though it increased the risk of fever."),
+    ("The drug increases insulin levels.",
+     "Insulin levels are increased by the drug, which also decreases insulin resistance."),
+    ("The pool is open on Sundays.",
+     "On Sundays the pool is open, while the archive is closed on Sundays."),
+    ("The gym opens at six.", "At six the gym opens; the pool closes at six."),
 ])
 def test_a_sentence_that_keeps_the_claims_word_where_it_stood_does_not(claim: str,
                                                                         sentence: str) -> None:

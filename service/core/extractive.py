@@ -16,6 +16,7 @@ from service.core.meaning import Judge, unanswered
 from service.core.questions import Question
 from service.core.reasons import KINDS, Reason
 from service.core.retrieval import Passage, Retriever
+from service.core.reversals import opposite_only
 
 SECOND_SENTENCE_GAIN = 0.25
 MIN_QUOTE = 30
@@ -150,7 +151,7 @@ class ExtractiveBackend(AnswerBackend):
                    and _about(question, c))]
         if not top:
             return Draft(reason=unanswered(question.text))
-        chance = [j.supports for j in judge.judge(question.query, [c.usable or c.text
+        chance = [j.supports for j in judge.judge(question.query, [_with_referent(c)
                                                                    for c in top])]
         pick = max(range(len(top)), key=lambda i: top[i].score + limits.weight * chance[i])
         if chance[pick] < (limits.answer if refusal else limits.confirm):
@@ -183,6 +184,8 @@ class ExtractiveBackend(AnswerBackend):
             context = f"{passage.title} {passage.heading}"
             for span in passage.sentences:
                 text = passage.sentence_text(span)
+                if opposite_only(question.text, text):
+                    continue  # "opens at six" for a question on when it closes
                 cov = evidence.coverage(question.terms, text, context, idf)
                 if cov < self.abstention.min_coverage and not Candidate.quotable(text):
                     continue  # a list's announcement about something else: not a candidate
@@ -237,19 +240,40 @@ class ExtractiveBackend(AnswerBackend):
         return Claim(text=text, evidence=[Evidence(cand.passage, cand.span.start, end)])
 
 
+def _referent(cand: Candidate) -> list[str]:
+    """Return the sentences before a sentence that opens with a pronoun, back to the first
+    that does not (where its referent is named), nearest first; none for other sentences and
+    for a chunk's first sentence (the referent is out of sight)."""
+    if not _REFERS_BACK.match(cand.text):
+        return []
+    spans = cand.passage.sentences
+    back: list[str] = []
+    for at in range(spans.index(cand.span) - 1, max(-1, spans.index(cand.span) - 4), -1):
+        back.append(cand.passage.sentence_text(spans[at]))
+        if not _REFERS_BACK.match(back[-1]):
+            return back
+    return []
+
+
+def _with_referent(cand: Candidate) -> str:
+    """Return the sentence for the model to judge, after the sentences that name its referent.
+
+    "It closes at 10 p.m." answers when the boathouse closes only read after "The boathouse
+    opens at 6 a.m.".
+    """
+    return " ".join([*reversed(_referent(cand)), cand.usable or cand.text])
+
+
 def _about(question: Question, cand: Candidate) -> bool:
     """Tell whether a sentence that opens with a pronoun can be about what the question names.
 
     "It closes at three", after a sentence on the cafeteria, says nothing of when the gym
-    closes: a question word the sentence lacks must then be in the sentence before it (where
-    the pronoun's referent is named), unless the sentence opens its passage.
+    closes: a question word the sentence lacks must then be in the sentences that name its
+    referent (`_referent`); a chunk's first sentence, whose referent is out of sight, is not
+    about the question.
     """
     if not _REFERS_BACK.match(cand.text):
         return True
     context = f"{cand.text} {cand.passage.title} {cand.passage.heading}"
     missing = set(question.terms) - set(content_terms(context))
-    spans = cand.passage.sentences
-    at = spans.index(cand.span) if cand.span in spans else 0
-    if not missing or at == 0:
-        return True
-    return bool(missing & set(content_terms(cand.passage.sentence_text(spans[at - 1]))))
+    return not missing or bool(missing & set(content_terms(" ".join(_referent(cand)))))

@@ -102,20 +102,50 @@ def _sides(tokens: list[str], at: int) -> set[tuple[int, str]]:
     return sides
 
 
+def _clause(tokens: list[str], at: int) -> set[str]:
+    """Return the words of the clause that holds the word at `at`."""
+    start, end = at, at
+    while start > 0 and tokens[start - 1] not in _BREAKS:
+        start -= 1
+    while end + 1 < len(tokens) and tokens[end + 1] not in _BREAKS:
+        end += 1
+    return set(tokens[start:end + 1])
+
+
 def reverses(claim: str, sentence: str) -> bool:
-    """Tell whether `sentence` puts an opposite where the claim has one of its words."""
+    """Tell whether `sentence` puts an opposite where the claim has one of its words.
+
+    The opposite must be tied to the same neighbour as the claim's word (and not the claim's
+    word too, there), and its clause must name something else the claim names, when the claim
+    names anything else: "wages fell in 2019" does not reverse "prices rose in 2019".
+    """
     opposites = _opposites()
     said, heard = _tokens(claim), _tokens(sentence)
-    where: dict[str, list[int]] = {}
-    for j, token in enumerate(heard):
-        where.setdefault(token, []).append(j)
+    terms = {t for t in said if t[0].isalnum() and t not in STOPWORDS}
     for i, word in enumerate(said):
         against = opposites.get(word, frozenset()) - set(said)
-        if not against or not any(o in where for o in against):
+        claimed = _sides(said, i) if against else set()
+        if not claimed:
             continue
-        claimed = _sides(said, i)
-        kept = {s for j in where.get(word, []) for s in _sides(heard, j)}
-        flipped = {s for o in against for j in where.get(o, []) for s in _sides(heard, j)}
-        if (claimed & flipped) - kept:
-            return True
+        kept = {s for j, token in enumerate(heard) if token == word for s in _sides(heard, j)}
+        for j, token in enumerate(heard):
+            tied = (_sides(heard, j) & claimed) - kept if token in against else set()
+            if not tied:
+                continue
+            others = terms - {word} - {n for _, n in tied}
+            if not others or others & _clause(heard, j):
+                return True
     return False
+
+
+def opposite_only(question: str, sentence: str) -> bool:
+    """Tell whether `sentence` holds the opposite of a word of `question` and not the word.
+
+    "The boathouse opens at six" does not say when it closes. The word after "how" ("how
+    long", "how high") asks for a measure and is not compared.
+    """
+    opposites = _opposites()
+    asked = _tokens(question)
+    heard = set(_tokens(sentence))
+    words = {w for i, w in enumerate(asked) if not (i and asked[i - 1] == "how")}
+    return any(w not in heard and opposites.get(w, frozenset()) & heard - words for w in words)
