@@ -151,7 +151,7 @@ class ExtractiveBackend(AnswerBackend):
                    and _about(question, c))]
         if not top:
             return Draft(reason=unanswered(question.text))
-        chance = [j.supports for j in judge.judge(question.query, [_with_referent(c)
+        chance = [j.supports for j in judge.judge(question.query, [c.usable or c.text
                                                                    for c in top])]
         pick = max(range(len(top)), key=lambda i: top[i].score + limits.weight * chance[i])
         if chance[pick] < (limits.answer if refusal else limits.confirm):
@@ -253,15 +253,6 @@ def _referent(cand: Candidate) -> list[str]:
         if not _REFERS_BACK.match(back[-1]):
             return back
     return []
-
-
-def _with_referent(cand: Candidate) -> str:
-    """Return the sentence for the model to judge, after the sentences that name its referent.
-
-    "It closes at 10 p.m." answers when the boathouse closes only read after "The boathouse
-    opens at 6 a.m.".
-    """
-    return " ".join([*reversed(_referent(cand)), cand.usable or cand.text])
 
 
 def _about(question: Question, cand: Candidate) -> bool:
