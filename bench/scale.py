@@ -305,8 +305,10 @@ def measure_remote(count: int) -> dict[str, object]:
     data = prepared(count)
     host = WORK / f"{count}-host"
     host.mkdir(exist_ok=True)
-    if not (host / "models").exists():
-        (host / "models").symlink_to(data / "models")
+    models = host / "models"
+    if not models.exists():  # absent, or a link left dangling by a store written elsewhere
+        models.unlink(missing_ok=True)
+        models.symlink_to(data / "models")
     with ChromaServer(data) as chroma:
         cfg = store.StoreConfig(host, "citeqa", chroma.url)
         result = indexed(cfg, data, count)
