@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from chromadb.api import ClientAPI
 
 from index import lexical, store, switch
 from index.access import PUBLIC, Access
@@ -98,13 +99,17 @@ def test_a_half_written_lexical_index_is_never_served(corpus_copy: Path, tmp_pat
         "notes.txt"
 
 
+def pointed(corpus: Path, cfg: StoreConfig) -> tuple[StoreConfig, ClientAPI, switch.Active]:
+    """Index `corpus` as `citeqa index` does; return the store, a client and the pointer."""
+    switch.update(corpus, cfg, progress=False)
+    api = store.client(cfg)
+    return cfg, api, switch.active(api, cfg.collection)
+
+
 def test_the_pointer_names_the_lexical_index_and_a_stale_name_is_not_served(
         corpus_copy: Path, tmp_path: Path) -> None:
     """A serving process opens the index the pointer names, unless documents came or went."""
-    cfg = StoreConfig(tmp_path / "data", "pointed")
-    switch.update(corpus_copy, cfg, progress=False)
-    api = store.client(cfg)
-    pointer = switch.active(api, cfg.collection)
+    cfg, api, pointer = pointed(corpus_copy, StoreConfig(tmp_path / "data", "pointed"))
     assert pointer.lexical and pointer.documents == 4
     assert pointer.written == store.written(api, cfg.collection) != ""
     assert Retriever.open(cfg, api, pointer=pointer).lexicon.folder.name == pointer.lexical
@@ -124,10 +129,7 @@ def test_the_pointer_names_the_lexical_index_and_a_stale_name_is_not_served(
 def test_a_replaced_document_is_seen_though_the_count_is_the_same(corpus_copy: Path,
                                                                    tmp_path: Path) -> None:
     """A library call that rewrites a document leaves the count alone, not the stamp."""
-    cfg = StoreConfig(tmp_path / "data", "replaced")
-    switch.update(corpus_copy, cfg, progress=False)
-    api = store.client(cfg)
-    pointer = switch.active(api, cfg.collection)
+    cfg, api, pointer = pointed(corpus_copy, StoreConfig(tmp_path / "data", "replaced"))
     (corpus_copy / "notes.txt").write_text("The kiln fires at 1,280 degrees.\n")
     index_documents(load_corpus(corpus_copy), cfg, progress=False)
     opened = Retriever.open(cfg, api, pointer=pointer)
@@ -152,9 +154,7 @@ def test_a_document_without_chunks_does_not_make_every_load_build(tmp_path: Path
 def test_a_stamp_read_during_a_change_vouches_for_nothing(corpus_copy: Path,
                                                           tmp_path: Path) -> None:
     """A change under way, or one that failed, leaves no stamp a pointer could trust."""
-    cfg = StoreConfig(tmp_path / "data", "stamped")
-    switch.update(corpus_copy, cfg, progress=False)
-    api = store.client(cfg)
+    cfg, api, _ = pointed(corpus_copy, StoreConfig(tmp_path / "data", "stamped"))
     records = store.docs_collection(api, cfg.collection)
     with store.changing(records):
         assert switch.stamped_lexicon(cfg, api)[1] == ""

@@ -240,19 +240,18 @@ class ExtractiveBackend(AnswerBackend):
         return Claim(text=text, evidence=[Evidence(cand.passage, cand.span.start, end)])
 
 
-def _referent(cand: Candidate) -> list[str]:
+def _referent(cand: Candidate) -> str:
     """Return the sentences before a sentence that opens with a pronoun, back to the first
-    that does not (where its referent is named), nearest first; none for other sentences and
-    for a chunk's first sentence (the referent is out of sight)."""
-    if not _REFERS_BACK.match(cand.text):
-        return []
+    that does not (where its referent is named), up to three; "" for a chunk's first sentence
+    and for a chain with no such sentence in reach (the referent is out of sight)."""
     spans = cand.passage.sentences
+    at = spans.index(cand.span)
     back: list[str] = []
-    for at in range(spans.index(cand.span) - 1, max(-1, spans.index(cand.span) - 4), -1):
-        back.append(cand.passage.sentence_text(spans[at]))
+    for before in reversed(spans[max(0, at - 3):at]):
+        back.append(cand.passage.sentence_text(before))
         if not _REFERS_BACK.match(back[-1]):
-            return back
-    return []
+            return " ".join(back)
+    return ""
 
 
 def _about(question: Question, cand: Candidate) -> bool:
@@ -267,4 +266,4 @@ def _about(question: Question, cand: Candidate) -> bool:
         return True
     context = f"{cand.text} {cand.passage.title} {cand.passage.heading}"
     missing = set(question.terms) - set(content_terms(context))
-    return not missing or bool(missing & set(content_terms(" ".join(_referent(cand)))))
+    return not missing or bool(missing & set(content_terms(_referent(cand))))

@@ -66,13 +66,17 @@ def _opposites() -> dict[str, frozenset[str]]:
     return {word: frozenset(opposite) for word, opposite in found.items()}
 
 
-def _tokens(text: str) -> list[str]:
-    """Return the lower-cased words and punctuation of `text`, words stemmed."""
-    return [stemmer().stemWord(_IRREGULAR.get(t, t)) if t[0].isalnum() else t
-            for t in _TOKEN.findall(text.lower())]
+@lru_cache(maxsize=32768)
+def _tokens(text: str) -> tuple[str, ...]:
+    """Return the lower-cased words and punctuation of `text`, words stemmed.
+
+    Once per distinct text: every sentence of the passages read is checked for every question.
+    """
+    return tuple(stemmer().stemWord(_IRREGULAR.get(t, t)) if t[0].isalnum() else t
+                 for t in _TOKEN.findall(text.lower()))
 
 
-def _neighbour(tokens: list[str], at: int, step: int) -> str:
+def _neighbour(tokens: tuple[str, ...], at: int, step: int) -> str:
     """Return the first content word from `at` in direction `step` within its clause ("" if
     none): "" also when the clause ends first."""
     i = at + step
@@ -85,24 +89,20 @@ def _neighbour(tokens: list[str], at: int, step: int) -> str:
     return ""
 
 
-def _ends_clause(tokens: list[str], at: int) -> bool:
-    """Tell whether no content word follows the word at `at` in its clause."""
-    return not _neighbour(tokens, at, 1)
-
-
-def _sides(tokens: list[str], at: int) -> set[tuple[int, str]]:
+def _sides(tokens: tuple[str, ...], at: int) -> set[tuple[int, str]]:
     """Return the neighbours that tie the word at `at` to what it is said of.
 
     The word after it (its object, or what it qualifies); the word before it only at the end
     of a clause ("prices fell").
     """
-    sides = {(1, n)} if (n := _neighbour(tokens, at, 1)) else set()
-    if _ends_clause(tokens, at) and (n := _neighbour(tokens, at, -1)):
-        sides.add((-1, n))
-    return sides
+    after = _neighbour(tokens, at, 1)
+    if after:
+        return {(1, after)}
+    before = _neighbour(tokens, at, -1)  # the clause ends here
+    return {(-1, before)} if before else set()
 
 
-def _clause(tokens: list[str], at: int) -> set[str]:
+def _clause(tokens: tuple[str, ...], at: int) -> set[str]:
     """Return the words of the clause that holds the word at `at`."""
     start, end = at, at
     while start > 0 and tokens[start - 1] not in _BREAKS:
