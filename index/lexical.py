@@ -1,4 +1,4 @@
-"""The lexical index of one index generation: built once, saved to disk, memory-mapped to serve.
+"""The lexical index of one index generation: built once, saved to disk, read from disk to serve.
 
 `citeqa index` builds it after the chunks are written and before serving processes are told the
 index changed; a serving process that finds none for what the store holds (another host, an
@@ -6,7 +6,8 @@ index written by a library call) builds it once per host under a file lock. Each
 named by what it holds (the documents, their fingerprints and access groups), is written under
 a temporary name and renamed when complete, and is only ever read after that: a crash leaves
 at most a temporary folder that nothing reads. Workers of one host share the files through the
-page cache (`bm25s.BM25.load(..., mmap=True)`).
+page cache: bm25s's files are opened with `bm25s.BM25.load(..., mmap=True)`, and the postings
+of a question's words are read with `pread` (index/slices.py).
 
 Term statistics are computed per access class (chunks with the same access groups): a chunk
 is scored against the statistics of chunks every reader of it may also read, so adding a
@@ -37,6 +38,7 @@ from chromadb.api.types import Include
 from index import passages, store, vectors
 from index.access import EVERYTHING, Access, groups_of
 from index.ast_lock import AST_LOCK
+from index.slices import ArraySlices
 from index.terms import STOPWORDS, stemmer
 
 FOLDER = "lexical"  # under the data folder: a folder per collection, a subfolder per state
@@ -85,12 +87,36 @@ def query_terms(query: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Part:
-    """The chunks of one access class: positions `[start, end)`, their BM25 index."""
+    """The chunks of one access class: positions `[start, end)`, their BM25 index.
+
+    Its postings (each word's chunks and their BM25 weights) are read from bm25s's saved
+    files a word at a time, not through its memory map.
+    """
 
     groups: tuple[str, ...]
     start: int
     end: int
     bm25: bm25s.BM25
+    chunks: ArraySlices
+    weights: ArraySlices
+
+    @classmethod
+    def open(cls, folder: Path, groups: Sequence[str], start: int, end: int) -> Part:
+        """Open the BM25 index saved in `folder` for positions `[start, end)`."""
+        bm25 = bm25s.BM25.load(folder, mmap=True, show_progress=False)
+        return cls(tuple(groups), start, end, bm25, ArraySlices(bm25.scores["indices"]),
+                   ArraySlices(bm25.scores["data"]))
+
+    def scores(self, terms: Sequence[str]) -> np.ndarray:
+        """Return every chunk's BM25 score for terms this class knows (as `BM25.get_scores`:
+        the same float32 sums in the same order)."""
+        indptr = self.bm25.scores["indptr"]
+        scores = np.zeros(self.bm25.scores["num_docs"], dtype=np.float32)
+        for term in terms:
+            tid = self.bm25.vocab_dict[term]
+            begin, end = int(indptr[tid]), int(indptr[tid + 1])
+            scores[self.chunks.read(begin, end)] += self.weights.read(begin, end)
+        return scores
 
     def df(self, term: str) -> int:
         """Return how many chunks of this class hold a stemmed term."""
@@ -123,10 +149,8 @@ class LexicalIndex:
             self._order = _array(folder / "order.npy", mapped)
             self.vectors = vectors.load(folder, mapped)
             self.passages = passages.Passages(folder)
-            self.parts = [Part(tuple(p["groups"]), int(p["start"]), int(p["end"]),
-                               bm25s.BM25.load(folder / f"part{i}", mmap=True,
-                                               show_progress=False))
-                          for i, p in enumerate(manifest["parts"])]
+            self.parts = [Part.open(folder / f"part{i}", p["groups"], int(p["start"]),
+                                    int(p["end"])) for i, p in enumerate(manifest["parts"])]
 
     def __len__(self) -> int:
         """Return the number of chunks indexed."""
@@ -173,7 +197,7 @@ class LexicalIndex:
                 continue
             # the top k among the chunks that match at all: bm25s's own top k partitions every
             # score, mostly zeros, which costs 25 ms at 150,000 chunks against 1.5 ms
-            scores = part.bm25.get_scores(known)
+            scores = part.scores(known)
             found = np.flatnonzero(scores > 0)
             if len(found) > k:
                 found = found[np.argpartition(-scores[found], k - 1)[:k]]

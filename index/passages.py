@@ -10,11 +10,12 @@ one that was indexed.
 from __future__ import annotations
 
 import json
-import mmap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
+
+from index.slices import ArraySlices, FileSlices
 
 TEXTS, OFFSETS = "passages.jsonl", "passage-offsets.npy"
 
@@ -31,16 +32,15 @@ def save(folder: Path, rows: Iterable[tuple[str, Mapping[str, object]]]) -> None
 
 
 class Passages:
-    """The saved rows of one folder, memory-mapped: a read touches only the pages it needs."""
+    """The saved rows of one folder, each read from disk when asked for (index/slices.py)."""
 
     def __init__(self, folder: Path) -> None:
-        """Map the folder's passage file (its pages are shared by the processes that read it)."""
-        self.offsets = np.load(folder / OFFSETS, mmap_mode="r")
-        with (folder / TEXTS).open("rb") as handle:
-            self.data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) \
-                if self.offsets[-1] else b""
+        """Open the folder's passage file and its offsets (never empty: the first is 0)."""
+        self.offsets = ArraySlices(np.load(folder / OFFSETS, mmap_mode="r"))
+        self.texts = FileSlices(folder / TEXTS)
 
     def __getitem__(self, pos: int) -> tuple[str, dict[str, object]]:
         """Return the text and metadata of the chunk at a position."""
-        text, meta = json.loads(self.data[int(self.offsets[pos]):int(self.offsets[pos + 1])])
+        begin, end = self.offsets.read(pos, pos + 2)
+        text, meta = json.loads(self.texts.read(int(begin), int(end)))
         return str(text), dict(meta)

@@ -79,7 +79,7 @@ def test_indexing_builds_the_lexical_index_before_serving_processes_look(
     (corpus_copy / "notes.txt").write_text("Harbour notes\n\nThe survey found 18 wrecks.\n")
     switch.update(corpus_copy, cfg, progress=False)
     assert served.lexicon.folder.name not in {p.name for p in root.iterdir()}
-    assert served.search("prune apple trees winter", 1)  # its files are still mapped
+    assert served.search("prune apple trees winter", 1)  # its files are still open
 
 
 def test_a_half_written_lexical_index_is_never_served(corpus_copy: Path, tmp_path: Path) -> None:
@@ -164,3 +164,33 @@ def test_a_stamp_read_during_a_change_vouches_for_nothing(corpus_copy: Path,
         raise RuntimeError("the writer failed midway")
     assert store.written(api, cfg.collection) not in ("", settled)
     assert not store.written(api, cfg.collection).startswith(store.OPENING)
+
+
+def _resident_kb(names: set[str]) -> dict[str, int]:
+    """Return how much of each named file this process holds resident through a memory map."""
+    held = dict.fromkeys(names, 0)
+    mapped = ""
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and not fields[0].endswith(":"):  # a mapping's header line
+            mapped = Path(fields[-1]).name if len(fields) >= 6 else ""
+        elif fields[0] == "Rss:" and mapped in held:
+            held[mapped] += int(fields[1])
+    return held
+
+
+def test_postings_and_passages_are_read_not_mapped_into_the_worker(
+        corpus_copy: Path, tmp_path: Path) -> None:
+    """A search reads its words' postings and its passages from disk: the worker keeps none
+    of their pages resident, and the scores are bm25s's own."""
+    cfg = StoreConfig(tmp_path / "data", "pread")
+    index_corpus(corpus_copy, cfg, progress=False)
+    served = Retriever.open(cfg)
+    found = served.search(QUERY, 5)
+    assert found and found[0].doc_id == "notes.txt" and "silt" in found[0].text.lower()
+    assert _resident_kb({"passages.jsonl", "data.csc.index.npy", "indices.csc.index.npy"}) == \
+        {"passages.jsonl": 0, "data.csc.index.npy": 0, "indices.csc.index.npy": 0}
+    [part] = served.lexicon.parts
+    terms = [t for t in lexical.query_terms(QUERY) + ["silt"] if t in part.bm25.vocab_dict]
+    assert len(terms) >= 3 and terms.count("silt") == 2  # a repeated word counts twice
+    assert part.scores(terms).tolist() == part.bm25.get_scores(terms).tolist()
