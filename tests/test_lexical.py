@@ -191,6 +191,6 @@ def test_postings_and_passages_are_read_not_mapped_into_the_worker(
     assert _resident_kb({"passages.jsonl", "data.csc.index.npy", "indices.csc.index.npy"}) == \
         {"passages.jsonl": 0, "data.csc.index.npy": 0, "indices.csc.index.npy": 0}
     [part] = served.lexicon.parts
-    terms = [t for t in lexical.query_terms(QUERY) + ["silt"] if t in part.bm25.vocab_dict]
+    terms = [t for t in [*lexical.query_terms(QUERY), "silt"] if t in part.bm25.vocab_dict]
     assert len(terms) >= 3 and terms.count("silt") == 2  # a repeated word counts twice
     assert part.scores(terms).tolist() == part.bm25.get_scores(terms).tolist()

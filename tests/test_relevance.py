@@ -52,7 +52,7 @@ def test_make_train_defaults_are_the_shipped_models_settings() -> None:
     added = {k: v for k, v in defaults.items() if k not in recorded}
     assert added.items() <= {"reversals": 0, "bf16": False, "squad_dev_paragraphs": 0,
                              "breaking": 0, "counterfactual": 0, "negation": 0,
-                             "fever": 0, "mnli": 0}.items()
+                             "fever": 0, "mnli": 0, "selqa": 0}.items()
 
 
 def test_the_loss_is_cross_entropy_and_a_binary_pair_lowers_only_support() -> None:

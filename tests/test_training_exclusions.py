@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.paths import FIXTURES
-from training import data, docnli, squad_pages
+from training import data, docnli, selqa, squad_pages
 from training.squad_pages import fingerprint, kept, never_trained, parse_page
 
 PAGE = FIXTURES / "squad_pages" / "Harbour.html"
@@ -30,7 +30,8 @@ def texts_of(path: Path, *fields: str) -> list[str]:
 def test_the_never_list_holds_every_held_out_group() -> None:
     groups = json.loads(squad_pages.NEVER.read_text(encoding="utf-8"))
     assert {k: len(v) for k, v in groups.items()} == {
-        "squad_sample_paragraphs": 411, "squad_sample_held_out_questions": 250,
+        "squad_sample_paragraphs": 411, "squad_sample_sentences": 2174,
+        "squad_sample_held_out_questions": 250,
         "scifact_test_claims": 300, "fever_test_claims": 9880}
 
 
@@ -96,3 +97,24 @@ def test_a_fever_test_claim_is_dropped_from_the_built_file(tmp_path: Path) -> No
     assert docnli.write([source], out, {fingerprint("The pier is  short.")}) == 1
     with gzip.open(out, "rt", encoding="utf-8") as handle:
         assert handle.read().endswith("The pier is long.\n")
+
+
+def test_selqa_holds_every_question_and_no_held_out_text() -> None:
+    never = never_trained()
+    rows = list(selqa.questions([selqa.SELQA]))
+    assert len(rows) == 2375 and all(r.answers for r in rows)
+    texts = [t for r in rows for t in (r.question, *r.candidates)]
+    assert not [t for t in texts if fingerprint(t) in never]
+    pairs = data.selqa_pairs(random.Random(0), 10**6)
+    assert {p.label for p in pairs} == {data.SUPPORTS, data.NEUTRAL}
+
+
+def test_a_selqa_section_inside_a_held_out_paragraph_is_dropped(tmp_path: Path) -> None:
+    held = "The survey found 17 wrecks.  Divers mapped the silt beside the ferry pier in 1904."
+    rows = [selqa.Question("When was the silt mapped?", ["Divers mapped the silt beside the "
+                                                         "ferry pier in 1904 ."], [0]),
+            selqa.Question("How many wrecks?", ["The survey counted seventeen wrecks.", "."], [0]),
+            selqa.Question("Who dug it?", ["Workers dug the harbour."], [0])]
+    out = tmp_path / "selqa.jsonl.gz"
+    assert selqa.write(rows, out, [held], {fingerprint("Who dug  it?")}) == (1, 2)
+    assert [r.question for r in selqa.questions([out])] == ["How many wrecks?"]

@@ -20,6 +20,7 @@ from evaldata.scifact import held_out_claims
 from evaldata.squad import FIRST_HELD_OUT
 from index.chunking import sentence_spans
 from index.terms import content_terms
+from training import selqa
 from training.docnli import FEVER, MNLI
 from training.reversals import reverse
 
@@ -167,6 +168,21 @@ def squad_dev_pairs(limit: int) -> list[Pair]:
     return pairs
 
 
+def selqa_pairs(rng: random.Random, count: int) -> list[Pair]:
+    """Return the pairs of `count` SelQA questions: each sentence that answers it supporting,
+    the two closest of the rest of its section neutral (training/selqa.py)."""
+    if not count:
+        return []
+    rows = list(selqa.questions([selqa.SELQA]))
+    pairs: list[Pair] = []
+    for row in rng.sample(rows, min(count, len(rows))):
+        holding = [row.candidates[i] for i in row.answers]
+        rest = [c for c in row.candidates if c not in holding]
+        pairs += [Pair(row.question, s, SUPPORTS, "selqa") for s in holding]
+        pairs += [Pair(row.question, s, NEUTRAL, "selqa") for s in _hardest(row.question, rest, 2)]
+    return pairs
+
+
 def breaking_pairs(rng: random.Random, count: int) -> list[Pair]:
     """Return `count` Breaking NLI pairs: a sentence and itself with one word replaced.
 
@@ -246,7 +262,8 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
                    squad_paragraphs: int = 10**6, scifact_repeats: int = 1,
                    reversals: int = 0, squad_dev_paragraphs: int = 0,
                    breaking: int = 0, counterfactual: int = 0,
-                   negation: int = 0, fever: int = 0, mnli: int = 0) -> list[Pair]:
+                   negation: int = 0, fever: int = 0, mnli: int = 0,
+                   selqa_questions: int = 0) -> list[Pair]:
     """Return every training pair, shuffled with `seed`; small sets repeated for weight.
 
     With `reversals`, supported SciFact claims and that many entailed SNLI hypotheses are
@@ -258,7 +275,8 @@ def training_pairs(folder: Path, seed: int, esnli: int, squad_repeats: int,
              + squad_dev_pairs(squad_dev_paragraphs) + breaking_pairs(rng, breaking)
              + counterfactual_pairs(rng, counterfactual) + negation_pairs(rng, negation)
              + docnli_pairs(FEVER, "fever-nli", rng, fever)
-             + docnli_pairs(MNLI, "mnli-binary", rng, mnli))
+             + docnli_pairs(MNLI, "mnli-binary", rng, mnli)
+             + selqa_pairs(rng, selqa_questions))
     rng.shuffle(pairs)
     return pairs
 

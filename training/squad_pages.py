@@ -25,6 +25,7 @@ from pathlib import Path
 from evaldata.folder import eval_data_dir
 from evaldata.scifact import held_out_claims
 from evaldata.squad import FIRST_HELD_OUT, load_squad
+from index.chunking import sentence_spans
 
 HERE = Path(__file__).resolve().parent
 NEVER = HERE / "data" / "never_train.json"
@@ -126,6 +127,9 @@ def held_out_fingerprints(folder: Path) -> dict[str, list[str]]:
     paragraphs, questions = load_squad(folder)
     return {
         "squad_sample_paragraphs": sorted({fingerprint(p.text) for p in paragraphs}),
+        # what a set of single sentences (SelQA) is checked against
+        "squad_sample_sentences": sorted({fingerprint(p.text[s.start:s.end]) for p in paragraphs
+                                          for s in sentence_spans(p.text)}),
         "squad_sample_held_out_questions": sorted(fingerprint(q.question) for q in
                                                   questions[FIRST_HELD_OUT - 1:]),
         "scifact_test_claims": sorted({fingerprint(c) for c in held_out_claims(folder)}),

@@ -150,6 +150,9 @@ def parser() -> argparse.ArgumentParser:
                         help="FEVER claim/evidence pairs, binary (training/data holds 8,023)")
     parser.add_argument("--mnli", type=int, default=0,
                         help="MultiNLI pairs, binary (training/data holds 19,647)")
+    parser.add_argument("--selqa", type=int, default=0,
+                        help="SelQA questions with their answer sentences and two closest "
+                             "others (training/data holds 2,324)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=7e-5)
     parser.add_argument("--max-length", type=int, default=128)
@@ -168,14 +171,15 @@ def main(argv: list[str] | None = None) -> int:
         args.layers, args.epochs, args.esnli, args.squad_repeats, args.lr = 1, 3, 30, 1, 5e-4
         args.scifact_repeats, args.squad_paragraphs, args.reversals = 1, 2, 10
         args.squad_dev_paragraphs, args.breaking, args.counterfactual = 2, 10, 10
-        args.negation, args.fever, args.mnli = 10, 10, 10
+        args.negation, args.fever, args.mnli, args.selqa = 10, 10, 10, 5
     pairs = training_pairs(args.data, args.seed, args.esnli, args.squad_repeats,
                            squad_questions=10 if args.smoke else SQUAD_TRAIN_QUESTIONS,
                            squad_paragraphs=args.squad_paragraphs,
                            scifact_repeats=args.scifact_repeats, reversals=args.reversals,
                            squad_dev_paragraphs=args.squad_dev_paragraphs,
                            breaking=args.breaking, counterfactual=args.counterfactual,
-                           negation=args.negation, fever=args.fever, mnli=args.mnli)
+                           negation=args.negation, fever=args.fever, mnli=args.mnli,
+                           selqa_questions=args.selqa)
     if args.smoke:
         pairs = pairs[:48]
     print(f"training pairs: {len(pairs)} {json.dumps(counts(pairs))}", flush=True)
