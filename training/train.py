@@ -152,7 +152,7 @@ def parser() -> argparse.ArgumentParser:
                         help="MultiNLI pairs, binary (training/data holds 19,647)")
     parser.add_argument("--selqa", type=int, default=0,
                         help="SelQA questions with their answer sentences and two closest "
-                             "others (training/data holds 2,324)")
+                             "others (training/data holds 2,375)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=7e-5)
     parser.add_argument("--max-length", type=int, default=128)
