@@ -47,10 +47,6 @@ class ArraySlices:
             raise ValueError("the array is not backed by a file")
         self._file = FileSlices(mapped.filename, mapped.offset)
 
-    def __len__(self) -> int:
-        """Return the number of elements."""
-        return self.size
-
     def read(self, begin: int, end: int) -> np.ndarray:
         """Return elements `[begin, end)` as a new array."""
         if not 0 <= begin <= end <= self.size:

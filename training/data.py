@@ -123,6 +123,13 @@ def _question_pairs(question: str, context: str, answers: list[str], negatives: 
     """Return the sentence holding an answer as supporting, the closest others as neutral."""
     sentences = [context[s.start:s.end] for s in sentence_spans(context)]
     holding = [s for s in sentences if any(a and a in s for a in answers)][:1]
+    return _answer_pairs(question, holding, sentences, negatives, source)
+
+
+def _answer_pairs(question: str, holding: list[str], sentences: list[str], negatives: int,
+                  source: str) -> list[Pair]:
+    """Return the `holding` sentences as supporting, the `negatives` closest of the other
+    `sentences` as neutral."""
     rest = [s for s in sentences if s not in holding]
     return ([Pair(question, s, SUPPORTS, source) for s in holding]
             + [Pair(question, s, NEUTRAL, source) for s in _hardest(question, rest, negatives)])
@@ -176,10 +183,8 @@ def selqa_pairs(rng: random.Random, count: int) -> list[Pair]:
     rows = list(selqa.questions([selqa.SELQA]))
     pairs: list[Pair] = []
     for row in rng.sample(rows, min(count, len(rows))):
-        holding = [row.candidates[i] for i in row.answers]
-        rest = [c for c in row.candidates if c not in holding]
-        pairs += [Pair(row.question, s, SUPPORTS, "selqa") for s in holding]
-        pairs += [Pair(row.question, s, NEUTRAL, "selqa") for s in _hardest(row.question, rest, 2)]
+        pairs += _answer_pairs(row.question, [row.candidates[i] for i in row.answers],
+                               row.candidates, 2, "selqa")
     return pairs
 
 
